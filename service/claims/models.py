@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db.base import Base, BigId, IdMixin, TimestampMixin, utcnow
+
+
+class ClaimMethod(enum.StrEnum):
+    INSTITUTIONAL_EMAIL = "INSTITUTIONAL_EMAIL"
+    ORCID = "ORCID"
+
+
+class ClaimStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    VERIFIED = "VERIFIED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+VERIFIED_ONLY = text("status = 'VERIFIED'")
+
+
+class Claim(IdMixin, TimestampMixin, Base):
+    """An account's claim that a researcher record is theirs, with the evidence offered."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        # A record has at most one verified claimant; an account verifies at most one record.
+        Index(
+            "uq_claims_researcher_id_verified",
+            "researcher_id",
+            unique=True,
+            postgresql_where=VERIFIED_ONLY,
+            sqlite_where=VERIFIED_ONLY,
+        ),
+        Index(
+            "uq_claims_account_id_verified",
+            "account_id",
+            unique=True,
+            postgresql_where=VERIFIED_ONLY,
+            sqlite_where=VERIFIED_ONLY,
+        ),
+    )
+
+    account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    researcher_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), index=True
+    )
+    method: Mapped[ClaimMethod] = mapped_column(
+        Enum(ClaimMethod, native_enum=False, length=32, create_constraint=False)
+    )
+    status: Mapped[ClaimStatus] = mapped_column(
+        Enum(ClaimStatus, native_enum=False, length=16, create_constraint=False),
+        default=ClaimStatus.PENDING,
+    )
+    evidence: Mapped[str | None] = mapped_column(String(320))
+    """The institutional address or the ORCID iD that backs the claim."""
+    verified_at: Mapped[dt.datetime | None]
+
+
+class Vouch(IdMixin, Base):
+    """An identity-verified researcher vouching for a co-author's record."""
+
+    __tablename__ = "vouches"
+    __table_args__ = (UniqueConstraint("voucher_researcher_id", "researcher_id"),)
+
+    voucher_account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    voucher_researcher_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("researchers.id", ondelete="CASCADE")
+    )
+    researcher_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, server_default=func.current_timestamp()
+    )

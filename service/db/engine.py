@@ -1,0 +1,71 @@
+"""Engines and session factories for PostgreSQL (asyncpg) and the embedded SQLite file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+import service.db.models  # noqa: F401  (every mapper configured before the first session)
+from service.config import Settings
+
+
+def async_database_url(url: str) -> URL:
+    """Map the plain URL every tool writes (``postgresql://u@h/db``, ``sqlite:///f``) to the
+    async driver the service uses. A URL that already names a driver is kept as it is."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        query = dict(parsed.query)
+        # libpq's sslmode is not an asyncpg argument; asyncpg spells it ssl.
+        if "sslmode" in query:
+            query["ssl"] = query.pop("sslmode")
+        return parsed.set(drivername="postgresql+asyncpg", query=query)
+    if parsed.drivername == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(settings: Settings, *, url: str | None = None, **overrides: Any) -> AsyncEngine:
+    db_url = async_database_url(url or settings.resolved_database_url)
+    kwargs: dict[str, Any] = {}
+    if db_url.get_backend_name() == "sqlite":
+        if db_url.database and db_url.database != ":memory:":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        kwargs["poolclass"] = NullPool
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_size"] = settings.db_pool_size
+        kwargs["max_overflow"] = settings.db_max_overflow
+        kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {
+            "server_settings": {
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "application_name": "bzpeer",
+            },
+            "timeout": 10,
+        }
+    kwargs.update(overrides)
+    engine = create_async_engine(db_url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

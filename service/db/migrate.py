@@ -1,0 +1,23 @@
+"""Run Alembic from code: ``bzpeer migrate``, ``bzpeer serve`` and the tests all come here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Migrate ``database_url`` to ``revision``. Runs its own event loop: call it from a thread
+    or before one starts."""
+    command.upgrade(alembic_config(database_url), revision)

@@ -1,0 +1,193 @@
+"""Keyset pagination shared by every connection: page requests, opaque cursors, and the windowed
+statement that pages many parents (all researchers on a page of works) in one round trip."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy.orm import aliased
+
+from service.errors import BadUserInput
+
+T = TypeVar("T")
+SortKey = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """A validated ``first/after`` or ``last/before`` request. ``ordering`` names the sort so that a
+    cursor from one connection is refused by another."""
+
+    ordering: str
+    size: int
+    forward: bool = True
+    after: SortKey | None = None
+    before: SortKey | None = None
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    keys: list[SortKey] = field(default_factory=list)
+    """The sort key of each item (a collaborator's edge weight is part of its key)."""
+    has_next_page: bool = False
+    has_previous_page: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    """A keyset ordering: the sort columns (all in one direction) whose values form the cursor."""
+
+    name: str
+    columns: Sequence[ColumnElement[Any]]
+    descending: bool = True
+    cursor_types: tuple[type | tuple[type, ...], ...] = field(default=())
+    """The JSON type of each cursor value, checked when a cursor comes back."""
+
+
+def encode_cursor(ordering: str, key: SortKey) -> str:
+    raw = orjson.dumps([ordering, *key])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(ordering: Ordering, cursor: str) -> SortKey:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
+        raise BadUserInput("Invalid cursor.") from exc
+    if (
+        not isinstance(values, list)
+        or len(values) != len(ordering.columns) + 1
+        or values[0] != ordering.name
+    ):
+        raise BadUserInput("Invalid cursor: it belongs to another list.")
+    key = tuple(values[1:])
+    for value, expected in zip(key, ordering.cursor_types, strict=False):
+        # bool is an int in Python; a cursor never holds one.
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise BadUserInput("Invalid cursor.")
+    return key
+
+
+def page_request(
+    ordering: Ordering,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    default_size: int,
+    max_size: int,
+) -> PageRequest:
+    """Validate connection arguments into a ``PageRequest`` (BAD_USER_INPUT when they are off)."""
+    if first is not None and last is not None:
+        raise BadUserInput("Give either `first` or `last`, not both.")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and value < 0:
+            raise BadUserInput(f"`{name}` must not be negative.")
+        if value is not None and value > max_size:
+            raise BadUserInput(
+                f"`{name}` must be at most {max_size}.", argument=name, max=max_size
+            )
+    forward = last is None
+    size = (first if forward else last) or 0
+    if first is None and last is None:
+        size = default_size
+    return PageRequest(
+        ordering=ordering.name,
+        size=size,
+        forward=forward,
+        after=decode_cursor(ordering, after) if after else None,
+        before=decode_cursor(ordering, before) if before else None,
+    )
+
+
+def _keyset_filters(ordering: Ordering, page: PageRequest) -> list[ColumnElement[bool]]:
+    key = tuple_(*ordering.columns)
+    filters: list[ColumnElement[bool]] = []
+    # "after" means further along the ordering; with a descending sort that is smaller.
+    if page.after is not None:
+        filters.append(key < tuple_(*page.after) if ordering.descending else key > tuple_(*page.after))
+    if page.before is not None:
+        filters.append(key > tuple_(*page.before) if ordering.descending else key < tuple_(*page.before))
+    return filters
+
+
+def _order_by(ordering: Ordering, page: PageRequest) -> list[ColumnElement[Any]]:
+    descending = ordering.descending == page.forward
+    return [c.desc() if descending else c.asc() for c in ordering.columns]
+
+
+def paged(stmt: Select[Any], ordering: Ordering, page: PageRequest) -> Select[Any]:
+    """One keyset page of a single list: rows of ``(entity, sort key columns...)``."""
+    return (
+        stmt.add_columns(*ordering.columns)
+        .where(*_keyset_filters(ordering, page))
+        .order_by(*_order_by(ordering, page))
+        .limit(page.size + 1)
+    )
+
+
+def paged_per_parent(
+    stmt: Select[Any],
+    entity: type[T],
+    *,
+    parent: ColumnElement[Any],
+    ordering: Ordering,
+    page: PageRequest,
+    options: Sequence[Any] = (),
+) -> Select[Any]:
+    """Wrap ``stmt`` (which selects ``entity`` filtered to the wanted parents) so that it returns
+    at most ``page.size + 1`` rows per parent, in keyset order, as
+    ``(entity, parent_id, sort key columns...)``. One statement, however many parents."""
+    row_number = func.row_number().over(partition_by=parent, order_by=_order_by(ordering, page))
+    inner = (
+        stmt.add_columns(
+            parent.label("_parent_id"),
+            *(c.label(f"_sk{i}") for i, c in enumerate(ordering.columns)),
+            row_number.label("_rn"),
+        )
+        .where(*_keyset_filters(ordering, page))
+        .subquery()
+    )
+    alias = aliased(entity, inner)  # type: ignore[var-annotated]
+    sort_cols = [inner.c[f"_sk{i}"] for i in range(len(ordering.columns))]
+    return (
+        select(alias, inner.c._parent_id, *sort_cols)
+        .where(inner.c._rn <= page.size + 1)
+        .order_by(inner.c._parent_id, inner.c._rn)
+        .options(*[opt(alias) for opt in options])
+    )
+
+
+def group_pages(
+    rows: Sequence[Any], parent_ids: Sequence[Any], page: PageRequest
+) -> dict[Any, Page[Any]]:
+    """Split the rows of ``paged_per_parent`` into one ``Page`` per parent."""
+    grouped: dict[Any, list[tuple[Any, SortKey]]] = {pid: [] for pid in parent_ids}
+    for row in rows:
+        grouped.setdefault(row[1], []).append((row[0], tuple(row[2:])))
+    return {pid: build_page(items, page) for pid, items in grouped.items()}
+
+
+def build_page(items: list[tuple[Any, SortKey]], page: PageRequest) -> Page[Any]:
+    """Turn up to ``size + 1`` keyset rows into a page; the extra row only says there is more."""
+    has_more = len(items) > page.size
+    items = items[: page.size]
+    if not page.forward:
+        items.reverse()
+    return Page(
+        items=[item for item, _ in items],
+        cursors=[encode_cursor(page.ordering, key) for _, key in items],
+        keys=[key for _, key in items],
+        has_next_page=has_more if page.forward else page.before is not None,
+        has_previous_page=has_more if not page.forward else page.after is not None,
+    )

@@ -1,0 +1,56 @@
+"""Base of every repository: a repository holds its session and owns all SQL of its domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.base import Base
+
+M = TypeVar("M", bound=Base)
+T = TypeVar("T")
+
+
+class RepositoryBase(Generic[M]):
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> Self:
+        return cls(session)
+
+    def base_select(self) -> Select[tuple[M]]:
+        """The statement every read of this model starts from (eager options go here)."""
+        return select(self.model)
+
+    async def get_by_id(self, id_: int) -> M | None:
+        stmt = self.base_select().where(self.model.id == id_)
+        return (await self.session.execute(stmt)).unique().scalar_one_or_none()
+
+    async def list_by_ids(self, ids: Iterable[int]) -> Sequence[M]:
+        id_list = list(set(ids))
+        if not id_list:
+            return []
+        stmt = self.base_select().where(self.model.id.in_(id_list))
+        return (await self.session.execute(stmt)).unique().scalars().all()
+
+    def add(self, obj: M) -> M:
+        self.session.add(obj)
+        return obj
+
+
+def chunked(items: Iterable[T], size: int) -> Iterable[list[T]]:
+    """Consecutive lists of at most ``size`` items (``IN`` lists stay within driver limits)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

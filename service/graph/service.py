@@ -1,0 +1,33 @@
+"""The co-author graph: edges from authorships, clusters from Leiden. Never commits."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.graph.clustering import Clustering, coauthor_pairs, leiden
+from service.graph.repository import CoauthorGraphRepository
+from service.researchers.repository import ResearcherRepository
+from service.works.repository import WorkRepository
+
+
+class CoauthorGraphService:
+    async def rebuild_edges(self, session: AsyncSession) -> int:
+        """Recompute every co-author edge from the authorships; returns the number of pairs."""
+        pairs = coauthor_pairs(await WorkRepository(session).author_lists())
+        await CoauthorGraphRepository(session).replace_edges(pairs)
+        return len(pairs)
+
+    async def recluster(self, session: AsyncSession, *, seed: int) -> Clustering:
+        """Full Leiden over the stored edges. Researchers alone in their community (no
+        co-author, or none close) get no cluster."""
+        repository = CoauthorGraphRepository(session)
+        nodes = await ResearcherRepository(session).all_ids()
+        clustering = leiden(nodes, await repository.undirected_edges(), seed=seed)
+        groups: dict[int, list[int]] = {}
+        for researcher_id, label in clustering.membership.items():
+            groups.setdefault(label, []).append(researcher_id)
+        await repository.replace_clusters(g for g in groups.values() if len(g) > 1)
+        return clustering
+
+
+coauthor_graph = CoauthorGraphService()

@@ -1,0 +1,22 @@
+"""Recompute every derived number from the source tables, in dependency order. Used when demo
+data is loaded and by ``bzpeer recompute --all``; event-driven workers do the same per event."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.graph.service import coauthor_graph
+from service.researchers.repository import ResearcherRepository
+from service.researchers.service import researchers
+from service.trust.service import trust
+
+
+async def recompute_all(session: AsyncSession, *, seed: int) -> None:
+    await coauthor_graph.rebuild_edges(session)
+    await coauthor_graph.recluster(session, seed=seed)
+    ids = await ResearcherRepository(session).all_ids()
+    await researchers.recompute_derived(session, ids)
+    # Trust reads collaborators' levels and followers' trust: a second pass settles records
+    # whose inputs changed in the first.
+    await trust.recompute(session, ids)
+    await trust.recompute(session, ids)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db.base import Base, BigId, IdMixin, TimestampMixin
+from service.institutions.models import Institution
+
+if TYPE_CHECKING:
+    from service.trust.models import TrustSnapshot
+
+
+class Researcher(IdMixin, TimestampMixin, Base):
+    """An author record. Counters and ``cluster_id`` are derived: only services that recompute
+    them from the graph write them."""
+
+    __tablename__ = "researchers"
+    __table_args__ = (
+        Index(
+            "ix_researchers_search_name_trgm",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
+        Index("ix_researchers_search_name_id", "search_name", "id"),
+    )
+
+    display_name: Mapped[str] = mapped_column(String(500))
+    search_name: Mapped[str] = mapped_column(String(500))
+    """``display_name`` folded for case- and accent-insensitive matching."""
+    description: Mapped[str | None] = mapped_column(Text)
+    orcid: Mapped[str | None] = mapped_column(String(19), unique=True)
+    openalex_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    affiliation_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("institutions.id", ondelete="SET NULL"), index=True
+    )
+    open_to_collaborate: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )
+    cluster_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("clusters.id", ondelete="SET NULL"), index=True
+    )
+
+    works_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    followers_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    topics_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    close_collaborators_count: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )
+
+    affiliation: Mapped[Institution | None] = relationship(lazy="raise")
+    trust: Mapped[TrustSnapshot | None] = relationship(
+        "TrustSnapshot",
+        primaryjoin="and_(TrustSnapshot.researcher_id == Researcher.id, TrustSnapshot.is_current)",
+        uselist=False,
+        viewonly=True,
+        lazy="raise",
+    )
+
+
+class ResearcherTopic(Base):
+    """Derived: how many of a researcher's works carry a topic."""
+
+    __tablename__ = "researcher_topics"
+    __table_args__ = (
+        Index("ix_researcher_topics_researcher_id_work_count", "researcher_id", "work_count"),
+    )
+
+    researcher_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    work_count: Mapped[int] = mapped_column(Integer)
+

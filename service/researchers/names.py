@@ -1,0 +1,22 @@
+"""Name folding for search: case-, accent- and dash-insensitive. Pure."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+_SPACES = re.compile(r"\s+")
+
+
+def fold_name(name: str) -> str:
+    """``"Péter  Móra"`` -> ``"peter mora"``; ``"Yu\u2010Shu Wu"`` -> ``"yu-shu wu"``."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_DASHES))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACES.sub(" ", stripped.casefold()).strip()
+
+
+def like_pattern(folded: str) -> str:
+    """A LIKE pattern matching ``folded`` anywhere, with LIKE's wildcards escaped."""
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy.orm import aliased, joinedload
+
+from service.db.paging import (
+    Ordering,
+    Page,
+    PageRequest,
+    build_page,
+    group_pages,
+    paged,
+    paged_per_parent,
+)
+from service.db.repository import RepositoryBase
+from service.follows.models import Follow
+from service.graph.models import CoauthorEdge
+from service.researchers.models import Researcher, ResearcherTopic
+from service.researchers.names import like_pattern
+from service.topics.models import Topic
+from service.works.models import Authorship, WorkTopic
+
+BY_NAME = Ordering("name", (Researcher.search_name, Researcher.id), descending=False,
+                   cursor_types=(str, int))
+BY_WEIGHT = Ordering("collab", (CoauthorEdge.weight, CoauthorEdge.coauthor_id),
+                     cursor_types=((float, int), int))
+BY_TOPIC_WORKS = Ordering("rtopic", (ResearcherTopic.work_count, ResearcherTopic.topic_id),
+                          cursor_types=(int, int))
+
+
+class ResearcherRepository(RepositoryBase[Researcher]):
+    model = Researcher
+
+    def base_select(self) -> Select[tuple[Researcher]]:
+        # The current trust snapshot is a many-to-one that every view of a researcher shows.
+        return select(Researcher).options(joinedload(Researcher.trust))
+
+    async def get_by_orcid(self, orcid: str) -> Researcher | None:
+        stmt = self.base_select().where(Researcher.orcid == orcid)
+        return (await self.session.execute(stmt)).unique().scalar_one_or_none()
+
+    async def get_by_openalex_id(self, openalex_id: str) -> Researcher | None:
+        stmt = self.base_select().where(Researcher.openalex_id == openalex_id)
+        return (await self.session.execute(stmt)).unique().scalar_one_or_none()
+
+    def _search_filter(self, folded: str) -> Any:
+        return Researcher.search_name.like(like_pattern(folded), escape="\\")
+
+    async def search_page(self, folded: str, page: PageRequest) -> Page[Researcher]:
+        stmt = paged(self.base_select().where(self._search_filter(folded)), BY_NAME, page)
+        rows = (await self.session.execute(stmt)).unique().all()
+        return build_page([(row[0], tuple(row[1:])) for row in rows], page)
+
+    async def count_search(self, folded: str) -> int:
+        stmt = select(func.count()).select_from(Researcher).where(self._search_filter(folded))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def close_collaborator_pages(
+        self, researcher_ids: Sequence[int], page: PageRequest
+    ) -> dict[int, Page[Researcher]]:
+        """Co-authors in the researcher's own cluster, by edge weight (heaviest first)."""
+        center = aliased(Researcher, name="center")
+        inner = (
+            select(Researcher)
+            .join(CoauthorEdge, CoauthorEdge.coauthor_id == Researcher.id)
+            .join(center, center.id == CoauthorEdge.researcher_id)
+            .where(
+                CoauthorEdge.researcher_id.in_(researcher_ids),
+                Researcher.cluster_id == center.cluster_id,
+            )
+        )
+        stmt = paged_per_parent(
+            inner,
+            Researcher,
+            parent=CoauthorEdge.researcher_id,
+            ordering=BY_WEIGHT,
+            page=page,
+            options=[lambda alias: joinedload(alias.trust)],
+        )
+        rows = (await self.session.execute(stmt)).unique().all()
+        return group_pages(rows, researcher_ids, page)
+
+    async def count_close_collaborators(self, researcher_ids: Sequence[int]) -> dict[int, int]:
+        coauthor = aliased(Researcher, name="coauthor")
+        center = aliased(Researcher, name="center")
+        stmt = (
+            select(CoauthorEdge.researcher_id, func.count())
+            .join(coauthor, coauthor.id == CoauthorEdge.coauthor_id)
+            .join(center, center.id == CoauthorEdge.researcher_id)
+            .where(
+                CoauthorEdge.researcher_id.in_(researcher_ids),
+                coauthor.cluster_id == center.cluster_id,
+            )
+            .group_by(CoauthorEdge.researcher_id)
+        )
+        counts = dict((await self.session.execute(stmt)).tuples().all())
+        return {rid: counts.get(rid, 0) for rid in researcher_ids}
+
+    async def topic_pages(
+        self, researcher_ids: Sequence[int], page: PageRequest
+    ) -> dict[int, Page[Topic]]:
+        inner = (
+            select(Topic)
+            .join(ResearcherTopic, ResearcherTopic.topic_id == Topic.id)
+            .where(ResearcherTopic.researcher_id.in_(researcher_ids))
+        )
+        stmt = paged_per_parent(
+            inner, Topic, parent=ResearcherTopic.researcher_id, ordering=BY_TOPIC_WORKS, page=page
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return group_pages(rows, researcher_ids, page)
+
+    async def count_topics(self, researcher_ids: Sequence[int]) -> dict[int, int]:
+        stmt = (
+            select(ResearcherTopic.researcher_id, func.count())
+            .where(ResearcherTopic.researcher_id.in_(researcher_ids))
+            .group_by(ResearcherTopic.researcher_id)
+        )
+        counts = dict((await self.session.execute(stmt)).tuples().all())
+        return {rid: counts.get(rid, 0) for rid in researcher_ids}
+
+    async def counter_values(self, researcher_ids: Sequence[int]) -> list[dict[str, int]]:
+        """Counters recounted from the source tables, one dict per researcher."""
+        ids = list(researcher_ids)
+        works = await self._count_by(Authorship.researcher_id, ids)
+        followers = await self._count_by(Follow.researcher_id, ids)
+        topics = await self.count_topics(ids)
+        close = await self.count_close_collaborators(ids)
+        return [
+            {
+                "id": rid,
+                "works_count": works.get(rid, 0),
+                "followers_count": followers.get(rid, 0),
+                "topics_count": topics[rid],
+                "close_collaborators_count": close[rid],
+            }
+            for rid in ids
+        ]
+
+    async def _count_by(self, column: Any, ids: Sequence[int]) -> dict[int, int]:
+        stmt = select(column, func.count()).where(column.in_(ids)).group_by(column)
+        return dict((await self.session.execute(stmt)).tuples().all())
+
+    async def rebuild_topics(self, researcher_ids: Sequence[int]) -> None:
+        """Recount ``researcher_topics`` (topics of a researcher's works) for these researchers."""
+        ids = list(researcher_ids)
+        await self.session.execute(
+            delete(ResearcherTopic).where(ResearcherTopic.researcher_id.in_(ids))
+        )
+        counted = (
+            select(Authorship.researcher_id, WorkTopic.topic_id, func.count())
+            .join(WorkTopic, WorkTopic.work_id == Authorship.work_id)
+            .where(Authorship.researcher_id.in_(ids))
+            .group_by(Authorship.researcher_id, WorkTopic.topic_id)
+        )
+        await self.session.execute(
+            insert(ResearcherTopic).from_select(
+                ["researcher_id", "topic_id", "work_count"], counted
+            )
+        )
+
+    async def all_ids(self) -> list[int]:
+        return list((await self.session.execute(select(Researcher.id))).scalars())
+
+    async def update_counters(self, rows: Sequence[dict[str, int]]) -> None:
+        """``rows``: ``{"id", "works_count", "followers_count", "topics_count",
+        "close_collaborators_count"}`` per researcher, written in one executemany."""
+        if rows:
+            await self.session.execute(update(Researcher), list(rows))

@@ -1,0 +1,67 @@
+"""Researcher reads and the derived per-researcher data (topics, counters). Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from service.db.repository import chunked
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.errors import BadUserInput
+from service.researchers.models import Researcher
+from service.researchers.repository import ResearcherRepository
+
+BATCH_SIZE = 2_000
+ORCID_PATTERN_LENGTH = 19
+
+
+def normalize_orcid(value: str) -> str:
+    """Accept ``0000-0001-7056-6323`` or its ``https://orcid.org/`` URL; check the ISO 7064
+    checksum, so a typo is BAD_USER_INPUT rather than an empty lookup."""
+    orcid = value.strip().removeprefix("https://orcid.org/").removeprefix("http://orcid.org/")
+    digits = orcid.replace("-", "")
+    if (
+        len(orcid) != ORCID_PATTERN_LENGTH
+        or [i for i, c in enumerate(orcid) if c == "-"] != [4, 9, 14]
+        or len(digits) != 16
+        or not digits[:15].isdigit()
+        or digits[15] not in "0123456789X"
+    ):
+        raise BadUserInput("Malformed ORCID iD: expected 0000-0000-0000-000X.", argument="orcid")
+    total = 0
+    for char in digits[:15]:
+        total = (total + int(char)) * 2
+    check = (12 - total % 11) % 11
+    if digits[15] != ("X" if check == 10 else str(check)):
+        raise BadUserInput("Malformed ORCID iD: checksum does not match.", argument="orcid")
+    return orcid
+
+
+def normalize_openalex_author_id(value: str) -> str:
+    """Accept ``A5000180362`` or ``https://openalex.org/A5000180362``."""
+    short = value.strip().removeprefix("https://openalex.org/").upper()
+    if len(short) < 2 or short[0] != "A" or not short[1:].isdigit():
+        raise BadUserInput(
+            "Malformed OpenAlex author id: expected A followed by digits.", argument="openalexId"
+        )
+    return short
+
+
+class ResearcherService:
+    async def get_by_orcid(self, session: AsyncSession, orcid: str) -> Researcher | None:
+        return await ResearcherRepository(session).get_by_orcid(normalize_orcid(orcid))
+
+    async def get_by_openalex_id(self, session: AsyncSession, openalex_id: str) -> Researcher | None:
+        return await ResearcherRepository(session).get_by_openalex_id(
+            normalize_openalex_author_id(openalex_id)
+        )
+
+    async def recompute_derived(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
+        """Recount topics and counters for these researchers from the source tables."""
+        repository = ResearcherRepository(session)
+        for batch in chunked(researcher_ids, BATCH_SIZE):
+            await repository.rebuild_topics(batch)
+            await repository.update_counters(await repository.counter_values(batch))
+
+
+researchers = ResearcherService()

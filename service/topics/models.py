@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db.base import Base, BigId, IdMixin, TimestampMixin
+
+
+class TopicLevel(enum.StrEnum):
+    """OpenAlex's four-level hierarchy: domain > field > subfield > topic."""
+
+    DOMAIN = "DOMAIN"
+    FIELD = "FIELD"
+    SUBFIELD = "SUBFIELD"
+    TOPIC = "TOPIC"
+
+
+class Topic(IdMixin, TimestampMixin, Base):
+    __tablename__ = "topics"
+
+    openalex_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(500))
+    level: Mapped[TopicLevel] = mapped_column(
+        Enum(TopicLevel, native_enum=False, length=16, create_constraint=False),
+        default=TopicLevel.TOPIC,
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("topics.id", ondelete="SET NULL"), index=True
+    )
+
+    parent: Mapped[Topic | None] = relationship(remote_side="Topic.id", lazy="raise")

@@ -1,0 +1,161 @@
+"""The facts the trust score is computed from, read in one statement per kind of fact for a
+whole batch of researchers, and the snapshots written back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from service.accounts.models import Account
+from service.claims.models import Claim, ClaimStatus, Vouch
+from service.follows.models import Follow
+from service.graph.models import CoauthorEdge
+from service.researchers.models import Researcher
+from service.trust.models import TrustSnapshot
+from service.trust.score import VerificationLevel
+from service.works.models import Authorship, Work
+
+ACTIVE_CLAIM = (ClaimStatus.PENDING, ClaimStatus.VERIFIED)
+VERIFIED_LEVELS = (VerificationLevel.L3, VerificationLevel.L4)
+
+
+class TrustRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def with_persistent_work(self, ids: Sequence[int]) -> set[int]:
+        stmt = (
+            select(Authorship.researcher_id)
+            .join(Work, Work.id == Authorship.work_id)
+            .where(
+                Authorship.researcher_id.in_(ids),
+                or_(Work.doi.is_not(None), Work.arxiv_id.is_not(None),
+                    Work.openalex_id.is_not(None)),
+            )
+            .distinct()
+        )
+        return set((await self.session.scalars(stmt)).all())
+
+    async def claim_statuses(self, ids: Sequence[int]) -> dict[int, set[ClaimStatus]]:
+        """Statuses of the active claims on each record by accounts with a confirmed email."""
+        stmt = (
+            select(Claim.researcher_id, Claim.status)
+            .join(Account, Account.id == Claim.account_id)
+            .where(
+                Claim.researcher_id.in_(ids),
+                Claim.status.in_(ACTIVE_CLAIM),
+                Account.email_confirmed_at.is_not(None),
+            )
+        )
+        statuses: dict[int, set[ClaimStatus]] = {}
+        for researcher_id, status in (await self.session.execute(stmt)).tuples():
+            statuses.setdefault(researcher_id, set()).add(status)
+        return statuses
+
+    async def close_collaborators(self, ids: Sequence[int]) -> dict[int, list[int]]:
+        center = aliased(Researcher)
+        coauthor = aliased(Researcher)
+        stmt = (
+            select(CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id)
+            .join(center, center.id == CoauthorEdge.researcher_id)
+            .join(coauthor, coauthor.id == CoauthorEdge.coauthor_id)
+            .where(CoauthorEdge.researcher_id.in_(ids), coauthor.cluster_id == center.cluster_id)
+        )
+        collaborators: dict[int, list[int]] = {}
+        for researcher_id, coauthor_id in (await self.session.execute(stmt)).tuples():
+            collaborators.setdefault(researcher_id, []).append(coauthor_id)
+        return collaborators
+
+    async def current_levels(self, ids: Sequence[int]) -> dict[int, VerificationLevel]:
+        stmt = select(TrustSnapshot.researcher_id, TrustSnapshot.verification_level).where(
+            TrustSnapshot.researcher_id.in_(ids), TrustSnapshot.is_current
+        )
+        return dict((await self.session.execute(stmt)).tuples().all())
+
+    async def vouches_from_verified_coauthors(self, ids: Sequence[int]) -> dict[int, int]:
+        """Vouches whose voucher is an L3+ record and a co-author of the vouched record."""
+        stmt = (
+            select(Vouch.researcher_id, Vouch.voucher_researcher_id)
+            .join(
+                CoauthorEdge,
+                and_(
+                    CoauthorEdge.researcher_id == Vouch.researcher_id,
+                    CoauthorEdge.coauthor_id == Vouch.voucher_researcher_id,
+                ),
+            )
+            .join(
+                TrustSnapshot,
+                and_(
+                    TrustSnapshot.researcher_id == Vouch.voucher_researcher_id,
+                    TrustSnapshot.is_current,
+                ),
+            )
+            .where(
+                Vouch.researcher_id.in_(ids),
+                TrustSnapshot.verification_level.in_(VERIFIED_LEVELS),
+            )
+        )
+        counts: dict[int, int] = {}
+        for researcher_id, _ in (await self.session.execute(stmt)).tuples():
+            counts[researcher_id] = counts.get(researcher_id, 0) + 1
+        return counts
+
+    async def followers(self, ids: Sequence[int]) -> dict[int, tuple[list[int], int]]:
+        """Per researcher: the trust scores of the records its followers have verified claims
+        on, and how many followers have no verified claim."""
+        claimed = aliased(TrustSnapshot)
+        stmt = (
+            select(Follow.researcher_id, Claim.id, claimed.score)
+            .outerjoin(
+                Claim,
+                and_(Claim.account_id == Follow.account_id,
+                     Claim.status == ClaimStatus.VERIFIED),
+            )
+            .outerjoin(
+                claimed, and_(claimed.researcher_id == Claim.researcher_id, claimed.is_current)
+            )
+            .where(Follow.researcher_id.in_(ids))
+        )
+        result: dict[int, tuple[list[int], int]] = {}
+        for researcher_id, claim_id, score in (await self.session.execute(stmt)).tuples():
+            verified, unverified = result.get(researcher_id, ([], 0))
+            if claim_id is None:
+                unverified += 1
+            else:
+                verified.append(score or 0)
+            result[researcher_id] = (verified, unverified)
+        return result
+
+    async def current_snapshots(self, ids: Sequence[int]) -> dict[int, TrustSnapshot]:
+        stmt = select(TrustSnapshot).where(
+            TrustSnapshot.researcher_id.in_(ids), TrustSnapshot.is_current
+        )
+        return {s.researcher_id: s for s in (await self.session.scalars(stmt)).all()}
+
+    async def replace_current(self, rows: Sequence[dict[str, object]]) -> None:
+        """Store new current snapshots; the previous current ones become history."""
+        if not rows:
+            return
+        ids = [row["researcher_id"] for row in rows]
+        await self.session.execute(
+            update(TrustSnapshot)
+            .where(TrustSnapshot.researcher_id.in_(ids), TrustSnapshot.is_current)
+            .values(is_current=False)
+        )
+        await self.session.execute(insert(TrustSnapshot), list(rows))
+
+    async def history(self, researcher_ids: Sequence[int], limit: int) -> dict[int, list[TrustSnapshot]]:
+        stmt = (
+            select(TrustSnapshot)
+            .where(TrustSnapshot.researcher_id.in_(researcher_ids))
+            .order_by(TrustSnapshot.researcher_id, TrustSnapshot.computed_at.desc(),
+                      TrustSnapshot.id.desc())
+        )
+        grouped: dict[int, list[TrustSnapshot]] = {rid: [] for rid in researcher_ids}
+        for snapshot in (await self.session.scalars(stmt)).all():
+            if len(grouped[snapshot.researcher_id]) < limit:
+                grouped[snapshot.researcher_id].append(snapshot)
+        return grouped

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from service.db.paging import Ordering, Page, PageRequest, group_pages, paged_per_parent
+from service.db.repository import RepositoryBase
+from service.topics.models import Topic
+from service.works.models import Authorship, Venue, Work, WorkTopic
+
+BY_RECENCY = Ordering(
+    "works", (func.coalesce(Work.publication_year, 0), Work.id), cursor_types=(int, int)
+)
+BY_TOPIC_SCORE = Ordering("wtopic", (WorkTopic.score, WorkTopic.topic_id),
+                          cursor_types=((float, int), int))
+
+
+class VenueRepository(RepositoryBase[Venue]):
+    model = Venue
+
+
+class WorkRepository(RepositoryBase[Work]):
+    model = Work
+
+    def base_select(self) -> Select[tuple[Work]]:
+        return select(Work).options(joinedload(Work.venue))
+
+    async def work_pages_by_researcher(
+        self, researcher_ids: Sequence[int], page: PageRequest
+    ) -> dict[int, Page[Work]]:
+        """Each researcher's works, newest first."""
+        inner = (
+            select(Work)
+            .join(Authorship, Authorship.work_id == Work.id)
+            .where(Authorship.researcher_id.in_(researcher_ids))
+        )
+        stmt = paged_per_parent(
+            inner,
+            Work,
+            parent=Authorship.researcher_id,
+            ordering=BY_RECENCY,
+            page=page,
+            options=[lambda alias: joinedload(alias.venue)],
+        )
+        rows = (await self.session.execute(stmt)).unique().all()
+        return group_pages(rows, researcher_ids, page)
+
+    async def count_works_by_researcher(self, researcher_ids: Sequence[int]) -> dict[int, int]:
+        stmt = (
+            select(Authorship.researcher_id, func.count())
+            .where(Authorship.researcher_id.in_(researcher_ids))
+            .group_by(Authorship.researcher_id)
+        )
+        counts = dict((await self.session.execute(stmt)).tuples().all())
+        return {rid: counts.get(rid, 0) for rid in researcher_ids}
+
+    async def authorships_by_work(self, work_ids: Sequence[int]) -> dict[int, list[Authorship]]:
+        """Author lists in order, with each authorship's institutions (two statements)."""
+        stmt = (
+            select(Authorship)
+            .where(Authorship.work_id.in_(work_ids))
+            .options(selectinload(Authorship.institutions))
+            .order_by(Authorship.work_id, Authorship.position)
+        )
+        grouped: dict[int, list[Authorship]] = {wid: [] for wid in work_ids}
+        for authorship in (await self.session.execute(stmt)).scalars():
+            grouped[authorship.work_id].append(authorship)
+        return grouped
+
+    async def topic_pages_by_work(
+        self, work_ids: Sequence[int], page: PageRequest
+    ) -> dict[int, Page[Topic]]:
+        inner = (
+            select(Topic)
+            .join(WorkTopic, WorkTopic.topic_id == Topic.id)
+            .where(WorkTopic.work_id.in_(work_ids))
+        )
+        stmt = paged_per_parent(
+            inner, Topic, parent=WorkTopic.work_id, ordering=BY_TOPIC_SCORE, page=page
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return group_pages(rows, work_ids, page)
+
+    async def count_topics_by_work(self, work_ids: Sequence[int]) -> dict[int, int]:
+        stmt = (
+            select(WorkTopic.work_id, func.count())
+            .where(WorkTopic.work_id.in_(work_ids))
+            .group_by(WorkTopic.work_id)
+        )
+        counts = dict((await self.session.execute(stmt)).tuples().all())
+        return {wid: counts.get(wid, 0) for wid in work_ids}
+
+    async def author_lists(self) -> list[list[int]]:
+        """Every work's researcher ids, for building the co-author graph."""
+        stmt = select(Authorship.work_id, Authorship.researcher_id).order_by(Authorship.work_id)
+        lists: dict[int, list[int]] = {}
+        for work_id, researcher_id in (await self.session.execute(stmt)).tuples():
+            lists.setdefault(work_id, []).append(researcher_id)
+        return list(lists.values())
