@@ -54,6 +54,15 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         rows = (await self.session.execute(stmt)).unique().all()
         return build_page([(row[0], tuple(row[1:])) for row in rows], page)
 
+    async def search_ids(self, folded: str, limit: int = 10) -> list[int]:
+        stmt = (
+            select(Researcher.id)
+            .where(self._search_filter(folded))
+            .order_by(Researcher.search_name, Researcher.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
     async def count_search(self, folded: str) -> int:
         stmt = select(func.count()).select_from(Researcher).where(self._search_filter(folded))
         return int((await self.session.execute(stmt)).scalar_one())

@@ -1,0 +1,84 @@
+"""``create_app()``: the Starlette application with ``/graphql``, ``/healthz``, ``/readyz`` and
+``/metrics``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TypedDict
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from service.config import Settings, get_settings
+from service.db.engine import create_engine, create_sessionmaker
+from service.graphql.schema import create_schema
+from service.graphql.view import GraphQLView
+from service.logging import configure_logging
+from service.metrics import Metrics
+from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+
+READY_TIMEOUT_SECONDS = 2.0
+
+
+class State(TypedDict):
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    metrics: Metrics
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    metrics = Metrics()
+    metrics.watch_pool(engine)
+    view = GraphQLView(
+        create_schema(settings), settings=settings, sessionmaker=sessionmaker, metrics=metrics
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        try:
+            yield {"engine": engine, "sessionmaker": sessionmaker, "metrics": metrics}
+        finally:
+            await engine.dispose()
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS), engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means "not ready"; the reason goes to the body
+            return JSONResponse(
+                {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ],
+        middleware=[
+            Middleware(RequestContextMiddleware, metrics=metrics),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,159 @@
+"""The ``bzpeer`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import orjson
+
+from service.config import Settings, get_settings
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema.graphql"
+PROFILE_QUERY = Path(__file__).resolve().parent / "demo" / "profile_page.graphql"
+
+
+def export_schema_sdl() -> str:
+    from strawberry.printer import print_schema
+
+    from service.graphql.schema import create_schema
+
+    return print_schema(create_schema(Settings())) + "\n"
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    sdl = export_schema_sdl()
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from service.db.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    print(f"migrated {_display_url(settings)}")
+    return 0
+
+
+async def _load_demo(settings: Settings) -> tuple[bool, str | None]:
+    """Load the demo graph if absent; return whether it was loaded and the seed researcher's
+    global id."""
+    from service.db.engine import create_engine, create_sessionmaker
+    from service.demo.data import SEED_RESEARCHER
+    from service.demo.loader import load_demo
+    from service.graphql.relay import to_global_id
+    from service.researchers.names import fold_name
+    from service.researchers.repository import ResearcherRepository
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            loaded = await load_demo(session, seed=settings.cluster_seed)
+            await session.commit()
+            found = await ResearcherRepository(session).search_ids(fold_name(SEED_RESEARCHER))
+    finally:
+        await engine.dispose()
+    return loaded, to_global_id("Researcher", found[0]) if found else None
+
+
+def cmd_demo_load(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    loaded, seed_id = asyncio.run(_load_demo(settings))
+    print("demo data loaded" if loaded else "demo data already present",
+          f"(seed researcher id {seed_id})")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.db.migrate import upgrade
+
+    settings = get_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    seed_id = None
+    if settings.database_url is None:
+        # The embedded default sets itself up: migrate the SQLite file, load the demo once.
+        upgrade(settings.resolved_database_url)
+        _, seed_id = asyncio.run(_load_demo(settings))
+    _print_banner(settings, host, port, seed_id)
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        access_log=False,
+        log_level="warning",
+    )
+    return 0
+
+
+def _display_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+def _print_banner(settings: Settings, host: str, port: int, seed_id: str | None) -> None:
+    url = f"http://{host}:{port}/graphql"
+    lines = [f"BZPEER serving {_display_url(settings)}", f"GraphQL endpoint: {url}"]
+    if settings.debug:
+        lines.append(f"GraphiQL: {url} (open it in a browser)")
+    if seed_id:
+        lines += [
+            "",
+            "The seed researcher's profile page, in one query (paste into GraphiQL):",
+            PROFILE_QUERY.read_text().strip(),
+            f"Variables: {orjson.dumps({'id': seed_id}).decode()}",
+            "",
+            "Or from a shell:",
+            f"curl -s {url} -H 'content-type: application/json' -d "
+            f"'{{\"query\": \"{{ researcher(id: \\\"{seed_id}\\\") "
+            "{ displayName trust { score band verificationLevel } "
+            "counts { works followers topics closeCollaborators } } }\"}'",
+        ]
+    print("\n".join(lines), flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bzpeer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (embedded default when unconfigured)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--api-only", action="store_true",
+                       help="leave the event workers to separate processes")
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        func=cmd_migrate
+    )
+
+    demo = commands.add_parser("demo", help="demo data")
+    demo_commands = demo.add_subparsers(dest="demo_command", required=True)
+    demo_commands.add_parser("load", help="load the demo graph").set_defaults(func=cmd_demo_load)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", "-o", default=str(SCHEMA_PATH))
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Per-request DataLoaders, built lazily: one batch (one SQL statement) per level of a query."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import cached_property
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from service.db.paging import Page, PageRequest
+from service.db.repository import RepositoryBase
+from service.institutions.repository import InstitutionRepository
+from service.researchers.models import Researcher
+from service.researchers.repository import ResearcherRepository
+from service.topics.repository import TopicRepository
+from service.trust.models import TrustSnapshot
+from service.trust.repository import TrustRepository
+from service.works.models import Authorship
+from service.works.repository import VenueRepository, WorkRepository
+
+K = TypeVar("K")
+V = TypeVar("V")
+PageKey = tuple[int, PageRequest]
+
+
+def by_id_loader(repository: RepositoryBase[Any]) -> DataLoader[int, Any]:
+    async def load(ids: Sequence[int]) -> list[Any]:
+        found = {obj.id: obj for obj in await repository.list_by_ids(ids)}
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def mapped_loader(fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]]) -> DataLoader[K, V]:
+    async def load(keys: Sequence[K]) -> list[V]:
+        found = await fetch(list(keys))
+        return [found[k] for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def page_loader(
+    fetch: Callable[[list[int], PageRequest], Awaitable[Mapping[int, Page[Any]]]],
+) -> DataLoader[PageKey, Page[Any]]:
+    """Pages of many parents; parents that ask for the same page shape share one statement."""
+
+    async def load(keys: Sequence[PageKey]) -> list[Page[Any]]:
+        by_request: dict[PageRequest, list[int]] = {}
+        for parent_id, request in keys:
+            by_request.setdefault(request, []).append(parent_id)
+        pages: dict[PageKey, Page[Any]] = {}
+        for request, parent_ids in by_request.items():
+            for parent_id, page in (await fetch(parent_ids, request)).items():
+                pages[(parent_id, request)] = page
+        return [pages[key] for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """Every loader of one request. Named ``<thing>_by_<key>``, aligned with their keys."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @cached_property
+    def researcher_by_id(self) -> DataLoader[int, Researcher | None]:
+        return by_id_loader(ResearcherRepository(self.session))
+
+    @cached_property
+    def work_by_id(self) -> DataLoader[int, Any]:
+        return by_id_loader(WorkRepository(self.session))
+
+    @cached_property
+    def venue_by_id(self) -> DataLoader[int, Any]:
+        return by_id_loader(VenueRepository(self.session))
+
+    @cached_property
+    def topic_by_id(self) -> DataLoader[int, Any]:
+        return by_id_loader(TopicRepository(self.session))
+
+    @cached_property
+    def institution_by_id(self) -> DataLoader[int, Any]:
+        return by_id_loader(InstitutionRepository(self.session))
+
+    @cached_property
+    def work_page_by_researcher(self) -> DataLoader[PageKey, Page[Any]]:
+        return page_loader(WorkRepository(self.session).work_pages_by_researcher)
+
+    @cached_property
+    def work_count_by_researcher(self) -> DataLoader[int, int]:
+        return mapped_loader(WorkRepository(self.session).count_works_by_researcher)
+
+    @cached_property
+    def topic_page_by_researcher(self) -> DataLoader[PageKey, Page[Any]]:
+        return page_loader(ResearcherRepository(self.session).topic_pages)
+
+    @cached_property
+    def topic_count_by_researcher(self) -> DataLoader[int, int]:
+        return mapped_loader(ResearcherRepository(self.session).count_topics)
+
+    @cached_property
+    def close_collaborator_page_by_researcher(self) -> DataLoader[PageKey, Page[Any]]:
+        return page_loader(ResearcherRepository(self.session).close_collaborator_pages)
+
+    @cached_property
+    def close_collaborator_count_by_researcher(self) -> DataLoader[int, int]:
+        return mapped_loader(ResearcherRepository(self.session).count_close_collaborators)
+
+    @cached_property
+    def authorships_by_work(self) -> DataLoader[int, list[Authorship]]:
+        return mapped_loader(WorkRepository(self.session).authorships_by_work)
+
+    @cached_property
+    def topic_page_by_work(self) -> DataLoader[PageKey, Page[Any]]:
+        return page_loader(WorkRepository(self.session).topic_pages_by_work)
+
+    @cached_property
+    def topic_count_by_work(self) -> DataLoader[int, int]:
+        return mapped_loader(WorkRepository(self.session).count_topics_by_work)
+
+    @cached_property
+    def trust_history_by_researcher(self) -> DataLoader[tuple[int, int], list[TrustSnapshot]]:
+        repository = TrustRepository(self.session)
+
+        async def fetch(keys: list[tuple[int, int]]) -> dict[tuple[int, int], list[TrustSnapshot]]:
+            limit = max(limit for _, limit in keys)
+            history = await repository.history([rid for rid, _ in keys], limit)
+            return {(rid, n): history[rid][:n] for rid, n in keys}
+
+        return mapped_loader(fetch)

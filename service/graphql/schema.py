@@ -1,0 +1,62 @@
+"""The schema: the root types only compose each domain's queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from service.config import Settings
+from service.graphql.errors import ErrorCodes
+from service.graphql.limits import CostLimit
+from service.graphql.nodes import NodeQuery
+from service.graphql.observability import OperationMetrics
+from service.institutions.schema import InstitutionQuery
+from service.researchers.schema import ResearcherQuery
+from service.topics.schema import TopicQuery
+from service.works.schema import WorkQuery
+
+
+@strawberry.type
+class Query(ResearcherQuery, WorkQuery, TopicQuery, InstitutionQuery, NodeQuery):
+    pass
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # ErrorCodes logs what needs logging (unexpected errors, once, with the request id);
+        # strawberry's default would log every validation error with a traceback.
+        return None
+
+
+def create_schema(settings: Settings) -> Schema:
+    # The limiters build a new rule class per instance, and the validation cache is keyed by the
+    # rule classes: build them once, or no validation would ever be served from the cache.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: AddValidationRules(limit_rules),
+        lambda: ParserCache(maxsize=1_000),
+        lambda: ValidationCache(maxsize=1_000),
+        lambda: CostLimit(
+            max_cost=settings.max_query_cost, default_page_size=settings.default_page_size
+        ),
+        ErrorCodes,
+        OperationMetrics,
+    ]
+    return Schema(query=Query, extensions=extensions)

@@ -1,0 +1,74 @@
+"""Prometheus metrics: requests and latency by operation, errors by code, database pool."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_LABELS = 200
+"""Distinct operation names kept as labels; clients choose names, so the rest become "other"."""
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "bzpeer_http_requests", "HTTP requests by route and status",
+            ["path", "status"], registry=self.registry,
+        )
+        self.operations = Counter(
+            "bzpeer_graphql_operations", "GraphQL operations by name and type",
+            ["operation", "type"], registry=self.registry,
+        )
+        self.operation_seconds = Histogram(
+            "bzpeer_graphql_operation_duration_seconds", "GraphQL operation latency",
+            ["operation"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.errors = Counter(
+            "bzpeer_graphql_errors", "GraphQL errors by extensions.code",
+            ["code"], registry=self.registry,
+        )
+        self._operation_names: set[str] = set()
+
+    def operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if not OPERATION_NAME.match(name):
+            return "other"
+        if name not in self._operation_names:
+            if len(self._operation_names) >= MAX_OPERATION_LABELS:
+                return "other"
+            self._operation_names.add(name)
+        return name
+
+    def watch_pool(self, engine: AsyncEngine) -> None:
+        self.registry.register(PoolCollector(engine))
+
+
+class PoolCollector(Collector):
+    """Reads the SQLAlchemy pool at scrape time."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        pool = self.engine.sync_engine.pool
+        for name, doc, read in (
+            ("size", "Configured pool size", "size"),
+            ("checked_out", "Connections in use", "checkedout"),
+            ("overflow", "Connections beyond the pool size", "overflow"),
+            ("checked_in", "Idle connections in the pool", "checkedin"),
+        ):
+            reader = getattr(pool, read, None)
+            if reader is None:
+                continue
+            gauge = GaugeMetricFamily(f"bzpeer_db_pool_{name}", doc)
+            gauge.add_metric([], float(reader()))
+            yield gauge
