@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def metrics_endpoint(_request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
@@ -82,3 +82,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.state.engine = engine  # for operators' tooling and tests that count statements
+    return app

@@ -66,8 +66,10 @@ async def _load_demo(settings: Settings) -> tuple[bool, str | None]:
 def cmd_demo_load(_args: argparse.Namespace) -> int:
     settings = get_settings()
     loaded, seed_id = asyncio.run(_load_demo(settings))
-    print("demo data loaded" if loaded else "demo data already present",
-          f"(seed researcher id {seed_id})")
+    print(
+        "demo data loaded" if loaded else "demo data already present",
+        f"(seed researcher id {seed_id})",
+    )
     return 0
 
 
@@ -117,7 +119,7 @@ def _print_banner(settings: Settings, host: str, port: int, seed_id: str | None)
             "",
             "Or from a shell:",
             f"curl -s {url} -H 'content-type: application/json' -d "
-            f"'{{\"query\": \"{{ researcher(id: \\\"{seed_id}\\\") "
+            f'\'{{"query": "{{ researcher(id: \\"{seed_id}\\") '
             "{ displayName trust { score band verificationLevel } "
             "counts { works followers topics closeCollaborators } } }\"}'",
         ]
@@ -132,13 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    serve.add_argument("--api-only", action="store_true",
-                       help="leave the event workers to separate processes")
+    serve.add_argument(
+        "--api-only", action="store_true", help="leave the event workers to separate processes"
+    )
     serve.set_defaults(func=cmd_serve)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(
-        func=cmd_migrate
-    )
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
     demo = commands.add_parser("demo", help="demo data")
     demo_commands = demo.add_subparsers(dest="demo_command", required=True)

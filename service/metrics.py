@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -19,21 +20,29 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
-            "bzpeer_http_requests", "HTTP requests by route and status",
-            ["path", "status"], registry=self.registry,
+            "bzpeer_http_requests",
+            "HTTP requests by route and status",
+            ["path", "status"],
+            registry=self.registry,
         )
         self.operations = Counter(
-            "bzpeer_graphql_operations", "GraphQL operations by name and type",
-            ["operation", "type"], registry=self.registry,
+            "bzpeer_graphql_operations",
+            "GraphQL operations by name and type",
+            ["operation", "type"],
+            registry=self.registry,
         )
         self.operation_seconds = Histogram(
-            "bzpeer_graphql_operation_duration_seconds", "GraphQL operation latency",
-            ["operation"], registry=self.registry,
+            "bzpeer_graphql_operation_duration_seconds",
+            "GraphQL operation latency",
+            ["operation"],
+            registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.errors = Counter(
-            "bzpeer_graphql_errors", "GraphQL errors by extensions.code",
-            ["code"], registry=self.registry,
+            "bzpeer_graphql_errors",
+            "GraphQL errors by extensions.code",
+            ["code"],
+            registry=self.registry,
         )
         self._operation_names: set[str] = set()
 
@@ -53,16 +62,28 @@ class Metrics:
 
 
 class PoolCollector(Collector):
-    """Reads the SQLAlchemy pool at scrape time."""
+    """The SQLAlchemy pool at scrape time. Connections in use are counted from pool events, so
+    that the embedded default's SQLite (no pooling) reports them too."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.in_use = 0
+        event.listen(engine.sync_engine, "checkout", self._checkout)
+        event.listen(engine.sync_engine, "checkin", self._checkin)
+
+    def _checkout(self, *_args: object) -> None:
+        self.in_use += 1
+
+    def _checkin(self, *_args: object) -> None:
+        self.in_use -= 1
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        in_use = GaugeMetricFamily("bzpeer_db_pool_checked_out", "Connections in use")
+        in_use.add_metric([], float(self.in_use))
+        yield in_use
         pool = self.engine.sync_engine.pool
         for name, doc, read in (
             ("size", "Configured pool size", "size"),
-            ("checked_out", "Connections in use", "checkedout"),
             ("overflow", "Connections beyond the pool size", "overflow"),
             ("checked_in", "Idle connections in the pool", "checkedin"),
         ):

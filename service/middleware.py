@@ -17,7 +17,7 @@ from service.metrics import Metrics
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-def _json_error(status: int, message: str, code: str, request_id: str | None = None) -> Message:
+def _json_error(message: str, code: str, request_id: str | None = None) -> Message:
     extensions = {"code": code} | ({"requestId": request_id} if request_id else {})
     return {
         "type": "http.response.body",
@@ -25,14 +25,17 @@ def _json_error(status: int, message: str, code: str, request_id: str | None = N
     }
 
 
-async def _send_json_error(send: Send, status: int, message: str, code: str,
-                           request_id: str | None = None) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json")],
-    })
-    await send(_json_error(status, message, code, request_id))
+async def _send_json_error(
+    send: Send, status: int, message: str, code: str, request_id: str | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send(_json_error(message, code, request_id))
 
 
 class RequestContextMiddleware:
@@ -73,13 +76,15 @@ class RequestContextMiddleware:
             log.exception("request.failed", path=scope.get("path"))
             if scope["type"] == "http" and not response_started:
                 status = 500
-                await _send_json_error(send_with_id, 500, "Internal server error.",
-                                       "INTERNAL_SERVER_ERROR", request_id)
+                await _send_json_error(
+                    send_with_id, 500, "Internal server error.", "INTERNAL_SERVER_ERROR", request_id
+                )
         finally:
             if scope["type"] == "http":
                 path = scope.get("path", "")
                 self.metrics.http_requests.labels(
-                    path=path if path in ("/graphql", "/healthz", "/readyz", "/metrics")
+                    path=path
+                    if path in ("/graphql", "/healthz", "/readyz", "/metrics")
                     else "other",
                     status=str(status),
                 ).inc()

@@ -11,12 +11,13 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from service.errors import BadUserInput
 
 T = TypeVar("T")
 SortKey = tuple[Any, ...]
+Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ class Ordering:
     """A keyset ordering: the sort columns (all in one direction) whose values form the cursor."""
 
     name: str
-    columns: Sequence[ColumnElement[Any]]
+    columns: Sequence[Column]
     descending: bool = True
     cursor_types: tuple[type | tuple[type, ...], ...] = field(default=())
     """The JSON type of each cursor value, checked when a cursor comes back."""
@@ -94,9 +95,7 @@ def page_request(
         if value is not None and value < 0:
             raise BadUserInput(f"`{name}` must not be negative.")
         if value is not None and value > max_size:
-            raise BadUserInput(
-                f"`{name}` must be at most {max_size}.", argument=name, max=max_size
-            )
+            raise BadUserInput(f"`{name}` must be at most {max_size}.", argument=name, max=max_size)
     forward = last is None
     size = (first if forward else last) or 0
     if first is None and last is None:
@@ -115,9 +114,13 @@ def _keyset_filters(ordering: Ordering, page: PageRequest) -> list[ColumnElement
     filters: list[ColumnElement[bool]] = []
     # "after" means further along the ordering; with a descending sort that is smaller.
     if page.after is not None:
-        filters.append(key < tuple_(*page.after) if ordering.descending else key > tuple_(*page.after))
+        filters.append(
+            key < tuple_(*page.after) if ordering.descending else key > tuple_(*page.after)
+        )
     if page.before is not None:
-        filters.append(key > tuple_(*page.before) if ordering.descending else key < tuple_(*page.before))
+        filters.append(
+            key > tuple_(*page.before) if ordering.descending else key < tuple_(*page.before)
+        )
     return filters
 
 
@@ -140,7 +143,7 @@ def paged_per_parent(
     stmt: Select[Any],
     entity: type[T],
     *,
-    parent: ColumnElement[Any],
+    parent: Column,
     ordering: Ordering,
     page: PageRequest,
     options: Sequence[Any] = (),
@@ -158,7 +161,7 @@ def paged_per_parent(
         .where(*_keyset_filters(ordering, page))
         .subquery()
     )
-    alias = aliased(entity, inner)  # type: ignore[var-annotated]
+    alias: Any = aliased(entity, inner)
     sort_cols = [inner.c[f"_sk{i}"] for i in range(len(ordering.columns))]
     return (
         select(alias, inner.c._parent_id, *sort_cols)

@@ -24,7 +24,7 @@ class RepositoryBase(Generic[M]):
     def from_session(cls, session: AsyncSession) -> Self:
         return cls(session)
 
-    def base_select(self) -> Select[tuple[M]]:
+    def base_select(self) -> Select[M]:
         """The statement every read of this model starts from (eager options go here)."""
         return select(self.model)
 

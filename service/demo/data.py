@@ -70,13 +70,21 @@ VENUES = {"arXiv": VenueType.REPOSITORY, "BZPEER Demo Proceedings": VenueType.CO
 # Topic -> (subfield, field, domain), OpenAlex's hierarchy shape with demo names.
 TOPICS = {
     "Efficient Transformer Architectures": (
-        "Artificial Intelligence", "Computer Science", "Physical Sciences"),
+        "Artificial Intelligence",
+        "Computer Science",
+        "Physical Sciences",
+    ),
     "Linear Attention Mechanisms": (
-        "Artificial Intelligence", "Computer Science", "Physical Sciences"),
+        "Artificial Intelligence",
+        "Computer Science",
+        "Physical Sciences",
+    ),
     "Video Representation Learning": (
-        "Computer Vision and Pattern Recognition", "Computer Science", "Physical Sciences"),
-    "Speech and Audio Modeling": (
-        "Signal Processing", "Computer Science", "Physical Sciences"),
+        "Computer Vision and Pattern Recognition",
+        "Computer Science",
+        "Physical Sciences",
+    ),
+    "Speech and Audio Modeling": ("Signal Processing", "Computer Science", "Physical Sciences"),
 }
 
 RESEARCHERS = (
@@ -93,8 +101,15 @@ RESEARCHERS = (
 
 SEED_WORK = DemoWork(
     title="Neural Architecture Search on Efficient Transformers and Beyond",
-    authors=("Zexiang Liu", "Dong Li", "Kaiyue Lu", "Zhen Qin", "Weixuan Sun", "Jiacheng Xu",
-             "Yiran Zhong"),
+    authors=(
+        "Zexiang Liu",
+        "Dong Li",
+        "Kaiyue Lu",
+        "Zhen Qin",
+        "Weixuan Sun",
+        "Jiacheng Xu",
+        "Yiran Zhong",
+    ),
     year=2022,
     publication_date=dt.date(2022, 7, 28),
     type=WorkType.PREPRINT,
@@ -107,32 +122,63 @@ SEED_WORK = DemoWork(
 WORKS = (
     SEED_WORK,
     # Synthetic: a tight group around four of the seed work's authors.
-    DemoWork("Demo: kernelised attention under a fixed compute budget",
-             ("Zexiang Liu", "Dong Li", "Zhen Qin", "Weixuan Sun"), 2023, WorkType.ARTICLE,
-             ("Linear Attention Mechanisms", "Efficient Transformer Architectures"),
-             venue="BZPEER Demo Proceedings"),
-    DemoWork("Demo: searching token mixers for linear-time video models",
-             ("Zexiang Liu", "Dong Li", "Weixuan Sun"), 2023, WorkType.ARTICLE,
-             ("Video Representation Learning",), venue="BZPEER Demo Proceedings"),
-    DemoWork("Demo: relative position schemes for linear attention",
-             ("Zhen Qin", "Weixuan Sun", "Dong Li"), 2024, WorkType.PREPRINT,
-             ("Linear Attention Mechanisms",)),
-    DemoWork("Demo: a benchmark of efficient attention on long documents",
-             ("Zhen Qin", "Zexiang Liu"), 2024, WorkType.ARTICLE,
-             ("Efficient Transformer Architectures",), venue="BZPEER Demo Proceedings"),
+    DemoWork(
+        "Demo: kernelised attention under a fixed compute budget",
+        ("Zexiang Liu", "Dong Li", "Zhen Qin", "Weixuan Sun"),
+        2023,
+        WorkType.ARTICLE,
+        ("Linear Attention Mechanisms", "Efficient Transformer Architectures"),
+        venue="BZPEER Demo Proceedings",
+    ),
+    DemoWork(
+        "Demo: searching token mixers for linear-time video models",
+        ("Zexiang Liu", "Dong Li", "Weixuan Sun"),
+        2023,
+        WorkType.ARTICLE,
+        ("Video Representation Learning",),
+        venue="BZPEER Demo Proceedings",
+    ),
+    DemoWork(
+        "Demo: relative position schemes for linear attention",
+        ("Zhen Qin", "Weixuan Sun", "Dong Li"),
+        2024,
+        WorkType.PREPRINT,
+        ("Linear Attention Mechanisms",),
+    ),
+    DemoWork(
+        "Demo: a benchmark of efficient attention on long documents",
+        ("Zhen Qin", "Zexiang Liu"),
+        2024,
+        WorkType.ARTICLE,
+        ("Efficient Transformer Architectures",),
+        venue="BZPEER Demo Proceedings",
+    ),
     # Synthetic: a second group around the other two authors of the seed work.
-    DemoWork("Demo: streaming speech recognition with gated state spaces",
-             ("Jiacheng Xu", "Yiran Zhong", "Mei Tanaka", "Arjun Raghavan"), 2023,
-             WorkType.ARTICLE, ("Speech and Audio Modeling",), venue="BZPEER Demo Proceedings",
-             institutions={"Mei Tanaka": DEMO_INSTITUTION, "Arjun Raghavan": DEMO_INSTITUTION}),
-    DemoWork("Demo: audio-visual pretraining at low sample rates",
-             ("Yiran Zhong", "Mei Tanaka", "Jiacheng Xu"), 2024, WorkType.PREPRINT,
-             ("Speech and Audio Modeling", "Video Representation Learning"),
-             institutions={"Mei Tanaka": DEMO_INSTITUTION}),
-    DemoWork("Demo: data curation for multilingual speech corpora",
-             ("Mei Tanaka", "Arjun Raghavan", "Yiran Zhong"), 2024, WorkType.DATASET,
-             ("Speech and Audio Modeling",),
-             institutions={"Mei Tanaka": DEMO_INSTITUTION, "Arjun Raghavan": DEMO_INSTITUTION}),
+    DemoWork(
+        "Demo: streaming speech recognition with gated state spaces",
+        ("Jiacheng Xu", "Yiran Zhong", "Mei Tanaka", "Arjun Raghavan"),
+        2023,
+        WorkType.ARTICLE,
+        ("Speech and Audio Modeling",),
+        venue="BZPEER Demo Proceedings",
+        institutions={"Mei Tanaka": DEMO_INSTITUTION, "Arjun Raghavan": DEMO_INSTITUTION},
+    ),
+    DemoWork(
+        "Demo: audio-visual pretraining at low sample rates",
+        ("Yiran Zhong", "Mei Tanaka", "Jiacheng Xu"),
+        2024,
+        WorkType.PREPRINT,
+        ("Speech and Audio Modeling", "Video Representation Learning"),
+        institutions={"Mei Tanaka": DEMO_INSTITUTION},
+    ),
+    DemoWork(
+        "Demo: data curation for multilingual speech corpora",
+        ("Mei Tanaka", "Arjun Raghavan", "Yiran Zhong"),
+        2024,
+        WorkType.DATASET,
+        ("Speech and Audio Modeling",),
+        institutions={"Mei Tanaka": DEMO_INSTITUTION, "Arjun Raghavan": DEMO_INSTITUTION},
+    ),
 )
 
 

@@ -24,8 +24,9 @@ async def load_demo(session: AsyncSession, *, seed: int) -> bool:
     nothing) when it is already there. The caller commits."""
     if await demo_loaded(session):
         return False
-    institution = Institution(display_name=data.DEMO_INSTITUTION, country_code="DE",
-                              type="education")
+    institution = Institution(
+        display_name=data.DEMO_INSTITUTION, country_code="DE", type="education"
+    )
     institution.domains = [InstitutionDomain(domain=data.DEMO_DOMAIN)]
     session.add(institution)
     venues = {name: Venue(display_name=name, type=kind) for name, kind in data.VENUES.items()}
@@ -65,8 +66,9 @@ async def load_demo(session: AsyncSession, *, seed: int) -> bool:
                 authorship.institutions = [institution]
             session.add(authorship)
         for rank, topic in enumerate(spec.topics):
-            session.add(WorkTopic(work_id=work.id, topic_id=topics[topic].id,
-                                  score=1.0 - rank * 0.1))
+            session.add(
+                WorkTopic(work_id=work.id, topic_id=topics[topic].id, score=1.0 - rank * 0.1)
+            )
     await session.flush()
     await recompute_all(session, seed=seed)
     return True

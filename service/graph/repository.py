@@ -19,17 +19,29 @@ class CoauthorGraphRepository:
         await self.session.execute(delete(CoauthorEdge))
         rows = []
         for (a, b), stats in pairs.items():
-            rows.append({"researcher_id": a, "coauthor_id": b,
-                         "weight": stats.weight, "joint_works": stats.joint_works})
-            rows.append({"researcher_id": b, "coauthor_id": a,
-                         "weight": stats.weight, "joint_works": stats.joint_works})
+            rows.append(
+                {
+                    "researcher_id": a,
+                    "coauthor_id": b,
+                    "weight": stats.weight,
+                    "joint_works": stats.joint_works,
+                }
+            )
+            rows.append(
+                {
+                    "researcher_id": b,
+                    "coauthor_id": a,
+                    "weight": stats.weight,
+                    "joint_works": stats.joint_works,
+                }
+            )
         if rows:
             await self.session.execute(insert(CoauthorEdge), rows)
 
     async def undirected_edges(self) -> list[WeightedEdge]:
         stmt = select(CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id, CoauthorEdge.weight)
         stmt = stmt.where(CoauthorEdge.researcher_id < CoauthorEdge.coauthor_id)
-        return list((await self.session.execute(stmt)).tuples())
+        return list(await self.session.execute(stmt))
 
     async def replace_clusters(self, groups: Iterable[list[int]]) -> None:
         """Replace every cluster: one row per group of researchers, memberships set on them.

@@ -8,15 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
 from service.errors import ServiceError
 from service.logging import log
 
-TOO_COMPLEX_MARKERS = ("exceeds maximum operation depth", "aliases found. Allowed", "more than")
-"""Messages of strawberry's depth, alias and token limiters, which carry no code of their own."""
+TOO_COMPLEX_MARKERS = ("exceeds maximum operation depth", "aliases found. Allowed")
+"""Messages of strawberry's depth and alias limiters, which carry no code of their own."""
 QUERY_CANCELED = "57014"
+UNREACHABLE_ERRORS = {"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError"}
+"""asyncpg's names for a connection that is gone or not there yet."""
 """PostgreSQL SQLSTATE of a statement cancelled by ``statement_timeout``."""
 
 
@@ -31,7 +33,7 @@ def classify(error: GraphQLError) -> tuple[str, str, dict[str, Any]]:
             if "tokens" in message and "more than" in message:
                 return "QUERY_TOO_COMPLEX", message, {}
             return "GRAPHQL_PARSE_FAILED", message, {}
-        if any(marker in message for marker in TOO_COMPLEX_MARKERS[:2]):
+        if any(marker in message for marker in TOO_COMPLEX_MARKERS):
             return "QUERY_TOO_COMPLEX", message, {}
         if message.startswith("Variable '$") or "cannot represent" in message:
             return "BAD_USER_INPUT", message, {}
@@ -39,13 +41,47 @@ def classify(error: GraphQLError) -> tuple[str, str, dict[str, Any]]:
             return "GRAPHQL_VALIDATION_FAILED", message, {}
         # A value that failed to coerce (an Int over 2^31, say) on the way out or in.
         return "BAD_USER_INPUT", message, {}
-    if isinstance(original, DBAPIError) and getattr(original.orig, "sqlstate", None) == QUERY_CANCELED:
+    if _sqlstate(original) == QUERY_CANCELED:
         return "TIMEOUT", "The query took too long and was cancelled.", {}
-    if isinstance(original, (OperationalError, ConnectionError, TimeoutError, OSError)) or (
-        isinstance(original, DBAPIError) and original.connection_invalidated
-    ):
+    if _database_unreachable(original):
         return "SERVICE_UNAVAILABLE", "The database is unavailable; try again shortly.", {}
     return "INTERNAL_SERVER_ERROR", "Internal server error.", {}
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """The error, what it wraps (a DBAPI error's ``orig``) and what caused it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)
+        current = (
+            orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+        )
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    for link in _chain(error):
+        state = getattr(link, "sqlstate", None) or getattr(link, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def _database_unreachable(error: BaseException) -> bool:
+    """Connection refused, reset or lost, or PostgreSQL shutting down or starting up (SQLSTATE
+    classes 08 and 57P): a passing state, unlike a bug."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    state = _sqlstate(error)
+    if state is not None and (state.startswith("08") or state.startswith("57P")):
+        return True
+    return any(
+        isinstance(link, (ConnectionError, TimeoutError))
+        or type(link).__name__ in UNREACHABLE_ERRORS
+        for link in _chain(error)
+    )
 
 
 class ErrorCodes(SchemaExtension):

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -21,8 +23,6 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
-from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from service.errors import QueryTooComplex
@@ -58,8 +58,13 @@ class _CostWalker:
                     return max(1, given)
         return self.default_page_size
 
-    def cost(self, selection_set: SelectionSetNode, parent: Any, multiplier: int,
-             seen: frozenset[str] = frozenset()) -> int:
+    def cost(
+        self,
+        selection_set: SelectionSetNode,
+        parent: Any,
+        multiplier: int,
+        seen: frozenset[str] = frozenset(),
+    ) -> int:
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -97,7 +102,9 @@ def operation_cost(
     variables: Mapping[str, Any],
     default_page_size: int,
 ) -> int:
-    root: GraphQLObjectType | GraphQLInterfaceType | None = schema.get_root_type(operation.operation)
+    root: GraphQLObjectType | GraphQLInterfaceType | None = schema.get_root_type(
+        operation.operation
+    )
     # Variable defaults written in the operation apply when the request leaves them out.
     resolved = dict(variables)
     for definition in operation.variable_definitions or ():
@@ -119,17 +126,25 @@ class CostLimit(SchemaExtension):
         if document is not None and ctx.result is None:
             operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
             fragments = {
-                d.name.value: d for d in document.definitions
+                d.name.value: d
+                for d in document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             }
             operation = next(
-                (op for op in operations
-                 if ctx.operation_name is None or (op.name and op.name.value == ctx.operation_name)),
+                (
+                    op
+                    for op in operations
+                    if ctx.operation_name is None
+                    or (op.name and op.name.value == ctx.operation_name)
+                ),
                 None,
             )
             if operation is not None:
                 cost = operation_cost(
-                    ctx.schema._schema, operation, fragments, ctx.variables or {},
+                    ctx.schema._schema,
+                    operation,
+                    fragments,
+                    ctx.variables or {},
                     self.default_page_size,
                 )
                 if cost > self.max_cost:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import strawberry
 from strawberry import relay
 
@@ -26,9 +28,10 @@ async def _resolve(info: Info, ids: list[str]) -> list[relay.Node | None]:
         by_type.setdefault(type_name, []).append(pk)
     found: dict[tuple[str, int], relay.Node | None] = {}
     for type_name, pks in by_type.items():
-        nodes = await NODE_TYPES[type_name].resolve_nodes(
+        resolved = NODE_TYPES[type_name].resolve_nodes(
             info=info, node_ids=[str(pk) for pk in pks], required=False
         )
+        nodes = await resolved if inspect.isawaitable(resolved) else resolved
         found.update({(type_name, pk): node for pk, node in zip(pks, nodes, strict=True)})
     return [found[key] for key in decoded]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
@@ -32,6 +34,20 @@ class Query(ResearcherQuery, WorkQuery, TopicQuery, InstitutionQuery, NodeQuery)
     pass
 
 
+class DocumentCache(ParserCache):
+    """strawberry's parser cache, except that a document that does not parse is left to
+    strawberry's own parser. ParserCache parses before strawberry's error handling, so a syntax
+    error would escape the operation and skip ErrorCodes."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -51,7 +67,7 @@ def create_schema(settings: Settings) -> Schema:
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limit_rules),
-        lambda: ParserCache(maxsize=1_000),
+        lambda: DocumentCache(maxsize=1_000),
         lambda: ValidationCache(maxsize=1_000),
         lambda: CostLimit(
             max_cost=settings.max_query_cost, default_page_size=settings.default_page_size

@@ -6,21 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 
 from service.config import Settings
 from service.graphql.context import Context
 from service.graphql.schema import Schema
 from service.metrics import Metrics
 
-HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-                    415: "UNSUPPORTED_MEDIA_TYPE"}
+HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
 
 
 def error_response(status: int, message: str, code: str, **extensions: Any) -> Response:
@@ -57,7 +61,9 @@ class GraphQLView(GraphQL[Context, None]):
                 response = await self.run(request)
             except HTTPException as exc:
                 response = error_response(
-                    exc.status_code, exc.reason, HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST")
+                    exc.status_code,
+                    exc.reason,
+                    HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST"),
                 )
         await response(scope, receive, send)
 
@@ -72,5 +78,5 @@ class GraphQLView(GraphQL[Context, None]):
         )
         return context
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -33,7 +33,7 @@ class Institution(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         found = await info.context.loaders.institution_by_id.load_many([int(i) for i in node_ids])

@@ -46,9 +46,7 @@ class Researcher(IdMixin, TimestampMixin, Base):
     works_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     followers_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     topics_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    close_collaborators_count: Mapped[int] = mapped_column(
-        Integer, default=0, server_default="0"
-    )
+    close_collaborators_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     affiliation: Mapped[Institution | None] = relationship(lazy="raise")
     trust: Mapped[TrustSnapshot | None] = relationship(
@@ -75,4 +73,3 @@ class ResearcherTopic(Base):
         BigId, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     work_count: Mapped[int] = mapped_column(Integer)
-

@@ -23,18 +23,21 @@ from service.researchers.names import like_pattern
 from service.topics.models import Topic
 from service.works.models import Authorship, WorkTopic
 
-BY_NAME = Ordering("name", (Researcher.search_name, Researcher.id), descending=False,
-                   cursor_types=(str, int))
-BY_WEIGHT = Ordering("collab", (CoauthorEdge.weight, CoauthorEdge.coauthor_id),
-                     cursor_types=((float, int), int))
-BY_TOPIC_WORKS = Ordering("rtopic", (ResearcherTopic.work_count, ResearcherTopic.topic_id),
-                          cursor_types=(int, int))
+BY_NAME = Ordering(
+    "name", (Researcher.search_name, Researcher.id), descending=False, cursor_types=(str, int)
+)
+BY_WEIGHT = Ordering(
+    "collab", (CoauthorEdge.weight, CoauthorEdge.coauthor_id), cursor_types=((float, int), int)
+)
+BY_TOPIC_WORKS = Ordering(
+    "rtopic", (ResearcherTopic.work_count, ResearcherTopic.topic_id), cursor_types=(int, int)
+)
 
 
 class ResearcherRepository(RepositoryBase[Researcher]):
     model = Researcher
 
-    def base_select(self) -> Select[tuple[Researcher]]:
+    def base_select(self) -> Select[Researcher]:
         # The current trust snapshot is a many-to-one that every view of a researcher shows.
         return select(Researcher).options(joinedload(Researcher.trust))
 
@@ -105,7 +108,7 @@ class ResearcherRepository(RepositoryBase[Researcher]):
             )
             .group_by(CoauthorEdge.researcher_id)
         )
-        counts = dict((await self.session.execute(stmt)).tuples().all())
+        counts = dict((await self.session.execute(stmt)).all())
         return {rid: counts.get(rid, 0) for rid in researcher_ids}
 
     async def topic_pages(
@@ -128,7 +131,7 @@ class ResearcherRepository(RepositoryBase[Researcher]):
             .where(ResearcherTopic.researcher_id.in_(researcher_ids))
             .group_by(ResearcherTopic.researcher_id)
         )
-        counts = dict((await self.session.execute(stmt)).tuples().all())
+        counts = dict((await self.session.execute(stmt)).all())
         return {rid: counts.get(rid, 0) for rid in researcher_ids}
 
     async def counter_values(self, researcher_ids: Sequence[int]) -> list[dict[str, int]]:
@@ -151,7 +154,7 @@ class ResearcherRepository(RepositoryBase[Researcher]):
 
     async def _count_by(self, column: Any, ids: Sequence[int]) -> dict[int, int]:
         stmt = select(column, func.count()).where(column.in_(ids)).group_by(column)
-        return dict((await self.session.execute(stmt)).tuples().all())
+        return dict((await self.session.execute(stmt)).all())
 
     async def rebuild_topics(self, researcher_ids: Sequence[int]) -> None:
         """Recount ``researcher_topics`` (topics of a researcher's works) for these researchers."""

@@ -24,8 +24,11 @@ class ResearcherQuery:
         orcid: str | None = None,
         openalex_id: str | None = None,
     ) -> Researcher | None:
-        given = [name for name, v in (("id", id), ("orcid", orcid), ("openalexId", openalex_id))
-                 if v is not None]
+        given = [
+            name
+            for name, v in (("id", id), ("orcid", orcid), ("openalexId", openalex_id))
+            if v is not None
+        ]
         if len(given) > 1:
             raise BadUserInput(f"Give only one of {', '.join(given)}.", arguments=given)
         session = info.context.session

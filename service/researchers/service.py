@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from service.db.repository import chunked
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db.repository import chunked
 from service.errors import BadUserInput
 from service.researchers.models import Researcher
 from service.researchers.repository import ResearcherRepository
@@ -51,7 +51,9 @@ class ResearcherService:
     async def get_by_orcid(self, session: AsyncSession, orcid: str) -> Researcher | None:
         return await ResearcherRepository(session).get_by_orcid(normalize_orcid(orcid))
 
-    async def get_by_openalex_id(self, session: AsyncSession, openalex_id: str) -> Researcher | None:
+    async def get_by_openalex_id(
+        self, session: AsyncSession, openalex_id: str
+    ) -> Researcher | None:
         return await ResearcherRepository(session).get_by_openalex_id(
             normalize_openalex_author_id(openalex_id)
         )

@@ -122,8 +122,9 @@ class Researcher(relay.Node):
         before: str | None = None,
     ) -> Connection[Topic]:
         loaders = info.context.loaders
-        request = page_args(info, BY_TOPIC_WORKS, first=first, after=after, last=last,
-                            before=before)
+        request = page_args(
+            info, BY_TOPIC_WORKS, first=first, after=after, last=last, before=before
+        )
         page = await loaders.topic_page_by_researcher.load((self.id, request))
         return build_connection(
             page, Topic.from_model, lambda: loaders.topic_count_by_researcher.load(self.id)
@@ -155,7 +156,7 @@ class Researcher(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         found = await info.context.loaders.researcher_by_id.load_many([int(i) for i in node_ids])

@@ -9,14 +9,14 @@ from strawberry import relay
 from service.graphql.context import Info
 from service.topics import models
 
-TopicLevel = strawberry.enum(models.TopicLevel, name="TopicLevel")
+strawberry.enum(models.TopicLevel, name="TopicLevel")
 
 
 @strawberry.type(name="Topic")
 class Topic(relay.Node):
     id: relay.NodeID[int]
     display_name: str
-    level: TopicLevel
+    level: models.TopicLevel
     openalex_id: str | None
     parent_id: strawberry.Private[int | None]
 
@@ -38,7 +38,7 @@ class Topic(relay.Node):
         return Topic.from_model(parent) if parent else None
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         found = await info.context.loaders.topic_by_id.load_many([int(i) for i in node_ids])

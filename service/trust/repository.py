@@ -32,8 +32,9 @@ class TrustRepository:
             .join(Work, Work.id == Authorship.work_id)
             .where(
                 Authorship.researcher_id.in_(ids),
-                or_(Work.doi.is_not(None), Work.arxiv_id.is_not(None),
-                    Work.openalex_id.is_not(None)),
+                or_(
+                    Work.doi.is_not(None), Work.arxiv_id.is_not(None), Work.openalex_id.is_not(None)
+                ),
             )
             .distinct()
         )
@@ -51,7 +52,7 @@ class TrustRepository:
             )
         )
         statuses: dict[int, set[ClaimStatus]] = {}
-        for researcher_id, status in (await self.session.execute(stmt)).tuples():
+        for researcher_id, status in await self.session.execute(stmt):
             statuses.setdefault(researcher_id, set()).add(status)
         return statuses
 
@@ -65,7 +66,7 @@ class TrustRepository:
             .where(CoauthorEdge.researcher_id.in_(ids), coauthor.cluster_id == center.cluster_id)
         )
         collaborators: dict[int, list[int]] = {}
-        for researcher_id, coauthor_id in (await self.session.execute(stmt)).tuples():
+        for researcher_id, coauthor_id in await self.session.execute(stmt):
             collaborators.setdefault(researcher_id, []).append(coauthor_id)
         return collaborators
 
@@ -73,7 +74,7 @@ class TrustRepository:
         stmt = select(TrustSnapshot.researcher_id, TrustSnapshot.verification_level).where(
             TrustSnapshot.researcher_id.in_(ids), TrustSnapshot.is_current
         )
-        return dict((await self.session.execute(stmt)).tuples().all())
+        return dict((await self.session.execute(stmt)).all())
 
     async def vouches_from_verified_coauthors(self, ids: Sequence[int]) -> dict[int, int]:
         """Vouches whose voucher is an L3+ record and a co-author of the vouched record."""
@@ -99,7 +100,7 @@ class TrustRepository:
             )
         )
         counts: dict[int, int] = {}
-        for researcher_id, _ in (await self.session.execute(stmt)).tuples():
+        for researcher_id, _ in await self.session.execute(stmt):
             counts[researcher_id] = counts.get(researcher_id, 0) + 1
         return counts
 
@@ -111,8 +112,7 @@ class TrustRepository:
             select(Follow.researcher_id, Claim.id, claimed.score)
             .outerjoin(
                 Claim,
-                and_(Claim.account_id == Follow.account_id,
-                     Claim.status == ClaimStatus.VERIFIED),
+                and_(Claim.account_id == Follow.account_id, Claim.status == ClaimStatus.VERIFIED),
             )
             .outerjoin(
                 claimed, and_(claimed.researcher_id == Claim.researcher_id, claimed.is_current)
@@ -120,7 +120,7 @@ class TrustRepository:
             .where(Follow.researcher_id.in_(ids))
         )
         result: dict[int, tuple[list[int], int]] = {}
-        for researcher_id, claim_id, score in (await self.session.execute(stmt)).tuples():
+        for researcher_id, claim_id, score in await self.session.execute(stmt):
             verified, unverified = result.get(researcher_id, ([], 0))
             if claim_id is None:
                 unverified += 1
@@ -147,12 +147,17 @@ class TrustRepository:
         )
         await self.session.execute(insert(TrustSnapshot), list(rows))
 
-    async def history(self, researcher_ids: Sequence[int], limit: int) -> dict[int, list[TrustSnapshot]]:
+    async def history(
+        self, researcher_ids: Sequence[int], limit: int
+    ) -> dict[int, list[TrustSnapshot]]:
         stmt = (
             select(TrustSnapshot)
             .where(TrustSnapshot.researcher_id.in_(researcher_ids))
-            .order_by(TrustSnapshot.researcher_id, TrustSnapshot.computed_at.desc(),
-                      TrustSnapshot.id.desc())
+            .order_by(
+                TrustSnapshot.researcher_id,
+                TrustSnapshot.computed_at.desc(),
+                TrustSnapshot.id.desc(),
+            )
         )
         grouped: dict[int, list[TrustSnapshot]] = {rid: [] for rid in researcher_ids}
         for snapshot in (await self.session.scalars(stmt)).all():

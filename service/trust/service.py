@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from service.db.repository import chunked
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.claims.models import ClaimStatus
 from service.db.base import utcnow
+from service.db.repository import chunked
 from service.researchers.models import Researcher
 from service.researchers.repository import ResearcherRepository
 from service.trust.levels import VerificationFacts, verification_level

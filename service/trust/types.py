@@ -6,10 +6,11 @@ from typing import Self
 import strawberry
 
 from service.graphql.context import Info
-from service.trust import models, score
+from service.trust import models
+from service.trust.score import TrustBand, VerificationLevel
 
-TrustBand = strawberry.enum(score.TrustBand, name="TrustBand")
-VerificationLevel = strawberry.enum(score.VerificationLevel, name="VerificationLevel")
+strawberry.enum(TrustBand, name="TrustBand")
+strawberry.enum(VerificationLevel, name="VerificationLevel")
 
 HISTORY_CAP = 100
 

@@ -13,8 +13,9 @@ from service.works.models import Authorship, Venue, Work, WorkTopic
 BY_RECENCY = Ordering(
     "works", (func.coalesce(Work.publication_year, 0), Work.id), cursor_types=(int, int)
 )
-BY_TOPIC_SCORE = Ordering("wtopic", (WorkTopic.score, WorkTopic.topic_id),
-                          cursor_types=((float, int), int))
+BY_TOPIC_SCORE = Ordering(
+    "wtopic", (WorkTopic.score, WorkTopic.topic_id), cursor_types=((float, int), int)
+)
 
 
 class VenueRepository(RepositoryBase[Venue]):
@@ -24,7 +25,7 @@ class VenueRepository(RepositoryBase[Venue]):
 class WorkRepository(RepositoryBase[Work]):
     model = Work
 
-    def base_select(self) -> Select[tuple[Work]]:
+    def base_select(self) -> Select[Work]:
         return select(Work).options(joinedload(Work.venue))
 
     async def work_pages_by_researcher(
@@ -53,7 +54,7 @@ class WorkRepository(RepositoryBase[Work]):
             .where(Authorship.researcher_id.in_(researcher_ids))
             .group_by(Authorship.researcher_id)
         )
-        counts = dict((await self.session.execute(stmt)).tuples().all())
+        counts = dict((await self.session.execute(stmt)).all())
         return {rid: counts.get(rid, 0) for rid in researcher_ids}
 
     async def authorships_by_work(self, work_ids: Sequence[int]) -> dict[int, list[Authorship]]:
@@ -89,13 +90,13 @@ class WorkRepository(RepositoryBase[Work]):
             .where(WorkTopic.work_id.in_(work_ids))
             .group_by(WorkTopic.work_id)
         )
-        counts = dict((await self.session.execute(stmt)).tuples().all())
+        counts = dict((await self.session.execute(stmt)).all())
         return {wid: counts.get(wid, 0) for wid in work_ids}
 
     async def author_lists(self) -> list[list[int]]:
         """Every work's researcher ids, for building the co-author graph."""
         stmt = select(Authorship.work_id, Authorship.researcher_id).order_by(Authorship.work_id)
         lists: dict[int, list[int]] = {}
-        for work_id, researcher_id in (await self.session.execute(stmt)).tuples():
+        for work_id, researcher_id in await self.session.execute(stmt):
             lists.setdefault(work_id, []).append(researcher_id)
         return list(lists.values())

@@ -17,15 +17,15 @@ from service.works.repository import BY_TOPIC_SCORE
 if TYPE_CHECKING:
     from service.researchers.types import Researcher
 
-WorkType = strawberry.enum(models.WorkType, name="WorkType")
-VenueType = strawberry.enum(models.VenueType, name="VenueType")
+strawberry.enum(models.WorkType, name="WorkType")
+strawberry.enum(models.VenueType, name="VenueType")
 
 
 @strawberry.type(name="Venue", description="Where a work appeared: a journal, arXiv, a conference.")
 class Venue(relay.Node):
     id: relay.NodeID[int]
     display_name: str
-    type: VenueType
+    type: models.VenueType
     issn_l: str | None
     openalex_id: str | None
 
@@ -40,7 +40,7 @@ class Venue(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         found = await info.context.loaders.venue_by_id.load_many([int(i) for i in node_ids])
@@ -81,7 +81,7 @@ class Work(relay.Node):
     id: relay.NodeID[int]
     title: str
     abstract: str | None
-    type: WorkType
+    type: models.WorkType
     publication_year: int | None
     publication_date: dt.date | None
     doi: str | None
@@ -121,15 +121,16 @@ class Work(relay.Node):
         before: str | None = None,
     ) -> Connection[Topic]:
         loaders = info.context.loaders
-        request = page_args(info, BY_TOPIC_SCORE, first=first, after=after, last=last,
-                            before=before)
+        request = page_args(
+            info, BY_TOPIC_SCORE, first=first, after=after, last=last, before=before
+        )
         page = await loaders.topic_page_by_work.load((self.id, request))
         return build_connection(
             page, Topic.from_model, lambda: loaders.topic_count_by_work.load(self.id)
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         found = await info.context.loaders.work_by_id.load_many([int(i) for i in node_ids])

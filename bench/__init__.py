@@ -1,0 +1,1 @@
+"""Benchmarks: one script per measured path, printing figures and ratios (see each module)."""

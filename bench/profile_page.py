@@ -1,0 +1,484 @@
+"""Profile page benchmark: our GraphQL service against a hand-written endpoint, same answer.
+
+What is measured: the contract query ``service/demo/profile_page.graphql`` (a byte-identical
+copy of ``contract/profile_page.graphql``: the whole seed page in one request, 10 works with
+abstracts, 10 topics, 10 close collaborators), POSTed to
+
+- ``graphql``: our real service, ``uvicorn service.app:create_app --factory --workers 2``
+  (``BZPEER_ENV=production``, ``BZPEER_LOG_LEVEL=WARNING``): Starlette, our middleware,
+  Strawberry, DataLoaders, SQLAlchemy ORM on asyncpg;
+- ``plain``: the baseline, ``bench/plain_profile_app.py`` served the same way: Starlette, four
+  prepared statements on a pooled asyncpg connection, orjson. Both answers are checked equal
+  (parsed, and byte for byte after re-encoding, so key order too) on sample researchers before
+  anything is measured; the run aborts if they differ.
+
+Load: ``wrk`` (``--clients`` keep-alive connections, default 16, closed loop) rotating over a
+sample of researchers that have works; after a warm-up, ``--rounds`` rounds of ``--duration``
+seconds, alternating which endpoint goes first. Printed per round and as medians: req/s, p50
+and p99 latency. The last line is ``profile_page graphql/plain throughput ratio: X``; the issue's
+goal is X >= 0.5 with a GraphQL p99 <= 50 ms at 16 clients.
+
+Everything shares one machine: PostgreSQL, the two server workers and wrk compete for the same
+cores (printed with the CPU seconds each used per round), so the absolute figures are those of
+this box; the ratio is the number to compare.
+
+Data: ``bench.synthetic`` / ``bench.database`` build ``bzpeer_bench_<researchers>_<works>``
+(default 100k researchers, 200k works, about 1M authorships), reused while its parameters match.
+
+Run from the repository root::
+
+    .venv/bin/python bench/profile_page.py                     # default size, 3 x 10 s
+    .venv/bin/python bench/profile_page.py --researchers 2000 --works 4000 --duration 3 --rounds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import asyncpg
+import orjson
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run as a script: make ``bench`` and ``service`` importable
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench.database import BuildReport, ensure_database  # noqa: E402
+from bench.synthetic import GraphSize  # noqa: E402
+from service.graphql.relay import to_global_id  # noqa: E402
+
+QUERY_PATH = REPO_ROOT / "service" / "demo" / "profile_page.graphql"
+LUA_SCRIPT = Path(__file__).resolve().parent / "profile_page.lua"
+GRAPHQL_APP = "service.app:create_app"
+PLAIN_APP = "bench.plain_profile_app:create_app"
+SERVER_WORKERS = 2
+READY_TIMEOUT_S = 60.0
+GOAL_RATIO = 0.5
+GOAL_P99_MS = 50.0
+GOAL_CLIENTS = 16
+ENDPOINTS = ("graphql", "plain")
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class RoundResult:
+    endpoint: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    bytes_per_response: float
+    cpu: dict[str, float]
+    """CPU seconds used during the round by ``wrk``, the server's processes and PostgreSQL."""
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# -- arguments ------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Profile page: GraphQL service vs a hand-written endpoint (same JSON)."
+    )
+    parser.add_argument("--researchers", type=int, default=100_000)
+    parser.add_argument("--works", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=42, help="data generator and Leiden seed")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the bench database")
+    parser.add_argument(
+        "--derive", choices=("sql", "service"), default="sql",
+        help="how a new database gets its derived data: set-based SQL (default) or the "
+             "service's recompute_all (slow at the default size, see the report)",
+    )
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1",
+                        help="PostgreSQL server URL, without a database")
+    parser.add_argument("--clients", type=int, default=GOAL_CLIENTS,
+                        help="concurrent keep-alive connections")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per round")
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="seconds of warm-up per endpoint")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=1_000,
+                        help="researchers (with works) the load rotates over")
+    parser.add_argument("--check", type=int, default=20,
+                        help="researchers whose answers must be equal before measuring")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    return parser.parse_args(argv)
+
+
+# -- database and request bodies ------------------------------------------------------------
+
+
+def print_build(report: BuildReport) -> None:
+    how = "reused" if report.reused else "built"
+    print(f"database {report.database}: {how} (derived data by the {report.derive} path)")
+    seconds = report.seconds
+    phases = [k for k in seconds if not k.startswith("derive.")]
+    print("  build times" + (" (when it was built)" if report.reused else "") + ": "
+          + ", ".join(f"{k} {seconds[k]:.1f} s" for k in phases))
+    steps = {k.removeprefix("derive."): v for k, v in seconds.items() if k.startswith("derive.")}
+    if steps:
+        label = "recompute_all" if report.derive == "service" else "derive"
+        print(f"  {label} {seconds.get('derive', 0.0):.1f} s: "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+
+
+async def pick_researchers(url: str, sample: int, check: int, seed: int) -> tuple[list[int],
+                                                                                   list[int]]:
+    """``(sample, check)``: researchers with works to load with, and the ones whose answers are
+    compared: the extremes (most works, most close collaborators, no cluster, no affiliation,
+    claimed) first, then random ones from the sample."""
+    connection = await asyncpg.connect(url)
+    try:
+        ids = [r[0] for r in await connection.fetch(
+            "SELECT id FROM researchers WHERE works_count > 0 ORDER BY id")]
+        extremes = [r[0] for r in await connection.fetch(
+            """(SELECT id FROM researchers ORDER BY works_count DESC, id LIMIT 2)
+            UNION ALL (SELECT id FROM researchers
+                       ORDER BY close_collaborators_count DESC, id LIMIT 2)
+            UNION ALL (SELECT id FROM researchers WHERE cluster_id IS NULL AND works_count > 0
+                       ORDER BY id LIMIT 1)
+            UNION ALL (SELECT id FROM researchers WHERE affiliation_id IS NULL
+                       AND works_count > 0 ORDER BY id LIMIT 1)
+            UNION ALL (SELECT researcher_id FROM claims WHERE status = 'VERIFIED'
+                       ORDER BY id LIMIT 1)""")]
+    finally:
+        await connection.close()
+    if not ids:
+        raise SystemExit("ABORT: no researcher has works")
+    rng = random.Random(seed)
+    chosen = rng.sample(ids, min(sample, len(ids)))
+    checked = list(dict.fromkeys([*extremes, *chosen]))[:check]
+    return chosen, checked
+
+
+def request_body(query: str, researcher_id: int) -> bytes:
+    return orjson.dumps({
+        "query": query,
+        "operationName": "ProfilePage",
+        "variables": {"id": to_global_id("Researcher", researcher_id)},
+    })
+
+
+def write_bodies(path: Path, query: str, ids: Sequence[int]) -> None:
+    path.write_bytes(b"\n".join(request_body(query, i) for i in ids) + b"\n")
+
+
+# -- servers --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url, "BZPEER_ENV": "production",
+                "BZPEER_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def start_server(name: str, app: str, database_url: str, log_dir: Path) -> Server:
+    """``uvicorn <app> --factory --workers 2`` on a free loopback port, in its own process
+    group so that it can be stopped as a whole."""
+    port = free_port()
+    log_path = log_dir / f"{name}.log"
+    command = [sys.executable, "-m", "uvicorn", app, "--factory",
+               "--workers", str(SERVER_WORKERS), "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "warning", "--no-access-log"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env(database_url),
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return Server(name, process, port, log_path)
+
+
+def stop_server(server: Server) -> None:
+    if server.process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+
+
+def log_tail(server: Server, lines: int = 20) -> str:
+    text = server.log_path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise SystemExit(f"ABORT: {server.name} server exited:\n{log_tail(server)}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{server.url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.2)
+    raise SystemExit(f"ABORT: {server.name} server not ready in {READY_TIMEOUT_S:.0f} s:\n"
+                     f"{log_tail(server)}")
+
+
+@contextlib.contextmanager
+def running(name: str, app: str, database_url: str, log_dir: Path) -> Iterator[Server]:
+    server = start_server(name, app, database_url, log_dir)
+    try:
+        wait_ready(server)
+        yield server
+    finally:
+        stop_server(server)
+
+
+# -- equality check -------------------------------------------------------------------------
+
+
+def post(url: str, body: bytes) -> Any:
+    request = urllib.request.Request(f"{url}/graphql", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return orjson.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"ABORT: {url} answered {exc.code}: {exc.read()[:500]!r}") from exc
+
+
+def first_difference(a: Any, b: Any, path: str = "$") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return f"{path}: keys {list(a)} != {list(b)}"
+        for key in a:
+            found = first_difference(a[key], b[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items != {len(b)} items"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if a != b or type(a) is not type(b):
+        return f"{path}: {a!r} != {b!r}"
+    return None
+
+
+def check_same_answers(graphql: Server, plain: Server, query: str, ids: Sequence[int]) -> int:
+    """Both endpoints must give the same document for every id; returns its mean size."""
+    sizes = []
+    for researcher_id in ids:
+        body = request_body(query, researcher_id)
+        expected, got = post(graphql.url, body), post(plain.url, body)
+        if "errors" in expected or not (expected.get("data") or {}).get("researcher"):
+            raise SystemExit(f"ABORT: GraphQL answered an error for researcher {researcher_id}: "
+                             f"{orjson.dumps(expected)[:500]!r}")
+        difference = first_difference(expected, got)
+        if difference or orjson.dumps(expected) != orjson.dumps(got):
+            raise SystemExit(f"ABORT: the plain endpoint differs from GraphQL for researcher "
+                             f"{researcher_id}: {difference}")
+        sizes.append(len(orjson.dumps(expected)))
+    return round(statistics.mean(sizes))
+
+
+# -- load -----------------------------------------------------------------------------------
+
+
+def process_cpu_seconds(match: Any) -> float:
+    """CPU seconds (user + system) of the processes for which ``match(pid, comm, pgrp)``
+    holds, read from ``/proc``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if match(int(entry.name), comm, int(fields[2])):
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def cpu_snapshot(server: Server) -> dict[str, float]:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "wrk": children.ru_utime + children.ru_stime,
+        "server": process_cpu_seconds(lambda _pid, _comm, pgrp: pgrp == server.process.pid),
+        "postgres": process_cpu_seconds(lambda _pid, comm, _pgrp: comm.startswith("postgres")),
+    }
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    for line in output.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:])}
+    raise SystemExit(f"ABORT: no result line in wrk's output:\n{output}")
+
+
+def run_wrk(server: Server, bodies: Path, args: argparse.Namespace, seconds: float,
+            endpoint: str) -> RoundResult:
+    command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.clients}", f"-d{seconds:g}s",
+               "--latency", "--timeout", "10s", "-s", str(LUA_SCRIPT),
+               f"{server.url}/graphql", "--", str(bodies)]
+    before = cpu_snapshot(server)
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    after = cpu_snapshot(server)
+    if completed.returncode != 0:
+        raise SystemExit(f"ABORT: wrk failed ({completed.returncode}): {completed.stderr}")
+    result = parse_wrk(completed.stdout)
+    errors = sum(int(result[k]) for k in ("connect", "read", "write", "status", "timeout"))
+    requests = int(result["requests"])
+    return RoundResult(
+        endpoint=endpoint,
+        requests=requests,
+        seconds=result["duration_us"] / 1e6,
+        p50_ms=result["p50_us"] / 1000,
+        p99_ms=result["p99_us"] / 1000,
+        errors=errors,
+        bytes_per_response=result["bytes"] / requests if requests else 0.0,
+        cpu={k: after[k] - before[k] for k in before},
+    )
+
+
+def format_result(label: str, result: RoundResult) -> str:
+    cpu = " ".join(f"{k} {v:.1f}" for k, v in result.cpu.items())
+    errors = f"  ERRORS {result.errors}" if result.errors else ""
+    return (f"{label:<9}{result.endpoint:<8}{result.rps:9.1f} req/s  p50 {result.p50_ms:7.2f} ms"
+            f"  p99 {result.p99_ms:7.2f} ms  {result.bytes_per_response / 1024:5.1f} KiB/resp"
+            f"  cpu s: {cpu}{errors}")
+
+
+def measure(servers: dict[str, Server], bodies: Path,
+            args: argparse.Namespace) -> dict[str, list[RoundResult]]:
+    for name in ENDPOINTS:
+        run_wrk(servers[name], bodies, args, args.warmup, name)
+    results: dict[str, list[RoundResult]] = {name: [] for name in ENDPOINTS}
+    for number in range(1, args.rounds + 1):
+        order = ENDPOINTS if number % 2 else tuple(reversed(ENDPOINTS))
+        for name in order:
+            result = run_wrk(servers[name], bodies, args, args.duration, name)
+            results[name].append(result)
+            print(format_result(f"round {number}", result), flush=True)
+    return results
+
+
+# -- summary --------------------------------------------------------------------------------
+
+
+def median_of(results: Sequence[RoundResult], attribute: str) -> float:
+    return statistics.median(getattr(r, attribute) for r in results)
+
+
+def summarize(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
+    print(f"medians over {args.rounds} round(s) of {args.duration:g} s, {args.clients} clients:")
+    for name in ENDPOINTS:
+        rounds = results[name]
+        print(f"  {name:<8}{median_of(rounds, 'rps'):9.1f} req/s  "
+              f"p50 {median_of(rounds, 'p50_ms'):7.2f} ms  p99 {median_of(rounds, 'p99_ms'):7.2f} ms")
+    errors = sum(r.errors for rounds in results.values() for r in rounds)
+    if errors:
+        print(f"WARNING: {errors} failed requests (socket errors, timeouts or non-2xx)")
+    sizes = [median_of(results[name], "bytes_per_response") for name in ENDPOINTS]
+    if abs(sizes[0] - sizes[1]) > 0.05 * max(sizes):
+        print(f"WARNING: mean response sizes differ under load: {sizes[0]:.0f} vs "
+              f"{sizes[1]:.0f} bytes")
+    ratio = median_of(results["graphql"], "rps") / median_of(results["plain"], "rps")
+    p99 = median_of(results["graphql"], "p99_ms")
+    met = ratio >= GOAL_RATIO and p99 <= GOAL_P99_MS
+    verdict = "MET" if met else "NOT MET"
+    if args.clients != GOAL_CLIENTS:
+        verdict += f" (measured at {args.clients} clients, the goal is stated at {GOAL_CLIENTS})"
+    print(f"goal: graphql/plain throughput >= {GOAL_RATIO:.2f} with graphql p99 <= "
+          f"{GOAL_P99_MS:.0f} ms at {GOAL_CLIENTS} clients: {verdict} "
+          f"(ratio {ratio:.2f}, graphql p99 {p99:.1f} ms)")
+    print(f"profile_page graphql/plain throughput ratio: {ratio:.2f}")
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(143)
+
+
+def check_tools() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("ABORT: wrk is not installed (Debian: apt-get install -y wrk)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    check_tools()
+    size = GraphSize(args.researchers, args.works, args.seed)
+    report = asyncio.run(ensure_database(args.server, size, rebuild=args.rebuild,
+                                         derive=args.derive))
+    print_build(report)
+    query = QUERY_PATH.read_text()
+    sample, checked = asyncio.run(pick_researchers(report.url, args.sample, args.check,
+                                                   args.seed))
+    print(f"machine: {os.cpu_count()} cores shared by PostgreSQL, 2 x {SERVER_WORKERS} server "
+          f"workers (one endpoint loaded at a time) and wrk ({args.wrk_threads} thread)")
+    with tempfile.TemporaryDirectory(prefix="bzpeer-bench-") as tmp:
+        work_dir = Path(tmp)
+        bodies = work_dir / "bodies.jsonl"
+        write_bodies(bodies, query, sample)
+        with (
+            running("graphql", GRAPHQL_APP, report.url, work_dir) as graphql,
+            running("plain", PLAIN_APP, report.url, work_dir) as plain,
+        ):
+            size_bytes = check_same_answers(graphql, plain, query, checked)
+            print(f"checked: identical JSON from both endpoints for {len(checked)} researchers "
+                  f"(mean {size_bytes / 1024:.1f} KiB); load rotates over {len(sample)}")
+            results = measure({"graphql": graphql, "plain": plain}, bodies, args)
+            check_same_answers(graphql, plain, query, checked[:5])
+    summarize(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from tests.support import (
+    LiveServer,
+    create_database,
+    drop_database,
+    load_demo_into,
+    serve,
+    settings_for,
+)
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("databases")
+
+
+@pytest.fixture(scope="session")
+def demo_url(backend: str, database_dir: Path) -> Iterator[str]:
+    """A database of each backend, migrated, with the demo graph loaded through the real path.
+    Shared by read-only tests; tests that write make their own."""
+    url = create_database(backend, database_dir)
+    load_demo_into(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_url: str) -> Iterator[LiveServer]:
+    with serve(create_app(settings_for(demo_url))) as server:
+        yield server
+
+
+@pytest.fixture
+def empty_url(backend: str, database_dir: Path) -> Iterator[str]:
+    url = create_database(backend, database_dir)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def seed_id(demo_server: LiveServer) -> str:
+    body = demo_server.graphql('{ researchers(search: "Kaiyue Lu") { edges { node { id } } } }')
+    edges = body["data"]["researchers"]["edges"]
+    assert len(edges) == 1
+    return str(edges[0]["node"]["id"])

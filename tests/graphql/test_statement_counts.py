@@ -1,0 +1,45 @@
+"""The key queries run a fixed number of SQL statements whatever the page size (DataLoaders:
+one batch per level, never one statement per row)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support import LiveServer, contract, count_statements
+
+
+def statements(server: LiveServer, query: str, variables: dict[str, Any]) -> int:
+    with count_statements(server.engine) as executed:
+        body = server.graphql(query, variables)
+    assert "errors" not in body, body
+    return len(executed)
+
+
+def researcher_id(server: LiveServer, name: str) -> str:
+    body = server.graphql(
+        "query($q: String!) { researchers(search: $q) { edges { node { id } } } }", {"q": name}
+    )
+    return str(body["data"]["researchers"]["edges"][0]["node"]["id"])
+
+
+class TestStatementCounts:
+    def test_integrator_nested_does_not_grow_with_page_size(self, demo_server: LiveServer) -> None:
+        rich = researcher_id(demo_server, "Zexiang Liu")  # 4 works, 2 to 7 authors each
+        query = contract("integrator_nested.graphql")
+        small = statements(demo_server, query, {"id": rich, "first": 1})
+        large = statements(demo_server, query, {"id": rich, "first": 4})
+        assert small == large
+        assert large <= 12
+
+    def test_profile_page_same_for_small_and_large_profiles(self, demo_server: LiveServer) -> None:
+        query = contract("profile_page.graphql")
+        seed = statements(demo_server, query, {"id": researcher_id(demo_server, "Kaiyue Lu")})
+        rich = statements(demo_server, query, {"id": researcher_id(demo_server, "Zexiang Liu")})
+        assert seed == rich
+        assert rich <= 10
+
+    def test_search_page_does_not_grow_with_page_size(self, demo_server: LiveServer) -> None:
+        query = contract("researcher_search.graphql")
+        few = statements(demo_server, query, {"q": "", "first": 2})
+        many = statements(demo_server, query, {"q": "", "first": 9})
+        assert few == many

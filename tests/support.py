@@ -1,0 +1,169 @@
+"""Real parts for tests: databases created by migrating (SQLite file or a fresh PostgreSQL
+database), a real uvicorn serving the app, and a statement counter."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import uvicorn
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from service.config import Settings
+from service.db.engine import create_engine, create_sessionmaker
+from service.db.migrate import upgrade
+from service.demo.loader import load_demo
+
+ADMIN_URL = os.environ.get(
+    "BZPEER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+"""A PostgreSQL database (and a role allowed to create databases) the tests start from."""
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+async def _admin(statement: str) -> None:
+    url = make_url(ADMIN_URL)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, database=url.database
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def create_database(backend: str, directory: Path) -> str:
+    """A new, migrated, empty database; returns its plain URL."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / f'bzpeer-{uuid.uuid4().hex[:8]}.sqlite3'}"
+    else:
+        name = f"bzpeer_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    return url
+
+
+def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+    else:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+
+
+def settings_for(url: str, **overrides: Any) -> Settings:
+    return Settings(database_url=url, env="development", log_level="WARNING", **overrides)
+
+
+def load_demo_into(url: str) -> None:
+    async def run() -> None:
+        settings = settings_for(url)
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                await load_demo(session, seed=settings.cluster_seed)
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def free_port() -> int:
+    with contextlib.closing(free_socket()) as sock:
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """The app served by a real uvicorn on a loopback socket, in a background thread."""
+
+    app: Starlette
+    base_url: str
+
+    @property
+    def engine(self) -> AsyncEngine:
+        engine: AsyncEngine = self.app.state.engine
+        return engine
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)
+
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.post(
+                "/graphql", json={"query": query, "variables": variables or {}}, **kwargs
+            )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@contextlib.contextmanager
+def serve(app: Starlette) -> Iterator[LiveServer]:
+    sock = free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            threading.Event().wait(0.01)
+        host, port = sock.getsockname()
+        yield LiveServer(app=app, base_url=f"http://{host}:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@contextlib.contextmanager
+def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def contract(name: str) -> str:
+    return (SHARED / "contract" / name).read_text()
+
+
+def errors_of(body: dict[str, Any]) -> list[str]:
+    """The ``extensions.code`` of every error in a GraphQL response."""
+    return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
