@@ -87,7 +87,8 @@ def works_cursor(year_key: int, work_id: int) -> str:
 
 def researcher_pk(global_value: object) -> int | None:
     try:
-        type_name, _, raw = base64.b64decode(str(global_value), validate=True).decode().partition(":")
+        decoded = base64.b64decode(str(global_value), validate=True).decode()
+        type_name, _, raw = decoded.partition(":")
         pk = int(raw)
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         return None

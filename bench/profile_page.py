@@ -250,10 +250,12 @@ def wait_ready(server: Server) -> None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise SystemExit(f"ABORT: {server.name} server exited:\n{log_tail(server)}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{server.url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{server.url}/readyz", timeout=2) as response,
+        ):
+            if response.status == 200:
+                return
         time.sleep(0.2)
     raise SystemExit(f"ABORT: {server.name} server not ready in {READY_TIMEOUT_S:.0f} s:\n"
                      f"{log_tail(server)}")
@@ -418,7 +420,8 @@ def summarize(results: dict[str, list[RoundResult]], args: argparse.Namespace) -
     for name in ENDPOINTS:
         rounds = results[name]
         print(f"  {name:<8}{median_of(rounds, 'rps'):9.1f} req/s  "
-              f"p50 {median_of(rounds, 'p50_ms'):7.2f} ms  p99 {median_of(rounds, 'p99_ms'):7.2f} ms")
+              f"p50 {median_of(rounds, 'p50_ms'):7.2f} ms  "
+              f"p99 {median_of(rounds, 'p99_ms'):7.2f} ms")
     errors = sum(r.errors for rounds in results.values() for r in rounds)
     if errors:
         print(f"WARNING: {errors} failed requests (socket errors, timeouts or non-2xx)")

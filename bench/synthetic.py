@@ -43,12 +43,12 @@ GIVEN_NAMES = (
 )
 FAMILY_NAMES = (
     "Abe", "Adeyemi", "Andersen", "Bauer", "Becker", "Chen", "Costa", "Dubois", "Eriksson",
-    "Fernández", "Fischer", "García", "Gomes", "González", "Gupta", "Hansen", "Hernández", "Horvath",
-    "Huang", "Ivanov", "Jansen", "Jensen", "Kim", "Kowalski", "Kumar", "Lee", "Li", "Liu", "Lopez",
-    "Lu", "Martin", "Martínez", "Mora", "Müller", "Nakamura", "Nguyen", "Novák", "Okafor", "Olsen",
-    "Park", "Patel", "Pereira", "Petrov", "Qin", "Rodríguez", "Rossi", "Sato", "Schmidt",
-    "Silva", "Singh", "Smith", "Sun", "Suzuki", "Tanaka", "Wang", "Weber", "Wu", "Xu", "Yamamoto",
-    "Yang", "Zhang", "Zhao", "Zhong", "Zhou",
+    "Fernández", "Fischer", "García", "Gomes", "González", "Gupta", "Hansen", "Hernández",
+    "Horvath", "Huang", "Ivanov", "Jansen", "Jensen", "Kim", "Kowalski", "Kumar", "Lee", "Li",
+    "Liu", "Lopez", "Lu", "Martin", "Martínez", "Mora", "Müller", "Nakamura", "Nguyen", "Novák",
+    "Okafor", "Olsen", "Park", "Patel", "Pereira", "Petrov", "Qin", "Rodríguez", "Rossi", "Sato",
+    "Schmidt", "Silva", "Singh", "Smith", "Sun", "Suzuki", "Tanaka", "Wang", "Weber", "Wu", "Xu",
+    "Yamamoto", "Yang", "Zhang", "Zhao", "Zhong", "Zhou",
 )
 WORDS = (
     "adaptive", "algorithm", "analysis", "approach", "architecture", "attention", "bayesian",
@@ -302,7 +302,8 @@ class GraphGenerator:
         orcid = orcid_for(researcher_id) if rng.random() < 0.35 else None
         description = None
         if rng.random() < 0.25:
-            description = f"Works on {self._topic_name(2).lower()} and {self._topic_name(2).lower()}."
+            first, second = self._topic_name(2).lower(), self._topic_name(2).lower()
+            description = f"Works on {first} and {second}."
         self.names.append(name)
         self.affiliation.append(affiliation)
         self.orcids.append(orcid)
