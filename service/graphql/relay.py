@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import strawberry
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 
 from service.db.paging import Ordering, Page, PageRequest, page_request
-from service.errors import BadUserInput
+from service.errors import BadUserInput, NotFound
 
 if TYPE_CHECKING:
     from service.graphql.context import Info
@@ -75,6 +76,55 @@ class Connection(Generic[NodeT]):
     @strawberry.field(description="How many items the whole list holds.")
     async def total_count(self) -> int:
         return await self.count()
+
+
+class LoadedNode(relay.Node):
+    """A Node that loads by primary key through the per-request loader named ``loader_name``."""
+
+    loader_name: ClassVar[str]
+
+    @classmethod
+    def from_model(cls, model: Any) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        loader = getattr(info.context.loaders, cls.loader_name)
+        found = await loader.load_many([int(i) for i in node_ids])
+        return [cls.from_model(m) if m is not None else None for m in found]
+
+
+LoadedNodeT = TypeVar("LoadedNodeT", bound=LoadedNode)
+
+
+async def node_by_id(info: Info, node_type: type[LoadedNodeT], value: str) -> LoadedNodeT:
+    """The node of ``node_type`` with global id ``value``: BAD_USER_INPUT when the id is not
+    one of that type, NOT_FOUND when nothing has it."""
+    _, pk = from_global_id(value, node_type.__name__)
+    (node,) = await node_type.resolve_nodes(info=info, node_ids=[str(pk)])
+    if node is None:
+        raise NotFound(f"No {node_type.__name__} with id {value}.")
+    return node  # type: ignore[no-any-return]
+
+
+async def paged_connection(
+    info: Info,
+    ordering: Ordering,
+    *,
+    loader: DataLoader[tuple[int, PageRequest], Page[ModelT]],
+    parent_id: int,
+    convert: Callable[[ModelT], NodeT],
+    count: Callable[[], Awaitable[int]],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[NodeT]:
+    """A connection of ``parent_id``'s children, paged through a batched page loader."""
+    request = page_args(info, ordering, first=first, after=after, last=last, before=before)
+    return build_connection(await loader.load((parent_id, request)), convert, count)
 
 
 def page_info(page: Page[Any]) -> relay.PageInfo:

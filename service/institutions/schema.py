@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import strawberry
 
-from service.errors import NotFound
 from service.graphql.context import Info
-from service.graphql.relay import from_global_id
+from service.graphql.relay import node_by_id
 from service.institutions.types import Institution
 
 
@@ -12,8 +11,4 @@ from service.institutions.types import Institution
 class InstitutionQuery:
     @strawberry.field(description="One institution by global id.")
     async def institution(self, info: Info, id: strawberry.ID) -> Institution:
-        _, pk = from_global_id(id, "Institution")
-        model = await info.context.loaders.institution_by_id.load(pk)
-        if model is None:
-            raise NotFound(f"No institution with id {id}.")
-        return Institution.from_model(model)
+        return await node_by_id(info, Institution, id)

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Self
+from typing import Self
 
 import strawberry
 from strawberry import relay
 
-from service.graphql.context import Info
+from service.graphql.relay import LoadedNode
 from service.institutions import models
 
 
 @strawberry.type(name="Institution")
-class Institution(relay.Node):
+class Institution(LoadedNode):
+    loader_name = "institution_by_id"
+
     id: relay.NodeID[int]
     display_name: str
     ror_id: str | None
@@ -31,10 +32,3 @@ class Institution(relay.Node):
             type=m.type,
             homepage_url=m.homepage_url,
         )
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        found = await info.context.loaders.institution_by_id.load_many([int(i) for i in node_ids])
-        return [cls.from_model(m) if m else None for m in found]

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import strawberry
 
-from service.errors import BadUserInput, NotFound
+from service.errors import BadUserInput
 from service.graphql.context import Info
-from service.graphql.relay import Connection, build_connection, from_global_id, page_args
-from service.researchers.names import fold_name
-from service.researchers.repository import BY_NAME, ResearcherRepository
+from service.graphql.relay import Connection, build_connection, node_by_id, page_args
+from service.researchers.repository import BY_NAME
 from service.researchers.service import researchers
 from service.researchers.types import Researcher
 
@@ -31,13 +30,10 @@ class ResearcherQuery:
         ]
         if len(given) > 1:
             raise BadUserInput(f"Give only one of {', '.join(given)}.", arguments=given)
-        session = info.context.session
         if id is not None:
-            _, pk = from_global_id(id, "Researcher")
-            model = await info.context.loaders.researcher_by_id.load(pk)
-            if model is None:
-                raise NotFound(f"No researcher with id {id}.")
-        elif orcid is not None:
+            return await node_by_id(info, Researcher, id)
+        session = info.context.session
+        if orcid is not None:
             model = await researchers.get_by_orcid(session, orcid)
         elif openalex_id is not None:
             model = await researchers.get_by_openalex_id(session, openalex_id)
@@ -58,12 +54,6 @@ class ResearcherQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Researcher]:
-        folded = fold_name(search or "")
-        if len(folded) > 200:
-            raise BadUserInput("`search` is longer than 200 characters.", argument="search")
         request = page_args(info, BY_NAME, first=first, after=after, last=last, before=before)
-        repository = ResearcherRepository(info.context.session)
-        page = await repository.search_page(folded, request)
-        return build_connection(
-            page, Researcher.from_model, lambda: repository.count_search(folded)
-        )
+        page, count = await researchers.search(info.context.session, search, request)
+        return build_connection(page, Researcher.from_model, count)

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Self
+from typing import Self
 
 import strawberry
 from strawberry import relay
 
 from service.graphql.context import Info
-from service.graphql.relay import Connection, build_connection, page_args, page_info
+from service.graphql.relay import Connection, LoadedNode, page_args, page_info, paged_connection
 from service.institutions.types import Institution
 from service.researchers import models
 from service.researchers.repository import BY_TOPIC_WORKS, BY_WEIGHT
@@ -47,7 +46,9 @@ class CloseCollaboratorConnection:
 
 
 @strawberry.type(name="Researcher", description="An author record.")
-class Researcher(relay.Node):
+class Researcher(LoadedNode):
+    loader_name = "researcher_by_id"
+
     id: relay.NodeID[int]
     display_name: str
     description: str | None
@@ -106,10 +107,17 @@ class Researcher(relay.Node):
         before: str | None = None,
     ) -> Connection[Work]:
         loaders = info.context.loaders
-        request = page_args(info, BY_RECENCY, first=first, after=after, last=last, before=before)
-        page = await loaders.work_page_by_researcher.load((self.id, request))
-        return build_connection(
-            page, Work.from_model, lambda: loaders.work_count_by_researcher.load(self.id)
+        return await paged_connection(
+            info,
+            BY_RECENCY,
+            loader=loaders.work_page_by_researcher,
+            parent_id=self.id,
+            convert=Work.from_model,
+            count=lambda: loaders.work_count_by_researcher.load(self.id),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(description="Topics of the researcher's works, the most frequent first.")
@@ -122,12 +130,17 @@ class Researcher(relay.Node):
         before: str | None = None,
     ) -> Connection[Topic]:
         loaders = info.context.loaders
-        request = page_args(
-            info, BY_TOPIC_WORKS, first=first, after=after, last=last, before=before
-        )
-        page = await loaders.topic_page_by_researcher.load((self.id, request))
-        return build_connection(
-            page, Topic.from_model, lambda: loaders.topic_count_by_researcher.load(self.id)
+        return await paged_connection(
+            info,
+            BY_TOPIC_WORKS,
+            loader=loaders.topic_page_by_researcher,
+            parent_id=self.id,
+            convert=Topic.from_model,
+            count=lambda: loaders.topic_count_by_researcher.load(self.id),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -154,10 +167,3 @@ class Researcher(relay.Node):
             page_info=page_info(page),
             researcher_id=self.id,
         )
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        found = await info.context.loaders.researcher_by_id.load_many([int(i) for i in node_ids])
-        return [cls.from_model(m) if m else None for m in found]

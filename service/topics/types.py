@@ -1,19 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Self
+from typing import Self
 
 import strawberry
 from strawberry import relay
 
 from service.graphql.context import Info
+from service.graphql.relay import LoadedNode
 from service.topics import models
 
 strawberry.enum(models.TopicLevel, name="TopicLevel")
 
 
 @strawberry.type(name="Topic")
-class Topic(relay.Node):
+class Topic(LoadedNode):
+    loader_name = "topic_by_id"
+
     id: relay.NodeID[int]
     display_name: str
     level: models.TopicLevel
@@ -36,10 +38,3 @@ class Topic(relay.Node):
             return None
         parent = await info.context.loaders.topic_by_id.load(self.parent_id)
         return Topic.from_model(parent) if parent else None
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        found = await info.context.loaders.topic_by_id.load_many([int(i) for i in node_ids])
-        return [cls.from_model(m) if m else None for m in found]

@@ -5,6 +5,7 @@ from typing import Self
 
 import strawberry
 
+from service.errors import BadUserInput
 from service.graphql.context import Info
 from service.trust import models
 from service.trust.score import TrustBand, VerificationLevel
@@ -55,8 +56,6 @@ class Trust:
 
     @strawberry.field(description="Snapshots newest first, the current one included.")
     async def history(self, info: Info, first: int = 10) -> list[TrustHistoryEntry]:
-        from service.errors import BadUserInput
-
         if not 0 <= first <= HISTORY_CAP:
             raise BadUserInput(f"`first` must be between 0 and {HISTORY_CAP}.", argument="first")
         snapshots = await info.context.loaders.trust_history_by_researcher.load(

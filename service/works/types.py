@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 from strawberry import relay
 
 from service.graphql.context import Info
-from service.graphql.relay import Connection, build_connection, page_args
+from service.graphql.relay import Connection, LoadedNode, paged_connection
 from service.institutions.types import Institution
 from service.topics.types import Topic
 from service.works import models
@@ -22,7 +21,9 @@ strawberry.enum(models.VenueType, name="VenueType")
 
 
 @strawberry.type(name="Venue", description="Where a work appeared: a journal, arXiv, a conference.")
-class Venue(relay.Node):
+class Venue(LoadedNode):
+    loader_name = "venue_by_id"
+
     id: relay.NodeID[int]
     display_name: str
     type: models.VenueType
@@ -38,13 +39,6 @@ class Venue(relay.Node):
             issn_l=m.issn_l,
             openalex_id=m.openalex_id,
         )
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        found = await info.context.loaders.venue_by_id.load_many([int(i) for i in node_ids])
-        return [cls.from_model(m) if m else None for m in found]
 
 
 @strawberry.type(description="A researcher's place on a work's author list.")
@@ -77,7 +71,9 @@ class Authorship:
 
 
 @strawberry.type(name="Work")
-class Work(relay.Node):
+class Work(LoadedNode):
+    loader_name = "work_by_id"
+
     id: relay.NodeID[int]
     title: str
     abstract: str | None
@@ -121,17 +117,15 @@ class Work(relay.Node):
         before: str | None = None,
     ) -> Connection[Topic]:
         loaders = info.context.loaders
-        request = page_args(
-            info, BY_TOPIC_SCORE, first=first, after=after, last=last, before=before
+        return await paged_connection(
+            info,
+            BY_TOPIC_SCORE,
+            loader=loaders.topic_page_by_work,
+            parent_id=self.id,
+            convert=Topic.from_model,
+            count=lambda: loaders.topic_count_by_work.load(self.id),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
-        page = await loaders.topic_page_by_work.load((self.id, request))
-        return build_connection(
-            page, Topic.from_model, lambda: loaders.topic_count_by_work.load(self.id)
-        )
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        found = await info.context.loaders.work_by_id.load_many([int(i) for i in node_ids])
-        return [cls.from_model(m) if m else None for m in found]
