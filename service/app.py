@@ -17,13 +17,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from service.accounts.secrets import Passwords
+from service.claims import orcid
+from service.claims.routes import orcid_callback
 from service.config import Settings, get_settings
 from service.db.engine import create_engine, create_sessionmaker
+from service.graphql.context import Services
 from service.graphql.schema import create_schema
 from service.graphql.view import GraphQLView
 from service.logging import configure_logging
+from service.mail.mailer import create_mailer
 from service.metrics import Metrics
 from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from service.ratelimit import create_rate_limiter
 
 READY_TIMEOUT_SECONDS = 2.0
 
@@ -41,9 +47,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     sessionmaker = create_sessionmaker(engine)
     metrics = Metrics()
     metrics.watch_pool(engine)
-    view = GraphQLView(
-        create_schema(settings), settings=settings, sessionmaker=sessionmaker, metrics=metrics
+    services = Services(
+        settings=settings,
+        metrics=metrics,
+        passwords=Passwords(settings),
+        mailer=create_mailer(settings),
+        rate_limiter=create_rate_limiter(settings),
     )
+    view = GraphQLView(create_schema(settings), services=services, sessionmaker=sessionmaker)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
@@ -72,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route(orcid.CALLBACK_PATH, orcid_callback(settings, sessionmaker)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

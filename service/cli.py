@@ -126,6 +126,31 @@ def _print_banner(settings: Settings, host: str, port: int, seed_id: str | None)
     print("\n".join(lines), flush=True)
 
 
+async def _create_api_key(settings: Settings, name: str, scope: str) -> str:
+    from service.accounts.service import accounts
+    from service.db.engine import create_engine, create_sessionmaker
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            key = await accounts.create_api_key(session, name=name, scope=scope)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return key
+
+
+def cmd_api_key_create(args: argparse.Namespace) -> int:
+    key = asyncio.run(_create_api_key(get_settings(), args.name, args.scope))
+    print(key)
+    print(
+        f"API key {args.name!r} (scope {args.scope}) created. It is shown only now; send it "
+        "as `Authorization: Bearer <key>`.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bzpeer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="demo data")
     demo_commands = demo.add_subparsers(dest="demo_command", required=True)
     demo_commands.add_parser("load", help="load the demo graph").set_defaults(func=cmd_demo_load)
+
+    api_key = commands.add_parser("api-key", help="integrator API keys")
+    api_key_commands = api_key.add_subparsers(dest="api_key_command", required=True)
+    create = api_key_commands.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", default="import", choices=["import"])
+    create.set_defaults(func=cmd_api_key_create)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", "-o", default=str(SCHEMA_PATH))

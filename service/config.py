@@ -43,12 +43,46 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     """Request bodies larger than this get 413, in bytes."""
 
+    public_url: str = "http://127.0.0.1:8000"
+    """Where users reach the service: links in mails and the ORCID redirect are built on it."""
+    session_ttl_days: int = 30
+    email_token_ttl_hours: int = 48
+    smtp_url: str | None = None
+    """``smtp://user:pass@host:port`` (``smtps://`` for TLS); unset, mails become .eml files
+    under ``data_dir/mail``."""
+    mail_from: str = "BZPEER <no-reply@bzpeer.test>"
+
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    """Argon2id memory per hash, in KiB (OWASP's floor is 19 MiB)."""
+    argon2_parallelism: int = 1
+
+    orcid_base_url: str = "https://orcid.org"
+    """ORCID's OAuth endpoints live under it (``/oauth/authorize``, ``/oauth/token``)."""
+    orcid_client_id: str | None = None
+    orcid_client_secret: str | None = None
+
+    rate_limit_sign_in_per_email: str = "5/minute"
+    rate_limit_sign_in_per_address: str = "20/minute"
+    rate_limit_sign_up_per_address: str = "10/hour"
+    rate_limit_follows_per_account: str = "60/minute"
+    rate_limit_invitations_per_account: str = "10/hour"
+    rate_limit_claims_per_account: str = "10/hour"
+
     cluster_seed: int = 42
     """Seed of the Leiden runs, so that clusters are reproducible."""
 
     @property
     def debug(self) -> bool:
         return self.env == "development"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def orcid_configured(self) -> bool:
+        return bool(self.orcid_client_id and self.orcid_client_secret)
 
     @property
     def sqlite_path(self) -> Path:

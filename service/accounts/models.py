@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import String
+from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db.base import Base, IdMixin, TimestampMixin
+from service.db.base import Base, BigId, IdMixin, TimestampMixin
 
 
 class Account(IdMixin, TimestampMixin, Base):
@@ -22,3 +23,55 @@ class Account(IdMixin, TimestampMixin, Base):
     @property
     def email_confirmed(self) -> bool:
         return self.email_confirmed_at is not None
+
+
+class AccountSession(IdMixin, Base):
+    """A signed-in session. Only the SHA-256 of its bearer token is stored."""
+
+    __tablename__ = "account_sessions"
+
+    account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class TokenPurpose(enum.StrEnum):
+    CONFIRM_EMAIL = "CONFIRM_EMAIL"
+    VERIFY_CLAIM = "VERIFY_CLAIM"
+    ORCID_STATE = "ORCID_STATE"
+
+
+class OneTimeToken(IdMixin, Base):
+    """A single-use token sent by mail or carried through an OAuth redirect; stored hashed."""
+
+    __tablename__ = "one_time_tokens"
+
+    account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[TokenPurpose] = mapped_column(
+        Enum(TokenPurpose, native_enum=False, length=32, create_constraint=False)
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    claim_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("claims.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+
+class ApiKey(IdMixin, Base):
+    """An integrator's key: authenticates a program, never a person."""
+
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]

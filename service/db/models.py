@@ -1,6 +1,6 @@
 """Imports every domain's models, so that ``Base.metadata`` (what Alembic reads) is complete."""
 
-from service.accounts.models import Account
+from service.accounts.models import Account, AccountSession, ApiKey, OneTimeToken
 from service.claims.models import Claim, Vouch
 from service.db.base import Base
 from service.events.models import OutboxEvent
@@ -15,6 +15,8 @@ from service.works.models import Authorship, AuthorshipInstitution, Venue, Work,
 
 __all__ = [
     "Account",
+    "AccountSession",
+    "ApiKey",
     "Authorship",
     "AuthorshipInstitution",
     "Base",
@@ -25,6 +27,7 @@ __all__ = [
     "Institution",
     "InstitutionDomain",
     "Invitation",
+    "OneTimeToken",
     "OutboxEvent",
     "Researcher",
     "ResearcherTopic",

@@ -1,8 +1,9 @@
-"""The typed context every resolver gets: one database session and one set of loaders per
-operation."""
+"""The typed context every resolver gets: one database session, one set of loaders, and who is
+asking, per operation."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import strawberry
@@ -11,10 +12,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from service.accounts.models import Account
+from service.accounts.models import Account, ApiKey
+from service.accounts.secrets import Passwords
 from service.config import Settings
+from service.errors import Unauthenticated
 from service.graphql.loaders import Loaders
+from service.mail.mailer import Mailer
 from service.metrics import Metrics
+from service.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class Services:
+    """Built once per process and shared by every request."""
+
+    settings: Settings
+    metrics: Metrics
+    passwords: Passwords
+    mailer: Mailer
+    rate_limiter: RateLimiter
 
 
 @dataclass
@@ -22,14 +38,37 @@ class Context:
     request: Request | WebSocket
     response: Response | WebSocket | None
     session: AsyncSession
-    settings: Settings
+    services: Services
     request_id: str
-    metrics: Metrics | None = None
     viewer: Account | None = None
+    """The signed-in person; never set by an API key."""
+    api_key: ApiKey | None = None
+    """The integrator's key, when the request came with one."""
+    bearer_token: str | None = None
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Work that must wait until the operation's changes are committed (sending mail)."""
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.session)
+        self.loaders = Loaders(self.session, self)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.services.metrics
+
+    @property
+    def client_address(self) -> str:
+        client = self.request.client
+        return client.host if client else "unknown"
+
+    def require_viewer(self) -> Account:
+        if self.viewer is None:
+            raise Unauthenticated("Sign in first.")
+        return self.viewer
 
 
 Info = strawberry.Info[Context, None]

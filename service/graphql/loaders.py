@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from service.accounts.models import Account
+from service.accounts.repository import AccountRepository
+from service.claims.models import Claim
+from service.claims.repository import ClaimRepository
 from service.db.paging import Page, PageRequest
 from service.db.repository import RepositoryBase
+from service.follows.repository import FollowRepository
 from service.institutions.repository import InstitutionRepository
 from service.researchers.models import Researcher
 from service.researchers.repository import ResearcherRepository
@@ -19,6 +24,9 @@ from service.trust.models import TrustSnapshot
 from service.trust.repository import TrustRepository
 from service.works.models import Authorship
 from service.works.repository import VenueRepository, WorkRepository
+
+if TYPE_CHECKING:
+    from service.graphql.context import Context
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -62,8 +70,9 @@ def page_loader(
 class Loaders:
     """Every loader of one request. Named ``<thing>_by_<key>``, aligned with their keys."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, context: Context) -> None:
         self.session = session
+        self.context = context
 
     @cached_property
     def researcher_by_id(self) -> DataLoader[int, Researcher | None]:
@@ -120,6 +129,51 @@ class Loaders:
     @cached_property
     def topic_count_by_work(self) -> DataLoader[int, int]:
         return mapped_loader(WorkRepository(self.session).count_topics_by_work)
+
+    @cached_property
+    def account_by_id(self) -> DataLoader[int, Account | None]:
+        return by_id_loader(AccountRepository(self.session))
+
+    @cached_property
+    def active_claim_by_account(self) -> DataLoader[int, Claim | None]:
+        repository = ClaimRepository(self.session)
+
+        async def fetch(ids: list[int]) -> dict[int, Claim | None]:
+            found = await repository.active_claims_of_accounts(ids)
+            return {i: found.get(i) for i in ids}
+
+        return mapped_loader(fetch)
+
+    @cached_property
+    def verified_claimant_by_researcher(self) -> DataLoader[int, int | None]:
+        repository = ClaimRepository(self.session)
+
+        async def fetch(ids: list[int]) -> dict[int, int | None]:
+            found = await repository.verified_claimants(ids)
+            return {i: found.get(i) for i in ids}
+
+        return mapped_loader(fetch)
+
+    @cached_property
+    def viewer_follows_researcher(self) -> DataLoader[int, bool]:
+        """Whether the viewer follows each researcher (all false when nobody is signed in)."""
+        repository = FollowRepository(self.session)
+
+        async def fetch(ids: list[int]) -> dict[int, bool]:
+            viewer = self.context.viewer
+            followed = await repository.followed_among(viewer.id, ids) if viewer else set()
+            return {i: i in followed for i in ids}
+
+        return mapped_loader(fetch)
+
+    def clear_viewer_state(self) -> None:
+        """Forget what was loaded about the viewer's follows and claims (after a change)."""
+        for name in (
+            "viewer_follows_researcher",
+            "active_claim_by_account",
+            "verified_claimant_by_researcher",
+        ):
+            self.__dict__.pop(name, None)
 
     @cached_property
     def trust_history_by_researcher(self) -> DataLoader[tuple[int, int], list[TrustSnapshot]]:

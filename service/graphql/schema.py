@@ -18,19 +18,31 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from service.accounts.schema import AccountMutation, AccountQuery
+from service.claims.schema import ClaimMutation
 from service.config import Settings
+from service.follows.schema import FollowMutation
 from service.graphql.errors import ErrorCodes
 from service.graphql.limits import CostLimit
 from service.graphql.nodes import NodeQuery
 from service.graphql.observability import OperationMetrics
+from service.graphql.unit_of_work import UnitOfWork
 from service.institutions.schema import InstitutionQuery
-from service.researchers.schema import ResearcherQuery
+from service.invitations.schema import InvitationMutation
+from service.researchers.schema import ResearcherMutation, ResearcherQuery
 from service.topics.schema import TopicQuery
 from service.works.schema import WorkQuery
 
 
 @strawberry.type
-class Query(ResearcherQuery, WorkQuery, TopicQuery, InstitutionQuery, NodeQuery):
+class Query(ResearcherQuery, WorkQuery, TopicQuery, InstitutionQuery, AccountQuery, NodeQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(
+    AccountMutation, FollowMutation, ClaimMutation, ResearcherMutation, InvitationMutation
+):
     pass
 
 
@@ -72,7 +84,8 @@ def create_schema(settings: Settings) -> Schema:
         lambda: CostLimit(
             max_cost=settings.max_query_cost, default_page_size=settings.default_page_size
         ),
+        UnitOfWork,
         ErrorCodes,
         OperationMetrics,
     ]
-    return Schema(query=Query, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, extensions=extensions)

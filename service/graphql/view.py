@@ -14,10 +14,9 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from service.config import Settings
-from service.graphql.context import Context
+from service.accounts.service import API_KEY_PREFIX, accounts
+from service.graphql.context import Context, Services
 from service.graphql.schema import Schema
-from service.metrics import Metrics
 
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
@@ -32,23 +31,29 @@ def error_response(status: int, message: str, code: str, **extensions: Any) -> R
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and 0 < len(token) <= 200 else None
+
+
 class GraphQLView(GraphQL[Context, None]):
     def __init__(
         self,
         schema: Schema,
         *,
-        settings: Settings,
+        services: Services,
         sessionmaker: async_sessionmaker[AsyncSession],
-        metrics: Metrics,
     ) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if settings.debug else None,
+            graphql_ide="graphiql" if services.settings.debug else None,
             allow_queries_via_get=True,
         )
-        self.settings = settings
+        self.services = services
         self.sessionmaker = sessionmaker
-        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,14 +73,21 @@ class GraphQLView(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        session = request.scope["state"]["db_session"]
         context = Context(
             request=request,
             response=response,
-            session=request.scope["state"]["db_session"],
-            settings=self.settings,
+            session=session,
+            services=self.services,
             request_id=request.scope["state"].get("request_id", ""),
-            metrics=self.metrics,
         )
+        token = bearer_token(request.headers.get("authorization"))
+        if token:
+            context.bearer_token = token
+            if token.startswith(API_KEY_PREFIX):
+                context.api_key = await accounts.authenticate_api_key(session, token)
+            else:
+                context.viewer = await accounts.authenticate(session, token)
         return context
 
     def encode_json(self, data: object) -> bytes:

@@ -41,6 +41,13 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         # The current trust snapshot is a many-to-one that every view of a researcher shows.
         return select(Researcher).options(joinedload(Researcher.trust))
 
+    async def get_fresh(self, id_: int) -> Researcher | None:
+        """Re-read from the database, replacing what the session holds (after bulk updates)."""
+        stmt = (
+            self.base_select().where(Researcher.id == id_).execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).unique().scalar_one_or_none()
+
     async def get_by_orcid(self, orcid: str) -> Researcher | None:
         stmt = self.base_select().where(Researcher.orcid == orcid)
         return (await self.session.execute(stmt)).unique().scalar_one_or_none()

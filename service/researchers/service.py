@@ -9,12 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db.paging import Page, PageRequest
 from service.db.repository import chunked
 from service.errors import BadUserInput
+from service.events.service import emit
 from service.researchers.models import Researcher
 from service.researchers.names import fold_name
 from service.researchers.repository import ResearcherRepository
+from service.trust.service import trust
 
 BATCH_SIZE = 2_000
 MAX_SEARCH_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 2_000
 ORCID_PATTERN_LENGTH = 19
 
 
@@ -80,6 +83,40 @@ class ResearcherService:
         for batch in chunked(researcher_ids, BATCH_SIZE):
             await repository.rebuild_topics(batch)
             await repository.update_counters(await repository.counter_values(batch))
+
+    async def refresh_after_change(
+        self, session: AsyncSession, researcher_ids: Sequence[int]
+    ) -> None:
+        """Recompute what a change to these researchers' follows, claims or vouches moves:
+        counters, then trust. Synchronous until the event workers take it over."""
+        await session.flush()
+        await self.recompute_derived(session, researcher_ids)
+        await trust.recompute(session, researcher_ids)
+
+    def update_profile(
+        self,
+        session: AsyncSession,
+        researcher: Researcher,
+        *,
+        description: str | None = None,
+        open_to_collaborate: bool | None = None,
+    ) -> None:
+        """Change what the claimant may change; the caller checked that it is the claimant."""
+        changed: list[str] = []
+        if description is not None:
+            text = description.strip()
+            if len(text) > MAX_DESCRIPTION_LENGTH:
+                raise BadUserInput(
+                    f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters.",
+                    argument="description",
+                )
+            researcher.description = text or None
+            changed.append("description")
+        if open_to_collaborate is not None:
+            researcher.open_to_collaborate = open_to_collaborate
+            changed.append("openToCollaborate")
+        if changed:
+            emit(session, "researchers.updated", researcher_id=researcher.id, fields=changed)
 
 
 researchers = ResearcherService()

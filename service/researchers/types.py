@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 
+from service.claims.models import ClaimStatus
+from service.db.paging import Page
+from service.errors import Forbidden
+from service.follows.repository import BY_ACCOUNT, FollowRepository
 from service.graphql.context import Info
 from service.graphql.relay import Connection, LoadedNode, page_args, page_info, paged_connection
 from service.institutions.types import Institution
@@ -43,6 +47,54 @@ class CloseCollaboratorConnection:
     async def total_count(self, info: Info) -> int:
         loader = info.context.loaders.close_collaborator_count_by_researcher
         return await loader.load(self.researcher_id)
+
+
+@strawberry.type(description="An account following a researcher.")
+class Follower:
+    display_name: str
+
+
+@strawberry.type
+class FollowerEdge:
+    cursor: str
+    node: Follower
+
+
+@strawberry.type
+class FollowerConnection:
+    researcher_id: strawberry.Private[int]
+    first: strawberry.Private[int | None]
+    after: strawberry.Private[str | None]
+
+    @strawberry.field
+    async def total_count(self, info: Info) -> int:
+        return await FollowRepository(info.context.session).count_followers(self.researcher_id)
+
+    @strawberry.field(description="FORBIDDEN unless you are the record's verified claimant.")
+    async def edges(self, info: Info) -> list[FollowerEdge]:
+        page = await self._page(info)
+        return [
+            FollowerEdge(cursor=cursor, node=Follower(display_name=account.display_name))
+            for account, cursor in zip(page.items, page.cursors, strict=True)
+        ]
+
+    @strawberry.field
+    async def page_info(self, info: Info) -> relay.PageInfo:
+        return page_info(await self._page(info))
+
+    async def _page(self, info: Info) -> Page[Any]:
+        viewer = info.context.viewer
+        claimant = await info.context.loaders.verified_claimant_by_researcher.load(
+            self.researcher_id
+        )
+        if viewer is None or claimant != viewer.id:
+            raise Forbidden("Only the record's verified claimant sees who follows it.")
+        request = page_args(
+            info, BY_ACCOUNT, first=self.first, after=self.after, last=None, before=None
+        )
+        return await FollowRepository(info.context.session).follower_page(
+            self.researcher_id, request
+        )
 
 
 @strawberry.type(name="Researcher", description="An author record.")
@@ -87,15 +139,34 @@ class Researcher(LoadedNode):
         model = await info.context.loaders.institution_by_id.load(self.affiliation_id)
         return Institution.from_model(model) if model else None
 
-    # Until sign-in exists every request is anonymous, and an anonymous viewer neither follows
-    # nor can claim: the page shows "Log in to claim".
     @strawberry.field(description="Whether the signed-in account follows this researcher.")
-    def viewer_follows(self) -> bool:
-        return False
+    async def viewer_follows(self, info: Info) -> bool:
+        if info.context.viewer is None:
+            return False
+        return await info.context.loaders.viewer_follows_researcher.load(self.id)
 
-    @strawberry.field(description="Whether the signed-in account may claim this record now.")
-    def viewer_can_claim(self) -> bool:
-        return False
+    @strawberry.field(
+        description="Whether the signed-in account may claim this record now: signed in with a "
+        "confirmed email, the record has no verified claimant, and the account claims no other."
+    )
+    async def viewer_can_claim(self, info: Info) -> bool:
+        viewer = info.context.viewer
+        if viewer is None or not viewer.email_confirmed:
+            return False
+        loaders = info.context.loaders
+        if await loaders.verified_claimant_by_researcher.load(self.id) is not None:
+            return False
+        active = await loaders.active_claim_by_account.load(viewer.id)
+        return active is None or (
+            active.researcher_id == self.id and active.status is ClaimStatus.PENDING
+        )
+
+    @strawberry.field(
+        description="Accounts following this researcher: the count for everyone, who they are "
+        "only for the record's verified claimant."
+    )
+    def followers(self, first: int | None = None, after: str | None = None) -> FollowerConnection:
+        return FollowerConnection(researcher_id=self.id, first=first, after=after)
 
     @strawberry.field(description="Works, newest first.")
     async def works(

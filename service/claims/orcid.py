@@ -1,0 +1,63 @@
+"""ORCID sign-in (OAuth 2 authorization code, scope ``/authenticate``). The endpoints hang off
+``BZPEER_ORCID_BASE_URL``, so that tests run a server of their own on loopback."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import httpx
+
+from service.config import Settings
+from service.errors import BadUserInput, ServiceError
+
+CALLBACK_PATH = "/auth/orcid/callback"
+
+
+class OrcidUnavailable(ServiceError):
+    """Raised when ORCID's token endpoint cannot be reached or answers nonsense."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
+def redirect_uri(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") + CALLBACK_PATH
+
+
+def authorize_url(settings: Settings, state: str) -> str:
+    query = urlencode(
+        {
+            "client_id": settings.orcid_client_id,
+            "response_type": "code",
+            "scope": "/authenticate",
+            "redirect_uri": redirect_uri(settings),
+            "state": state,
+        }
+    )
+    return f"{settings.orcid_base_url.rstrip('/')}/oauth/authorize?{query}"
+
+
+async def exchange_code(settings: Settings, code: str) -> str:
+    """The ORCID iD of whoever signed in and granted ``code``."""
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(
+                f"{settings.orcid_base_url.rstrip('/')}/oauth/token",
+                data={
+                    "client_id": settings.orcid_client_id,
+                    "client_secret": settings.orcid_client_secret,
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": redirect_uri(settings),
+                },
+                headers={"Accept": "application/json"},
+            )
+    except httpx.HTTPError as exc:
+        raise OrcidUnavailable("ORCID could not be reached; try again.") from exc
+    if response.status_code in (400, 401):
+        raise BadUserInput("ORCID did not accept this sign-in; start the claim again.")
+    if response.status_code != 200:
+        raise OrcidUnavailable("ORCID answered with an error; try again.")
+    orcid = response.json().get("orcid")
+    if not isinstance(orcid, str):
+        raise OrcidUnavailable("ORCID's answer carried no iD.")
+    return orcid
