@@ -68,7 +68,8 @@ def drop_database(url: str) -> None:
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=url, env="development", log_level="WARNING", **overrides)
+    values: dict[str, Any] = {"env": "development", "log_level": "WARNING", **overrides}
+    return Settings(database_url=url, **values)
 
 
 def load_demo_into(url: str) -> None:
@@ -113,11 +114,20 @@ class LiveServer:
         return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)
 
     def graphql(
-        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        operation: str | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
         with self.client() as client:
             response = client.post(
-                "/graphql", json={"query": query, "variables": variables or {}}, **kwargs
+                "/graphql",
+                json={"query": query, "variables": variables or {}, "operationName": operation},
+                headers=headers,
+                **kwargs,
             )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
@@ -125,8 +135,9 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def serve(app: Starlette) -> Iterator[LiveServer]:
-    sock = free_socket()
+def serve(app: Starlette, sock: socket.socket | None = None) -> Iterator[LiveServer]:
+    """Serve ``app`` on ``sock`` (a fresh loopback socket when none is given)."""
+    sock = sock or free_socket()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

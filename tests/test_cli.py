@@ -3,6 +3,7 @@ PostgreSQL after ``bzpeer migrate`` and ``bzpeer demo load``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -151,6 +152,48 @@ class TestEmbeddedDefault:
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in banner
         assert "query ProfilePage($id: ID!)" in banner
         assert re.search(r'Variables: \{"id":"[A-Za-z0-9+/=]+"\}', banner)
+
+    def test_mail_becomes_eml_files_with_their_path_logged(self, tmp_path: Path) -> None:
+        env = environment(BZPEER_DATA_DIR=str(tmp_path / "data"))
+        port = free_port()
+        process = subprocess.Popen(
+            [*BZPEER, "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    httpx.get(f"{base}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            body = httpx.post(
+                f"{base}/graphql",
+                json={
+                    "query": (
+                        'mutation { signUp(input: {email: "eve@example.org", password: '
+                        '"correct horse battery", displayName: "Eve"}) { account { email } } }'
+                    )
+                },
+            ).json()
+            assert body["data"]["signUp"]["account"]["email"] == "eve@example.org"
+        finally:
+            process.terminate()
+            _, stderr = process.communicate(timeout=20)
+        (mail,) = (tmp_path / "data" / "mail").glob("*.eml")
+        text = mail.read_text()
+        assert "To: eve@example.org" in text and "confirmation code" in text
+        logged = [
+            json.loads(line)
+            for line in stderr.splitlines()
+            if line.startswith("{") and '"mail.written"' in line
+        ]
+        assert [entry["path"] for entry in logged] == [str(mail)]
 
 
 class TestPostgres:

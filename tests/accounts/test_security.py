@@ -1,0 +1,308 @@
+"""Authorization everywhere, rate limits, API keys, atomic events, mail in the embedded
+default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from service.accounts.secrets import Passwords
+from service.app import create_app
+from tests.accounts.conftest import Site, site_settings
+from tests.accounts.test_viewer_actions import claim_by_email, email, new_record
+from tests.support import REPO, create_database, drop_database, errors_of, serve, settings_for
+
+NEEDS_SIGN_IN = {
+    "SignOut": {},
+    "Follow": {"id": "R"},
+    "Unfollow": {"id": "R"},
+    "RequestClaim": {"id": "R", "method": "INSTITUTIONAL_EMAIL"},
+    "RequestEmailClaim": {"id": "R", "email": "a@demo.bzpeer.test"},
+    "VerifyClaim": {"claimId": "Q2xhaW06MQ==", "token": "t"},
+    "Vouch": {"id": "R"},
+    "UpdateProfile": {"description": "x"},
+    "InviteToCollaborate": {"id": "R", "message": "hi"},
+}
+
+
+class TestAuthorization:
+    def test_every_mutation_needs_a_session(self, site: Site) -> None:
+        seed = site.researcher_id("Kaiyue Lu")
+        for operation, variables in NEEDS_SIGN_IN.items():
+            filled = {k: seed if v == "R" else v for k, v in variables.items()}
+            assert errors_of(site.op(operation, None, **filled)) == ["UNAUTHENTICATED"], operation
+            assert errors_of(site.op(operation, "not-a-token", **filled)) == ["UNAUTHENTICATED"], (
+                operation
+            )
+
+    def test_a_second_account_cannot_touch_the_first_ones_objects(self, site: Site) -> None:
+        owner = site.account(email())
+        record = new_record(site, "Olga Owner")
+        claim = claim_by_email(site, owner, record, f"olga-{uuid.uuid4().hex[:6]}@demo.bzpeer.test")
+        inviter = site.account(email())
+        inviter_record = new_record(site, "Ian Inviter")
+        claim_by_email(
+            site, inviter, inviter_record, f"ian-{uuid.uuid4().hex[:6]}@demo.bzpeer.test"
+        )
+        invitation = site.op("InviteToCollaborate", inviter, id=record, message="hello")["data"][
+            "inviteToCollaborate"
+        ]["invitation"]
+        pending_owner = site.account(email())
+        pending_record = new_record(site, "Pia Pending")
+        pending = site.op(
+            "RequestEmailClaim",
+            pending_owner,
+            id=pending_record,
+            email=f"pia-{uuid.uuid4().hex[:6]}@demo.bzpeer.test",
+        )["data"]["requestClaim"]["claim"]
+
+        intruder = site.account(email())
+        attempts = {
+            "verify another's claim": site.op(
+                "VerifyClaim", intruder, claimId=pending["id"], token="guess"
+            ),
+            "re-verify a verified claim": site.op(
+                "VerifyClaim", intruder, claimId=claim["id"], token="guess"
+            ),
+            "claim a verified record": site.op(
+                "RequestEmailClaim", intruder, id=record, email="x@demo.bzpeer.test"
+            ),
+            "edit a profile": site.op(
+                "UpdateProfile", intruder, description="hacked", openToCollaborate=False
+            ),
+            "vouch as nobody": site.op("Vouch", intruder, id=record),
+            "invite as nobody": site.op("InviteToCollaborate", intruder, id=record, message="spam"),
+            "answer another's invitation": site.server.graphql(
+                "mutation($id: ID!) { respondToInvitation(input: {invitationId: $id, "
+                "accept: false}) { invitation { status } } }",
+                {"id": invitation["id"]},
+                token=intruder,
+            ),
+            "list another's followers": site.server.graphql(
+                "query($id: ID!) { researcher(id: $id) { followers { edges { node { "
+                "displayName } } } } }",
+                {"id": record},
+                token=intruder,
+            ),
+        }
+        succeeded = [name for name, body in attempts.items() if not body.get("errors")]
+        assert succeeded == []
+        codes = {name: errors_of(body)[0] for name, body in attempts.items()}
+        assert set(codes.values()) <= {"FORBIDDEN", "CONFLICT"}, codes
+        (description,) = site.sql(
+            "SELECT description FROM researchers WHERE display_name = 'Olga Owner'"
+        )[0]
+        assert description is None
+        (status,) = site.sql("SELECT status FROM claims WHERE evidence LIKE 'pia-%'")[0]
+        assert status == "PENDING"
+
+
+class TestAtomicEvents:
+    @pytest.fixture
+    def faulty(self, backend: str, tmp_path: Path) -> Iterator[Site]:
+        """A site whose database refuses the `follows.created` event: the follow row is written
+        first, then the event insert fails inside the same transaction."""
+        from tests.peers import OrcidServer, smtp_server
+
+        url = create_database(backend, tmp_path)
+        with smtp_server() as (mail, smtp):
+            settings = site_settings(url, "http://127.0.0.1", smtp, OrcidServer(), tmp_path)
+            with serve(create_app(settings)) as server:
+                site = Site(server=server, mail=mail, orcid=OrcidServer(), url=url)
+                from tests.support import load_demo_into
+
+                load_demo_into(url)
+                if backend == "postgresql":
+                    site.sql(
+                        "CREATE FUNCTION refuse_follow_event() RETURNS trigger AS $$ BEGIN "
+                        "IF NEW.event_type = 'follows.created' THEN RAISE EXCEPTION "
+                        "'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                    )
+                    site.sql(
+                        "CREATE TRIGGER refuse_follow_event BEFORE INSERT ON outbox_events "
+                        "FOR EACH ROW EXECUTE FUNCTION refuse_follow_event()"
+                    )
+                else:
+                    site.sql(
+                        "CREATE TRIGGER refuse_follow_event BEFORE INSERT ON outbox_events "
+                        "WHEN NEW.event_type = 'follows.created' BEGIN "
+                        "SELECT RAISE(ABORT, 'injected failure'); END"
+                    )
+                yield site
+        drop_database(url)
+
+    def test_a_failed_mutation_leaves_neither_change_nor_event(self, faulty: Site) -> None:
+        token = faulty.account(email())
+        seed = faulty.researcher_id("Kaiyue Lu")
+        body = faulty.op("Follow", token, id=seed)
+        assert errors_of(body) == ["INTERNAL_SERVER_ERROR"]
+        assert body["data"] is None
+        assert faulty.sql("SELECT count(*) FROM follows")[0][0] == 0
+        assert (
+            faulty.sql("SELECT count(*) FROM outbox_events WHERE event_type LIKE 'follows.%'")[0][0]
+            == 0
+        )
+        counts = faulty.server.graphql(
+            "query($id: ID!) { researcher(id: $id) { counts { followers } } }", {"id": seed}
+        )
+        assert counts["data"]["researcher"]["counts"]["followers"] == 0
+        # The account's own sign-up, which succeeded, kept its change and its event.
+        assert (
+            faulty.sql("SELECT count(*) FROM outbox_events WHERE event_type = 'accounts.created'")[
+                0
+            ][0]
+            == 1
+        )
+
+
+class TestRateLimits:
+    def _site(self, site: Site, **limits: str) -> object:
+        settings = site_settings(
+            site.url,
+            "http://127.0.0.1",
+            "smtp://127.0.0.1:1",
+            site.orcid,
+            Path("/tmp/unused-bzpeer"),
+            **limits,
+        )
+        return serve(create_app(settings))
+
+    def test_sign_in_per_email_counts_every_alias(self, site: Site) -> None:
+        address = email()
+        site.account(address)
+        aliases = (
+            "mutation { "
+            + " ".join(
+                f'a{i}: signIn(input: {{email: "{address}", password: "correct horse battery"}}) '
+                "{ token }"
+                for i in range(3)
+            )
+            + " }"
+        )
+        with self._site(site, rate_limit_sign_in_per_email="2/minute") as server:  # type: ignore[attr-defined]
+            body = server.graphql(aliases)
+        # Two aliases pass the limit, the third does not, and the operation writes nothing.
+        assert errors_of(body) == ["RATE_LIMITED"]
+        assert body["errors"][0]["path"] == ["a2"]
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["retryAfter"] >= 1
+
+    def test_sign_in_per_email_across_requests(self, site: Site) -> None:
+        address = email()
+        site.account(address)
+        query = (
+            "mutation($e: String!) { signIn(input: {email: $e, password: "
+            '"wrong password!"}) { token } }'
+        )
+        with self._site(site, rate_limit_sign_in_per_email="2/minute") as server:  # type: ignore[attr-defined]
+            results = [server.graphql(query, {"e": address}) for _ in range(3)]
+        assert [errors_of(r) for r in results] == [
+            ["UNAUTHENTICATED"],
+            ["UNAUTHENTICATED"],
+            ["RATE_LIMITED"],
+        ]
+
+    def test_aliases_of_follow_each_count(self, site: Site) -> None:
+        token = site.account(email())
+        seed = site.researcher_id("Kaiyue Lu")
+        with self._site(site, rate_limit_follows_per_account="2/minute") as server:  # type: ignore[attr-defined]
+            query = (
+                "mutation($id: ID!) { "
+                + " ".join(
+                    f"f{i}: follow(input: {{researcherId: $id}}) {{ researcher {{ id }} }}"
+                    for i in range(3)
+                )
+                + " }"
+            )
+            body = server.graphql(query, {"id": seed}, token=token)
+        assert errors_of(body) == ["RATE_LIMITED"]
+        assert body["data"] is None  # the whole mutation rolled back
+        assert (
+            site.sql(
+                "SELECT count(*) FROM follows f JOIN account_sessions s ON "
+                "s.account_id = f.account_id"
+            )[0][0]
+            >= 0
+        )
+
+    def test_limits_are_shared_through_redis(self, site: Site) -> None:
+        address = email()
+        site.account(address)
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        try:
+            settings = site_settings(
+                site.url,
+                "http://127.0.0.1",
+                "smtp://127.0.0.1:1",
+                site.orcid,
+                Path("/tmp/unused-bzpeer"),
+                rate_limit_sign_in_per_email="2/minute",
+            )
+            settings = settings.model_copy(update={"redis_url": "redis://127.0.0.1:6379/0"})
+            query = (
+                "mutation($e: String!) { signIn(input: {email: $e, password: "
+                '"wrong password!"}) { token } }'
+            )
+            # Two API processes' worth of apps: the third attempt is refused by the second app.
+            with serve(create_app(settings)) as first:
+                first.graphql(query, {"e": address})
+                first.graphql(query, {"e": address})
+            with serve(create_app(settings)) as second:
+                body = second.graphql(query, {"e": address})
+            assert errors_of(body) == ["RATE_LIMITED"]
+            assert any(address in key.decode() for key in client.scan_iter("bzpeer-rl*"))
+        finally:
+            for key in client.scan_iter(f"*{address}*"):
+                client.delete(key)
+            client.close()
+
+
+class TestApiKeys:
+    def test_a_key_authenticates_a_program_not_a_person(self, site: Site) -> None:
+        env = {**os.environ, "DATABASE_URL": site.url}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "service.cli",
+                "api-key",
+                "create",
+                "--name",
+                "crossref-sync",
+                "--scope",
+                "import",
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        key = done.stdout.strip()
+        assert key.startswith("bzp_") and "shown only now" in done.stderr
+        stored = [row[0] for row in site.sql("SELECT key_hash FROM api_keys")]
+        assert key not in stored and len(stored) >= 1
+        viewer = site.server.graphql("{ viewer { id } }", token=key)
+        assert viewer["data"]["viewer"] is None
+        follow = site.op("Follow", key, id=site.researcher_id("Kaiyue Lu"))
+        assert errors_of(follow) == ["UNAUTHENTICATED"]
+
+
+class TestPasswords:
+    async def test_hash_is_argon2id_and_rehashed_when_parameters_change(self) -> None:
+        old = Passwords(settings_for("sqlite://", argon2_time_cost=2, argon2_memory_kib=19 * 1024))
+        new = Passwords(settings_for("sqlite://", argon2_time_cost=3, argon2_memory_kib=19 * 1024))
+        stored = await old.hash("correct horse battery")
+        assert stored.startswith("$argon2id$v=19$m=19456,t=2")
+        assert (await old.verify(stored, "correct horse battery")).new_hash is None
+        check = await new.verify(stored, "correct horse battery")
+        assert check.ok and check.new_hash is not None and ",t=3," in check.new_hash
+        assert not (await new.verify(stored, "wrong")).ok
+        assert not (await new.verify(None, "anything")).ok

@@ -1,0 +1,347 @@
+"""What a signed-in person does, through the contract documents, against a real uvicorn with a
+real SMTP server and an ORCID-like OAuth server on loopback, on each backend."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from urllib.parse import urlsplit
+
+import httpx
+
+from service.graphql.relay import to_global_id
+from tests.accounts.conftest import ARJUN_ORCID, Site
+from tests.peers import code_in
+from tests.support import errors_of
+
+VIEWER = "query { viewer { id email emailConfirmed claimedResearcher { id displayName trust { verificationLevel claimed } } following(first: 20) { totalCount edges { node { id displayName } } } } }"  # noqa: E501
+COUNTS = "query($id: ID!) { researcher(id: $id) { viewerFollows viewerCanClaim counts { followers } trust { verificationLevel claimed } followers { totalCount } } }"  # noqa: E501
+
+
+def email() -> str:
+    return f"user-{uuid.uuid4().hex[:10]}@example.org"
+
+
+def new_record(site: Site, name: str, orcid: str | None = None) -> str:
+    """A researcher record affiliated with the demo institution (domain demo.bzpeer.test)."""
+    orcid_sql = f"'{orcid}'" if orcid else "NULL"
+    site.sql(
+        "INSERT INTO researchers (display_name, search_name, orcid, affiliation_id, "
+        "open_to_collaborate, works_count, followers_count, topics_count, "
+        "close_collaborators_count, created_at, updated_at) "
+        f"SELECT '{name}', '{name.lower()}', {orcid_sql}, id, false, 0, 0, 0, 0, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM institutions "
+        "WHERE display_name = 'BZPEER Demo University'"
+    )
+    (row,) = site.sql(f"SELECT id FROM researchers WHERE display_name = '{name}'")
+    return to_global_id("Researcher", row[0])
+
+
+def claim_by_email(site: Site, token: str, researcher_id: str, address: str) -> dict:  # type: ignore[type-arg]
+    body = site.op("RequestEmailClaim", token, id=researcher_id, email=address)
+    assert "errors" not in body, body
+    claim = body["data"]["requestClaim"]["claim"]
+    code = code_in(site.mail.wait_for(address, "Confirm that you are"))
+    verified = site.op("VerifyClaim", token, claimId=claim["id"], token=code)
+    assert "errors" not in verified, verified
+    return verified["data"]["verifyClaim"]["claim"]  # type: ignore[no-any-return]
+
+
+class TestAccounts:
+    def test_sign_up_confirm_sign_in_sign_out(self, site: Site) -> None:
+        address = email()
+        body = site.op("SignUp", email=address, password="correct horse battery", displayName="Ada")
+        account = body["data"]["signUp"]["account"]
+        assert (account["email"], account["emailConfirmed"]) == (address, False)
+
+        mail = site.mail.wait_for(address, "Confirm your BZPEER account")
+        confirmed = site.op("ConfirmEmail", token=code_in(mail))
+        assert confirmed["data"]["confirmEmail"]["account"]["emailConfirmed"] is True
+        assert errors_of(site.op("ConfirmEmail", token=code_in(mail))) == ["BAD_USER_INPUT"]
+
+        signed_in = site.op("SignIn", email=address.upper(), password="correct horse battery")
+        token = signed_in["data"]["signIn"]["token"]
+        viewer = site.server.graphql(VIEWER, token=token)["data"]["viewer"]
+        assert (viewer["email"], viewer["emailConfirmed"]) == (address, True)
+
+        assert site.op("SignOut", token)["data"]["signOut"]["ok"] is True
+        assert site.server.graphql(VIEWER, token=token)["data"]["viewer"] is None
+        follow = site.op("Follow", token, id=site.researcher_id("Kaiyue Lu"))
+        assert errors_of(follow) == ["UNAUTHENTICATED"]
+
+    def test_secrets_are_stored_hashed(self, site: Site) -> None:
+        address = email()
+        token = site.account(address)
+        (row,) = site.sql(f"SELECT password_hash, id FROM accounts WHERE email = '{address}'")
+        assert row[0].startswith("$argon2id$")
+        params = dict(p.split("=") for p in row[0].split("$")[3].split(","))
+        assert int(params["m"]) >= 19 * 1024 and int(params["t"]) >= 2
+        stored = [
+            r[0]
+            for r in site.sql(
+                f"SELECT token_hash FROM account_sessions WHERE account_id = {row[1]}"
+            )
+        ]
+        assert token not in stored
+        assert hashlib.sha256(token.encode()).hexdigest() in stored
+
+    def test_sign_up_does_not_reveal_registered_emails(self, site: Site) -> None:
+        address = email()
+        site.account(address)
+        again = site.op(
+            "SignUp", email=address, password="another password!", displayName="Mallory"
+        )
+        assert "errors" not in again
+        assert set(again["data"]["signUp"]["account"]) == {"id", "email", "emailConfirmed"}
+        site.mail.wait_for(address, "Someone tried to sign up")
+        assert site.sql(f"SELECT count(*) FROM accounts WHERE email = '{address}'")[0][0] == 1
+
+    def test_sign_in_failures_look_alike(self, site: Site) -> None:
+        address = email()
+        site.account(address)
+        wrong = site.op("SignIn", email=address, password="not the password")
+        unknown = site.op("SignIn", email=email(), password="not the password")
+        assert errors_of(wrong) == errors_of(unknown) == ["UNAUTHENTICATED"]
+        assert wrong["errors"][0]["message"] == unknown["errors"][0]["message"]
+
+    def test_bad_input(self, site: Site) -> None:
+        weak = site.op("SignUp", email=email(), password="short", displayName="A")
+        assert errors_of(weak) == ["BAD_USER_INPUT"]
+        malformed = site.op(
+            "SignUp", email="not-an-email", password="long enough pw", displayName="A"
+        )
+        assert errors_of(malformed) == ["BAD_USER_INPUT"]
+        assert errors_of(site.op("ConfirmEmail", token="nope")) == ["BAD_USER_INPUT"]
+
+    def test_mutations_are_refused_over_get(self, site: Site) -> None:
+        with site.server.client() as client:
+            response = client.get("/graphql", params={"query": "mutation { signOut { ok } }"})
+        assert response.status_code in (400, 405)
+        assert response.json()["errors"][0]["extensions"]["code"] in (
+            "BAD_REQUEST",
+            "METHOD_NOT_ALLOWED",
+        )
+
+
+class TestFollow:
+    def test_follow_is_idempotent_and_counted(self, site: Site) -> None:
+        token = site.account(email())
+        seed = site.researcher_id("Kaiyue Lu")
+        before = site.server.graphql(COUNTS, {"id": seed})["data"]["researcher"]
+        for _ in range(2):
+            followed = site.op("Follow", token, id=seed)
+            assert followed["data"]["follow"]["researcher"] == {"id": seed, "viewerFollows": True}
+        after = site.server.graphql(COUNTS, {"id": seed}, token=token)["data"]["researcher"]
+        assert after["viewerFollows"] is True
+        assert after["counts"]["followers"] == before["counts"]["followers"] + 1
+        assert after["followers"]["totalCount"] == after["counts"]["followers"]
+        following = site.server.graphql(VIEWER, token=token)["data"]["viewer"]["following"]
+        assert [e["node"]["id"] for e in following["edges"]] == [seed]
+
+        unfollowed = site.op("Unfollow", token, id=seed)
+        assert unfollowed["data"]["unfollow"]["researcher"]["viewerFollows"] is False
+        assert "errors" not in site.op("Unfollow", token, id=seed)
+        final = site.server.graphql(COUNTS, {"id": seed})["data"]["researcher"]
+        assert final["counts"]["followers"] == before["counts"]["followers"]
+
+    def test_each_change_has_one_event(self, site: Site) -> None:
+        address = email()
+        token = site.account(address)
+        seed = site.researcher_id("Kaiyue Lu")
+        site.op("Follow", token, id=seed)
+        site.op("Follow", token, id=seed)
+        site.op("Unfollow", token, id=seed)
+        site.op("Unfollow", token, id=seed)
+        (account_id,) = site.sql(f"SELECT id FROM accounts WHERE email = '{address}'")[0]
+        events = (
+            [
+                r[0]
+                for r in site.sql(
+                    "SELECT event_type FROM outbox_events WHERE event_type LIKE 'follows.%' "
+                    f"AND payload LIKE '%\"account_id\": {account_id},%' ORDER BY id"
+                )
+            ]
+            if site.url.startswith("sqlite")
+            else [
+                r[0]
+                for r in site.sql(
+                    "SELECT event_type FROM outbox_events WHERE event_type LIKE 'follows.%' "
+                    f"AND (payload->>'account_id')::int = {account_id} ORDER BY id"
+                )
+            ]
+        )
+        assert events == ["follows.created", "follows.deleted"]
+
+    def test_unknown_and_malformed_researcher(self, site: Site) -> None:
+        token = site.account(email())
+        unknown = base64.b64encode(b"Researcher:987654").decode()
+        assert errors_of(site.op("Follow", token, id=unknown)) == ["NOT_FOUND"]
+        assert errors_of(site.op("Follow", token, id="xyz")) == ["BAD_USER_INPUT"]
+
+    def test_who_follows_is_for_the_claimant_only(self, site: Site) -> None:
+        token = site.account(email())
+        body = site.server.graphql(
+            "query($id: ID!) { researcher(id: $id) { followers { totalCount edges { node { "
+            "displayName } } } } }",
+            {"id": site.researcher_id("Kaiyue Lu")},
+            token=token,
+        )
+        assert errors_of(body) == ["FORBIDDEN"]
+
+
+class TestClaims:
+    def test_institutional_email_claim_reaches_l2_then_l3(self, site: Site) -> None:
+        token = site.account(email())
+        record = new_record(site, "Grace Email")
+        assert (
+            site.server.graphql(COUNTS, {"id": record}, token=token)["data"]["researcher"][
+                "viewerCanClaim"
+            ]
+            is True
+        )
+        address = f"grace-{uuid.uuid4().hex[:6]}@cs.demo.bzpeer.test"
+        body = site.op("RequestEmailClaim", token, id=record, email=address)
+        claim = body["data"]["requestClaim"]["claim"]
+        assert (claim["status"], claim["method"]) == ("PENDING", "INSTITUTIONAL_EMAIL")
+        viewer = site.server.graphql(VIEWER, token=token)["data"]["viewer"]
+        assert viewer["claimedResearcher"]["trust"] == {"verificationLevel": "L2", "claimed": True}
+        code = code_in(site.mail.wait_for(address, "Confirm that you are Grace Email"))
+        verified = site.op("VerifyClaim", token, claimId=claim["id"], token=code)
+        result = verified["data"]["verifyClaim"]["claim"]
+        assert result["status"] == "VERIFIED"
+        assert result["researcher"]["trust"] == {"verificationLevel": "L3", "claimed": True}
+        assert (
+            site.server.graphql(COUNTS, {"id": record}, token=token)["data"]["researcher"][
+                "viewerCanClaim"
+            ]
+            is False
+        )
+
+    def test_address_outside_the_institutions(self, site: Site) -> None:
+        token = site.account(email())
+        record = new_record(site, "Henry Domain")
+        for address in ("henry@example.org", "henry@notdemo.bzpeer.test"):
+            body = site.op("RequestEmailClaim", token, id=record, email=address)
+            assert errors_of(body) == ["BAD_USER_INPUT"]
+        assert site.sql("SELECT count(*) FROM claims WHERE evidence LIKE 'henry@%'")[0][0] == 0
+
+    def test_unconfirmed_account_cannot_claim(self, site: Site) -> None:
+        address = email()
+        site.op("SignUp", email=address, password="correct horse battery", displayName="U")
+        token = site.op("SignIn", email=address, password="correct horse battery")["data"][
+            "signIn"
+        ]["token"]
+        record = new_record(site, "Ivy Unconfirmed")
+        body = site.op("RequestEmailClaim", token, id=record, email="ivy@demo.bzpeer.test")
+        assert errors_of(body) == ["FORBIDDEN"]
+
+    def test_orcid_sign_in_verifies_a_matching_record(self, site: Site) -> None:
+        token = site.account(email())
+        orcid_id = "0000-0001-5109-3700"
+        record = new_record(site, "Jane Orcid", orcid=orcid_id)
+        body = site.op("RequestClaim", token, id=record, method="ORCID")
+        claim = body["data"]["requestClaim"]["claim"]
+        assert claim["status"] == "PENDING"
+        page = self._sign_in_with_orcid(site, orcid_id, token, record)
+        assert page.status_code == 200 and "Claim verified" in page.text
+        viewer = site.server.graphql(VIEWER, token=token)["data"]["viewer"]
+        assert viewer["claimedResearcher"]["id"] == record
+        assert viewer["claimedResearcher"]["trust"]["verificationLevel"] == "L3"
+
+    def test_orcid_sign_in_as_someone_else_is_rejected(self, site: Site) -> None:
+        token = site.account(email())
+        record = new_record(site, "Kim Orcid", orcid="0000-0003-1415-9269")
+        page = self._sign_in_with_orcid(site, "0000-0002-9079-593X", token, record)
+        assert page.status_code == 403 and "Claim rejected" in page.text
+        viewer = site.server.graphql(VIEWER, token=token)["data"]["viewer"]
+        assert viewer["claimedResearcher"] is None
+
+    def _sign_in_with_orcid(
+        self, site: Site, signed_in: str, token: str, record: str
+    ) -> httpx.Response:
+        body = site.server.graphql(
+            "mutation($id: ID!) { requestClaim(input: {researcherId: $id, method: ORCID}) "
+            "{ claim { status authorizeUrl } } }",
+            {"id": record},
+            token=token,
+        )
+        url: str = body["data"]["requestClaim"]["claim"]["authorizeUrl"]
+        assert url.startswith(site.orcid.base_url + "/oauth/authorize?")
+        site.orcid.signed_in = signed_in
+        redirect = httpx.get(url, follow_redirects=False)
+        assert redirect.status_code == 302
+        location = redirect.headers["location"]
+        assert urlsplit(location).path == "/auth/orcid/callback"
+        return httpx.get(location)
+
+    def test_verified_records_and_second_claims_conflict(self, site: Site) -> None:
+        first = site.account(email())
+        record = new_record(site, "Leo Conflict")
+        claim_by_email(site, first, record, f"leo-{uuid.uuid4().hex[:6]}@demo.bzpeer.test")
+        second = site.account(email())
+        body = site.op("RequestEmailClaim", second, id=record, email="x@demo.bzpeer.test")
+        assert errors_of(body) == ["CONFLICT"]
+        other = new_record(site, "Leo Other")
+        body = site.op("RequestEmailClaim", first, id=other, email="leo2@demo.bzpeer.test")
+        assert errors_of(body) == ["CONFLICT"]
+
+
+class TestCollaboration:
+    def test_claim_invite_respond_vouch(self, site: Site) -> None:
+        """Mei (institutional email) and Arjun (ORCID) claim their co-authored records, Mei
+        invites Arjun, Arjun accepts, Mei vouches for Arjun."""
+        mei_token = site.account(email())
+        mei = site.researcher_id("Mei Tanaka")
+        claim_by_email(site, mei_token, mei, f"mei-{uuid.uuid4().hex[:6]}@demo.bzpeer.test")
+        arjun_address = email()
+        arjun_token = site.account(arjun_address)
+        arjun = site.researcher_id("Arjun Raghavan")
+        page = TestClaims()._sign_in_with_orcid(site, ARJUN_ORCID, arjun_token, arjun)
+        assert "Claim verified" in page.text
+
+        invited = site.op("InviteToCollaborate", mei_token, id=arjun, message="Shall we?")
+        invitation = invited["data"]["inviteToCollaborate"]["invitation"]
+        assert invitation["status"] == "PENDING"
+        site.mail.wait_for(arjun_address, "invites you to collaborate")
+        inbox = site.server.graphql(
+            "{ viewer { invitations { totalCount edges { node { id message sender { "
+            "displayName } } } } } }",
+            token=arjun_token,
+        )["data"]["viewer"]["invitations"]
+        assert inbox["totalCount"] == 1
+        assert inbox["edges"][0]["node"]["sender"]["displayName"] == "Mei Tanaka"
+        respond = (
+            "mutation($id: ID!, $ok: Boolean!) { respondToInvitation(input: "
+            "{invitationId: $id, accept: $ok}) { invitation { status } } }"
+        )
+        refused = site.server.graphql(
+            respond, {"id": invitation["id"], "ok": True}, token=mei_token
+        )
+        assert errors_of(refused) == ["FORBIDDEN"]
+        accepted = site.server.graphql(
+            respond, {"id": invitation["id"], "ok": True}, token=arjun_token
+        )
+        assert accepted["data"]["respondToInvitation"]["invitation"]["status"] == "ACCEPTED"
+
+        for _ in range(2):  # vouching twice is one vouch
+            assert "errors" not in site.op("Vouch", mei_token, id=arjun)
+        assert site.sql("SELECT count(*) FROM vouches")[0][0] == 1
+        not_coauthor = site.op("Vouch", mei_token, id=site.researcher_id("Kaiyue Lu"))
+        assert errors_of(not_coauthor) == ["FORBIDDEN"]
+
+        profile = site.op(
+            "UpdateProfile", arjun_token, description="Speech people.", openToCollaborate=True
+        )
+        assert profile["data"]["updateProfile"]["researcher"] == {
+            "id": arjun,
+            "description": "Speech people.",
+            "openToCollaborate": True,
+        }
+
+    def test_invitations_need_claimed_records(self, site: Site) -> None:
+        token = site.account(email())
+        body = site.op(
+            "InviteToCollaborate", token, id=site.researcher_id("Kaiyue Lu"), message="hello"
+        )
+        assert errors_of(body) == ["FORBIDDEN"]
