@@ -105,6 +105,16 @@ class TestAccounts:
         assert errors_of(wrong) == errors_of(unknown) == ["UNAUTHENTICATED"]
         assert wrong["errors"][0]["message"] == unknown["errors"][0]["message"]
 
+    def test_expired_confirmation_is_refused(self, site: Site) -> None:
+        address = email()
+        site.op("SignUp", email=address, password="correct horse battery", displayName="Old")
+        code = code_in(site.mail.wait_for(address, "Confirm your BZPEER account"))
+        site.sql(
+            "UPDATE one_time_tokens SET expires_at = '2000-01-01 00:00:00+00:00' WHERE "
+            f"account_id = (SELECT id FROM accounts WHERE email = '{address}')"
+        )
+        assert errors_of(site.op("ConfirmEmail", token=code)) == ["BAD_USER_INPUT"]
+
     def test_bad_input(self, site: Site) -> None:
         weak = site.op("SignUp", email=email(), password="short", displayName="A")
         assert errors_of(weak) == ["BAD_USER_INPUT"]
@@ -329,6 +339,22 @@ class TestCollaboration:
         assert site.sql("SELECT count(*) FROM vouches")[0][0] == 1
         not_coauthor = site.op("Vouch", mei_token, id=site.researcher_id("Kaiyue Lu"))
         assert errors_of(not_coauthor) == ["FORBIDDEN"]
+        assert self._level(site, arjun) == "L3"  # one vouch is not enough
+
+        # A second identity-verified co-author (Yiran, affiliated here for the email claim).
+        site.sql(
+            "UPDATE researchers SET affiliation_id = (SELECT id FROM institutions WHERE "
+            "display_name = 'BZPEER Demo University') WHERE display_name = 'Yiran Zhong'"
+        )
+        yiran_token = site.account(email())
+        claim_by_email(
+            site,
+            yiran_token,
+            site.researcher_id("Yiran Zhong"),
+            f"yiran-{uuid.uuid4().hex[:6]}@demo.bzpeer.test",
+        )
+        assert "errors" not in site.op("Vouch", yiran_token, id=arjun)
+        assert self._level(site, arjun) == "L4"
 
         profile = site.op(
             "UpdateProfile", arjun_token, description="Speech people.", openToCollaborate=True
@@ -338,6 +364,14 @@ class TestCollaboration:
             "description": "Speech people.",
             "openToCollaborate": True,
         }
+
+    @staticmethod
+    def _level(site: Site, researcher_id: str) -> str:
+        body = site.server.graphql(
+            "query($id: ID!) { researcher(id: $id) { trust { verificationLevel } } }",
+            {"id": researcher_id},
+        )
+        return str(body["data"]["researcher"]["trust"]["verificationLevel"])
 
     def test_invitations_need_claimed_records(self, site: Site) -> None:
         token = site.account(email())
