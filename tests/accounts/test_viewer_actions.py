@@ -364,6 +364,15 @@ class TestCollaboration:
             "description": "Speech people.",
             "openToCollaborate": True,
         }
+        closed = site.server.graphql(
+            "mutation { setOpenToCollaborate(input: {openToCollaborate: false}) "
+            "{ researcher { id openToCollaborate } } }",
+            token=arjun_token,
+        )
+        assert closed["data"]["setOpenToCollaborate"]["researcher"] == {
+            "id": arjun,
+            "openToCollaborate": False,
+        }
 
     @staticmethod
     def _level(site: Site, researcher_id: str) -> str:
