@@ -54,6 +54,9 @@ def create_engine(settings: Settings, *, url: str | None = None, **overrides: An
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "bzpeer",
+                # Prepared statements get generic plans whose cost estimates can cross
+                # jit_above_cost; JIT then compiles millisecond lookups on every execution.
+                "jit": "off",
             },
             "timeout": 10,
         }

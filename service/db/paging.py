@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select, tuple_
 from sqlalchemy.orm import QueryableAttribute, aliased
 
 from service.errors import BadUserInput
@@ -109,18 +109,45 @@ def page_request(
     )
 
 
+PARENT_IDS: BindParameter[Any] = bindparam("parent_ids", expanding=True)
+"""Where a per-parent statement takes its parent ids (see ``page_parameters``)."""
+
+_statements: dict[Hashable, Any] = {}
+
+
+def statement(key: Hashable, build: Callable[[], T]) -> T:
+    """The statement built by ``build`` for ``key``, built once per process. Building a
+    windowed keyset statement costs more CPU than running it; its values are bound instead."""
+    found = _statements.get(key)
+    if found is None:
+        found = _statements[key] = build()
+    return found
+
+
+def page_shape(page: PageRequest) -> tuple[bool, bool, bool]:
+    """What a page changes in a statement's text (its values are parameters)."""
+    return (page.forward, page.after is not None, page.before is not None)
+
+
+def page_parameters(page: PageRequest, parent_ids: Sequence[Any] = ()) -> dict[str, Any]:
+    """The values of a statement built by ``paged`` or ``paged_per_parent`` for ``page``."""
+    values: dict[str, Any] = {"_limit": page.size + 1, "parent_ids": list(parent_ids)}
+    for prefix, key in (("_after", page.after), ("_before", page.before)):
+        for i, value in enumerate(key or ()):
+            values[f"{prefix}_{i}"] = value
+    return values
+
+
 def _keyset_filters(ordering: Ordering, page: PageRequest) -> list[ColumnElement[bool]]:
     key = tuple_(*ordering.columns)
     filters: list[ColumnElement[bool]] = []
     # "after" means further along the ordering; with a descending sort that is smaller.
     if page.after is not None:
-        filters.append(
-            key < tuple_(*page.after) if ordering.descending else key > tuple_(*page.after)
-        )
+        after = tuple_(*(bindparam(f"_after_{i}") for i in range(len(ordering.columns))))
+        filters.append(key < after if ordering.descending else key > after)
     if page.before is not None:
-        filters.append(
-            key > tuple_(*page.before) if ordering.descending else key < tuple_(*page.before)
-        )
+        before = tuple_(*(bindparam(f"_before_{i}") for i in range(len(ordering.columns))))
+        filters.append(key > before if ordering.descending else key < before)
     return filters
 
 
@@ -130,12 +157,13 @@ def _order_by(ordering: Ordering, page: PageRequest) -> list[ColumnElement[Any]]
 
 
 def paged(stmt: Select[Any], ordering: Ordering, page: PageRequest) -> Select[Any]:
-    """One keyset page of a single list: rows of ``(entity, sort key columns...)``."""
+    """One keyset page of a single list: rows of ``(entity, sort key columns...)``. Run it with
+    ``page_parameters(page)``."""
     return (
         stmt.add_columns(*ordering.columns)
         .where(*_keyset_filters(ordering, page))
         .order_by(*_order_by(ordering, page))
-        .limit(page.size + 1)
+        .limit(bindparam("_limit"))
     )
 
 
@@ -148,9 +176,10 @@ def paged_per_parent(
     page: PageRequest,
     options: Sequence[Any] = (),
 ) -> Select[Any]:
-    """Wrap ``stmt`` (which selects ``entity`` filtered to the wanted parents) so that it returns
-    at most ``page.size + 1`` rows per parent, in keyset order, as
-    ``(entity, parent_id, sort key columns...)``. One statement, however many parents."""
+    """Wrap ``stmt`` (which selects ``entity`` for the parents in ``PARENT_IDS``) so that it
+    returns at most ``page.size + 1`` rows per parent, in keyset order, as
+    ``(entity, parent_id, sort key columns...)``. One statement, however many parents; run it
+    with ``page_parameters(page, parent_ids)``."""
     row_number = func.row_number().over(partition_by=parent, order_by=_order_by(ordering, page))
     inner = (
         stmt.add_columns(
@@ -165,7 +194,7 @@ def paged_per_parent(
     sort_cols = [inner.c[f"_sk{i}"] for i in range(len(ordering.columns))]
     return (
         select(alias, inner.c._parent_id, *sort_cols)
-        .where(inner.c._rn <= page.size + 1)
+        .where(inner.c._rn <= bindparam("_limit"))
         .order_by(inner.c._parent_id, inner.c._rn)
         .options(*[opt(alias) for opt in options])
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.base import Base
+from service.db.paging import statement
 
 M = TypeVar("M", bound=Base)
 T = TypeVar("T")
@@ -36,8 +37,11 @@ class RepositoryBase(Generic[M]):
         id_list = list(set(ids))
         if not id_list:
             return []
-        stmt = self.base_select().where(self.model.id.in_(id_list))
-        return (await self.session.execute(stmt)).unique().scalars().all()
+        stmt = statement(
+            (type(self), "by_ids"),
+            lambda: self.base_select().where(self.model.id.in_(bindparam("ids", expanding=True))),
+        )
+        return (await self.session.execute(stmt, {"ids": id_list})).unique().scalars().all()
 
     def add(self, obj: M) -> M:
         self.session.add(obj)

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from service.accounts.models import Account
-from service.db.paging import Ordering, Page, PageRequest, build_page, paged
+from service.db.paging import (
+    Ordering,
+    Page,
+    PageRequest,
+    build_page,
+    page_parameters,
+    page_shape,
+    paged,
+    statement,
+)
 from service.follows.models import Follow
 from service.researchers.models import Researcher
 from service.researchers.repository import BY_NAME
@@ -40,13 +49,19 @@ class FollowRepository:
         return bool(getattr(result, "rowcount", 0))
 
     async def following_page(self, account_id: int, page: PageRequest) -> Page[Researcher]:
-        stmt = (
-            select(Researcher)
-            .join(Follow, Follow.researcher_id == Researcher.id)
-            .where(Follow.account_id == account_id)
-            .options(joinedload(Researcher.trust))
+        stmt = statement(
+            ("follows.following", page_shape(page)),
+            lambda: paged(
+                select(Researcher)
+                .join(Follow, Follow.researcher_id == Researcher.id)
+                .where(Follow.account_id == bindparam("account_id"))
+                .options(joinedload(Researcher.trust)),
+                BY_NAME,
+                page,
+            ),
         )
-        rows = (await self.session.execute(paged(stmt, BY_NAME, page))).unique().all()
+        values = {**page_parameters(page), "account_id": account_id}
+        rows = (await self.session.execute(stmt, values)).unique().all()
         return build_page([(row[0], tuple(row[1:])) for row in rows], page)
 
     async def count_following(self, account_id: int) -> int:
@@ -54,12 +69,18 @@ class FollowRepository:
         return int(await self.session.scalar(stmt) or 0)
 
     async def follower_page(self, researcher_id: int, page: PageRequest) -> Page[Account]:
-        stmt = (
-            select(Account)
-            .join(Follow, Follow.account_id == Account.id)
-            .where(Follow.researcher_id == researcher_id)
+        stmt = statement(
+            ("follows.followers", page_shape(page)),
+            lambda: paged(
+                select(Account)
+                .join(Follow, Follow.account_id == Account.id)
+                .where(Follow.researcher_id == bindparam("researcher_id")),
+                BY_ACCOUNT,
+                page,
+            ),
         )
-        rows = (await self.session.execute(paged(stmt, BY_ACCOUNT, page))).all()
+        values = {**page_parameters(page), "researcher_id": researcher_id}
+        rows = (await self.session.execute(stmt, values)).all()
         return build_page([(row[0], tuple(row[1:])) for row in rows], page)
 
     async def count_followers(self, researcher_id: int) -> int:

@@ -3,17 +3,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from service.db.paging import (
+    PARENT_IDS,
     Ordering,
     Page,
     PageRequest,
     build_page,
     group_pages,
+    page_parameters,
+    page_shape,
     paged,
     paged_per_parent,
+    statement,
 )
 from service.db.repository import RepositoryBase
 from service.follows.models import Follow
@@ -60,8 +64,18 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         return Researcher.search_name.like(like_pattern(folded), escape="\\")
 
     async def search_page(self, folded: str, page: PageRequest) -> Page[Researcher]:
-        stmt = paged(self.base_select().where(self._search_filter(folded)), BY_NAME, page)
-        rows = (await self.session.execute(stmt)).unique().all()
+        stmt = statement(
+            ("researchers.search", page_shape(page)),
+            lambda: paged(
+                self.base_select().where(
+                    Researcher.search_name.like(bindparam("pattern"), escape="\\")
+                ),
+                BY_NAME,
+                page,
+            ),
+        )
+        values = {**page_parameters(page), "pattern": like_pattern(folded)}
+        rows = (await self.session.execute(stmt, values)).unique().all()
         return build_page([(row[0], tuple(row[1:])) for row in rows], page)
 
     async def search_ids(self, folded: str, limit: int = 10) -> list[int]:
@@ -81,25 +95,30 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         self, researcher_ids: Sequence[int], page: PageRequest
     ) -> dict[int, Page[Researcher]]:
         """Co-authors in the researcher's own cluster, by edge weight (heaviest first)."""
-        center = aliased(Researcher, name="center")
-        inner = (
-            select(Researcher)
-            .join(CoauthorEdge, CoauthorEdge.coauthor_id == Researcher.id)
-            .join(center, center.id == CoauthorEdge.researcher_id)
-            .where(
-                CoauthorEdge.researcher_id.in_(researcher_ids),
-                Researcher.cluster_id == center.cluster_id,
+
+        def build() -> Select[Any]:
+            center = aliased(Researcher, name="center")
+            inner = (
+                select(Researcher)
+                .join(CoauthorEdge, CoauthorEdge.coauthor_id == Researcher.id)
+                .join(center, center.id == CoauthorEdge.researcher_id)
+                .where(
+                    CoauthorEdge.researcher_id.in_(PARENT_IDS),
+                    Researcher.cluster_id == center.cluster_id,
+                )
             )
-        )
-        stmt = paged_per_parent(
-            inner,
-            Researcher,
-            parent=CoauthorEdge.researcher_id,
-            ordering=BY_WEIGHT,
-            page=page,
-            options=[lambda alias: joinedload(alias.trust)],
-        )
-        rows = (await self.session.execute(stmt)).unique().all()
+            return paged_per_parent(
+                inner,
+                Researcher,
+                parent=CoauthorEdge.researcher_id,
+                ordering=BY_WEIGHT,
+                page=page,
+                options=[lambda alias: joinedload(alias.trust)],
+            )
+
+        stmt = statement(("researchers.close_collaborators", page_shape(page)), build)
+        values = page_parameters(page, researcher_ids)
+        rows = (await self.session.execute(stmt, values)).unique().all()
         return group_pages(rows, researcher_ids, page)
 
     async def count_close_collaborators(self, researcher_ids: Sequence[int]) -> dict[int, int]:
@@ -121,15 +140,19 @@ class ResearcherRepository(RepositoryBase[Researcher]):
     async def topic_pages(
         self, researcher_ids: Sequence[int], page: PageRequest
     ) -> dict[int, Page[Topic]]:
-        inner = (
-            select(Topic)
-            .join(ResearcherTopic, ResearcherTopic.topic_id == Topic.id)
-            .where(ResearcherTopic.researcher_id.in_(researcher_ids))
+        stmt = statement(
+            ("researchers.topics", page_shape(page)),
+            lambda: paged_per_parent(
+                select(Topic)
+                .join(ResearcherTopic, ResearcherTopic.topic_id == Topic.id)
+                .where(ResearcherTopic.researcher_id.in_(PARENT_IDS)),
+                Topic,
+                parent=ResearcherTopic.researcher_id,
+                ordering=BY_TOPIC_WORKS,
+                page=page,
+            ),
         )
-        stmt = paged_per_parent(
-            inner, Topic, parent=ResearcherTopic.researcher_id, ordering=BY_TOPIC_WORKS, page=page
-        )
-        rows = (await self.session.execute(stmt)).all()
+        rows = (await self.session.execute(stmt, page_parameters(page, researcher_ids))).all()
         return group_pages(rows, researcher_ids, page)
 
     async def count_topics(self, researcher_ids: Sequence[int]) -> dict[int, int]:

@@ -5,7 +5,17 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from service.db.paging import Ordering, Page, PageRequest, group_pages, paged_per_parent
+from service.db.paging import (
+    PARENT_IDS,
+    Ordering,
+    Page,
+    PageRequest,
+    group_pages,
+    page_parameters,
+    page_shape,
+    paged_per_parent,
+    statement,
+)
 from service.db.repository import RepositoryBase
 from service.topics.models import Topic
 from service.works.models import Authorship, Venue, Work, WorkTopic
@@ -32,20 +42,21 @@ class WorkRepository(RepositoryBase[Work]):
         self, researcher_ids: Sequence[int], page: PageRequest
     ) -> dict[int, Page[Work]]:
         """Each researcher's works, newest first."""
-        inner = (
-            select(Work)
-            .join(Authorship, Authorship.work_id == Work.id)
-            .where(Authorship.researcher_id.in_(researcher_ids))
+        stmt = statement(
+            ("works.by_researcher", page_shape(page)),
+            lambda: paged_per_parent(
+                select(Work)
+                .join(Authorship, Authorship.work_id == Work.id)
+                .where(Authorship.researcher_id.in_(PARENT_IDS)),
+                Work,
+                parent=Authorship.researcher_id,
+                ordering=BY_RECENCY,
+                page=page,
+                options=[lambda alias: joinedload(alias.venue)],
+            ),
         )
-        stmt = paged_per_parent(
-            inner,
-            Work,
-            parent=Authorship.researcher_id,
-            ordering=BY_RECENCY,
-            page=page,
-            options=[lambda alias: joinedload(alias.venue)],
-        )
-        rows = (await self.session.execute(stmt)).unique().all()
+        values = page_parameters(page, researcher_ids)
+        rows = (await self.session.execute(stmt, values)).unique().all()
         return group_pages(rows, researcher_ids, page)
 
     async def count_works_by_researcher(self, researcher_ids: Sequence[int]) -> dict[int, int]:
@@ -73,15 +84,19 @@ class WorkRepository(RepositoryBase[Work]):
     async def topic_pages_by_work(
         self, work_ids: Sequence[int], page: PageRequest
     ) -> dict[int, Page[Topic]]:
-        inner = (
-            select(Topic)
-            .join(WorkTopic, WorkTopic.topic_id == Topic.id)
-            .where(WorkTopic.work_id.in_(work_ids))
+        stmt = statement(
+            ("works.topics", page_shape(page)),
+            lambda: paged_per_parent(
+                select(Topic)
+                .join(WorkTopic, WorkTopic.topic_id == Topic.id)
+                .where(WorkTopic.work_id.in_(PARENT_IDS)),
+                Topic,
+                parent=WorkTopic.work_id,
+                ordering=BY_TOPIC_SCORE,
+                page=page,
+            ),
         )
-        stmt = paged_per_parent(
-            inner, Topic, parent=WorkTopic.work_id, ordering=BY_TOPIC_SCORE, page=page
-        )
-        rows = (await self.session.execute(stmt)).all()
+        rows = (await self.session.execute(stmt, page_parameters(page, work_ids))).all()
         return group_pages(rows, work_ids, page)
 
     async def count_topics_by_work(self, work_ids: Sequence[int]) -> dict[int, int]:
