@@ -27,6 +27,7 @@ class CoauthorGraphService:
         for researcher_id, label in clustering.membership.items():
             groups.setdefault(label, []).append(researcher_id)
         await repository.replace_clusters(g for g in groups.values() if len(g) > 1)
+        await repository.refresh_statistics()
         return clustering
 
 
