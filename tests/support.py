@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import os
 import socket
+import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -169,6 +171,23 @@ def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def wait_until_serving(
+    base_url: str, process: subprocess.Popen[str] | None = None, timeout: float = 30
+) -> None:
+    """Poll ``/healthz`` until the server at ``base_url`` answers; fail early if ``process``
+    (the server) exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}")
+        try:
+            httpx.get(f"{base_url}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError(f"{base_url} did not answer within {timeout} s")
 
 
 def contract(name: str) -> str:

@@ -3,12 +3,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import httpx
 
 from service.app import create_app
-from tests.support import REPO, LiveServer, contract, free_port, serve, settings_for
+from tests.support import (
+    REPO,
+    LiveServer,
+    contract,
+    free_port,
+    serve,
+    settings_for,
+    wait_until_serving,
+)
 
 
 class TestProbes:
@@ -79,12 +86,7 @@ class TestRequestIds:
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    httpx.get(f"{base}/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+            wait_until_serving(base, process)
             response = httpx.post(
                 f"{base}/graphql",
                 json={

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,14 @@ from typing import Any
 
 import httpx
 
-from tests.support import REPO, contract, create_database, drop_database, free_port
+from tests.support import (
+    REPO,
+    contract,
+    create_database,
+    drop_database,
+    free_port,
+    wait_until_serving,
+)
 
 BZPEER = [sys.executable, "-m", "service.cli"]
 
@@ -48,14 +54,7 @@ def bzpeer_serve(env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise AssertionError(process.stderr.read() if process.stderr else "exited")
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_serving(base, process)
         yield base, []
     finally:
         process.terminate()
@@ -166,12 +165,7 @@ class TestEmbeddedDefault:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(600):
-                try:
-                    httpx.get(f"{base}/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+            wait_until_serving(base, process)
             body = httpx.post(
                 f"{base}/graphql",
                 json={
