@@ -56,6 +56,13 @@ class GraphQLView(GraphQL[Context, None]):
         self.sessionmaker = sessionmaker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # No subscriptions yet (live updates are their own issue): refuse with the close
+            # code graphql-transport-ws uses for "no acceptable subprotocol".
+            websocket = WebSocket(scope, receive=receive, send=send)
+            await websocket.accept()
+            await websocket.close(4406, "Subscriptions are not available yet.")
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
