@@ -6,7 +6,10 @@ parameters reuses it instead of rebuilding.
 Derived data (co-author edges, clusters, researcher topics, counters, trust snapshots) come
 from one of two paths:
 
-- ``service``: ``service.recompute.recompute_all(session, seed=...)``, the real code path;
+- ``service``: ``service.recompute.recompute_all(session, seed=...)``, the real code path
+  (at 100k researchers it does not finish in reasonable time: inside its one transaction the
+  planner still has the statistics from before the edges and clusters existed, and the
+  close-collaborator counts pick a plan that joins every pair of researchers of a cluster);
 - ``sql``: set-based SQL for edges, researcher topics and counters, the service's own Leiden
   function (``service.graph.clustering.leiden``) for clusters and the service's
   ``trust.recompute`` for trust snapshots, exactly as ``recompute_all`` calls it.
@@ -356,7 +359,11 @@ async def ensure_database(
         return report
 
     report = BuildReport(database, url, reused=False, derive=derive)
-    log(f"building {database} ({size.researchers} researchers, {size.works} works)")
+    changed = [f"{k} {found[k]} -> {wanted[k]}" for k in MATCH_KEYS
+               if k in found and found[k] != wanted[k]]
+    reason = "--rebuild" if rebuild else ", ".join(changed) or "no complete bench database yet"
+    log(f"building {database} ({size.researchers} researchers, {size.works} works; "
+        f"reason: {reason})")
     with timed(report.seconds, "create+migrate"):
         await recreate_database(server_url, database)
         await asyncio.to_thread(upgrade, url)

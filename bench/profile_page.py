@@ -5,8 +5,9 @@ copy of ``contract/profile_page.graphql``: the whole seed page in one request, 1
 abstracts, 10 topics, 10 close collaborators), POSTed to
 
 - ``graphql``: our real service, ``uvicorn service.app:create_app --factory --workers 2``
-  (``BZPEER_ENV=production``, ``BZPEER_LOG_LEVEL=WARNING``): Starlette, our middleware,
-  Strawberry, DataLoaders, SQLAlchemy ORM on asyncpg;
+  (``BZPEER_ENV=production``, ``BZPEER_LOG_LEVEL=WARNING``; both servers also get
+  ``--log-level warning --no-access-log``): Starlette, our middleware, Strawberry,
+  DataLoaders, SQLAlchemy ORM on asyncpg;
 - ``plain``: the baseline, ``bench/plain_profile_app.py`` served the same way: Starlette, four
   prepared statements on a pooled asyncpg connection, orjson. Both answers are checked equal
   (parsed, and byte for byte after re-encoding, so key order too) on sample researchers before
@@ -14,7 +15,11 @@ abstracts, 10 topics, 10 close collaborators), POSTed to
 
 Load: ``wrk`` (``--clients`` keep-alive connections, default 16, closed loop) rotating over a
 sample of researchers that have works; after a warm-up, ``--rounds`` rounds of ``--duration``
-seconds, alternating which endpoint goes first. Printed per round and as medians: req/s, p50
+seconds, alternating which endpoint goes first. uvicorn's workers share one listening socket
+and the first to wake accepts every connection queued at that moment, so wrk's burst of
+connects can land 16+0 on one worker, which halves a CPU-bound server; a load balancer would
+not do that, so a round whose split is more uneven than ``--max-skew`` (default 10+6) is
+restarted at once (the split is printed per round). Printed per round and as medians: req/s, p50
 and p99 latency. The last line is ``profile_page graphql/plain throughput ratio: X``; the issue's
 goal is X >= 0.5 with a GraphQL p99 <= 50 ms at 16 clients.
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import random
 import resource
@@ -49,7 +55,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -76,6 +82,13 @@ GOAL_RATIO = 0.5
 GOAL_P99_MS = 50.0
 GOAL_CLIENTS = 16
 ENDPOINTS = ("graphql", "plain")
+MAX_RESTARTS = 5
+"""Restarts of a round for an even connection split before it is accepted as it is."""
+RESTART_PAUSE_S = 1.0
+"""Pause before a restart, so that the requests of the stopped run finish first."""
+OTHER_CPU_WARNING = 0.10
+"""Share of the machine's CPU time that processes outside the benchmark may use in a round
+before the summary warns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,7 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    database: str
 
     @property
     def url(self) -> str:
@@ -100,7 +114,12 @@ class RoundResult:
     errors: int
     bytes_per_response: float
     cpu: dict[str, float]
-    """CPU seconds used during the round by ``wrk``, the server's processes and PostgreSQL."""
+    """CPU seconds used during the round by the client (wrk), the server's processes,
+    PostgreSQL and anything else running on the machine (``other``)."""
+    connections: tuple[int, ...]
+    """wrk's connections held by each server worker (see ``--max-skew``)."""
+    restarts: int = 0
+    """Times the round was restarted because the connections were split too unevenly."""
 
     @property
     def rps(self) -> float:
@@ -120,8 +139,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the bench database")
     parser.add_argument(
         "--derive", choices=("sql", "service"), default="sql",
-        help="how a new database gets its derived data: set-based SQL (default) or the "
-             "service's recompute_all (slow at the default size, see the report)",
+        help="how a new database gets its derived data: set-based SQL plus the service's "
+             "Leiden and trust code (default, about 5 min at the default size) or the "
+             "service's recompute_all (hours at the default size: its single transaction "
+             "plans with statistics from before the edges and clusters existed); used when "
+             "the database is built, so add --rebuild to switch an existing one",
     )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1",
                         help="PostgreSQL server URL, without a database")
@@ -136,6 +158,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--check", type=int, default=20,
                         help="researchers whose answers must be equal before measuring")
     parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument(
+        "--max-skew", type=int, default=4,
+        help="restart a round whose connections differ by more than this between the "
+             "server's workers (default 4, i.e. 10+6 at 16 clients; -1 accepts any split)",
+    )
     return parser.parse_args(argv)
 
 
@@ -156,8 +183,9 @@ def print_build(report: BuildReport) -> None:
               + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
 
 
-async def pick_researchers(url: str, sample: int, check: int, seed: int) -> tuple[list[int],
-                                                                                   list[int]]:
+async def pick_researchers(
+    url: str, sample: int, check: int, seed: int
+) -> tuple[list[int], list[int]]:
     """``(sample, check)``: researchers with works to load with, and the ones whose answers are
     compared: the extremes (most works, most close collaborators, no cluster, no affiliation,
     claimed) first, then random ones from the sample."""
@@ -224,12 +252,12 @@ def start_server(name: str, app: str, database_url: str, log_dir: Path) -> Serve
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env(database_url),
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    return Server(name, process, port, log_path)
+    return Server(name, process, port, log_path, database_url.rsplit("/", 1)[1])
 
 
 def stop_server(server: Server) -> None:
-    if server.process.poll() is not None:
-        return
+    """SIGTERM to the server's process group (its workers too, even if the supervisor is gone),
+    SIGKILL after 15 s."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(server.process.pid, signal.SIGTERM)
     try:
@@ -326,11 +354,13 @@ def check_same_answers(graphql: Server, plain: Server, query: str, ids: Sequence
 # -- load -----------------------------------------------------------------------------------
 
 
-def process_cpu_seconds(match: Any) -> float:
-    """CPU seconds (user + system) of the processes for which ``match(pid, comm, pgrp)``
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_ticks(match: Callable[[int, str, int], bool]) -> dict[int, int]:
+    """CPU clock ticks (user + system) of each process for which ``match(pid, comm, pgrp)``
     holds, read from ``/proc``."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    ticks = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -341,17 +371,64 @@ def process_cpu_seconds(match: Any) -> float:
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         if match(int(entry.name), comm, int(fields[2])):
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    return ticks
 
 
-def cpu_snapshot(server: Server) -> dict[str, float]:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "wrk": children.ru_utime + children.ru_stime,
-        "server": process_cpu_seconds(lambda _pid, _comm, pgrp: pgrp == server.process.pid),
-        "postgres": process_cpu_seconds(lambda _pid, comm, _pgrp: comm.startswith("postgres")),
-    }
+def serves_database(pid: int, database: str) -> bool:
+    """Whether a PostgreSQL backend serves ``database`` (its process title names it)."""
+    try:
+        title = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
+    return f" {database} ".encode() in title.replace(b"\0", b" ")
+
+
+def machine_busy_ticks() -> int:
+    """Non-idle CPU ticks of the whole machine, all cores (``/proc/stat``)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return user + nice + system + irq + softirq + steal
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSnapshot:
+    client: float
+    """CPU seconds of this process and its finished children (wrk, once waited for)."""
+    server: dict[int, int]
+    postgres: dict[int, int]
+    busy: int
+
+    @classmethod
+    def take(cls, server: Server) -> CpuSnapshot:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return cls(
+            client=own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+            server=process_ticks(lambda _pid, _comm, pgrp: pgrp == server.process.pid),
+            postgres=process_ticks(lambda pid, comm, _pgrp: comm.startswith("postgres")
+                                   and serves_database(pid, server.database)),
+            busy=machine_busy_ticks(),
+        )
+
+    def since(self, before: CpuSnapshot) -> dict[str, float]:
+        """CPU seconds used in between by the client (wrk and this script), the server, the
+        PostgreSQL backends of the bench database and everything else on the machine
+        (``other``: PostgreSQL's own background processes, processes that are not part of the
+        benchmark, kernel time charged to no process)."""
+
+        def used(now: dict[int, int], then: dict[int, int]) -> float:
+            return sum(t - then.get(pid, 0) for pid, t in now.items()) / CLOCK_TICKS
+
+        spent = {
+            "client": self.client - before.client,
+            "server": used(self.server, before.server),
+            "postgres": used(self.postgres, before.postgres),
+        }
+        busy = (self.busy - before.busy) / CLOCK_TICKS
+        spent["other"] = max(0.0, busy - sum(spent.values()))
+        return spent
 
 
 def parse_wrk(output: str) -> dict[str, float]:
@@ -361,17 +438,61 @@ def parse_wrk(output: str) -> dict[str, float]:
     raise SystemExit(f"ABORT: no result line in wrk's output:\n{output}")
 
 
+def established_inodes(port: int) -> set[int]:
+    """Socket inodes of the established TCP connections to ``port`` on 127.0.0.1."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+            inodes.add(int(fields[9]))
+    return inodes
+
+
+def connections_per_worker(server: Server) -> tuple[int, ...]:
+    inodes = established_inodes(server.port)
+    counts = []
+    for pid in sorted(process_ticks(lambda _pid, _comm, pgrp: pgrp == server.process.pid)):
+        proc = Path("/proc") / str(pid)
+        try:
+            if b"spawn_main" not in (proc / "cmdline").read_bytes():
+                continue  # the supervisor or multiprocessing's resource tracker
+            links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+        except OSError:
+            continue
+        counts.append(sum(1 for link in links
+                          if link.startswith("socket:[") and int(link[8:-1]) in inodes))
+    return tuple(counts)
+
+
+def balanced(connections: Sequence[int], max_skew: int) -> bool:
+    return max_skew < 0 or len(connections) < 2 or max(connections) - min(connections) <= max_skew
+
+
 def run_wrk(server: Server, bodies: Path, args: argparse.Namespace, seconds: float,
-            endpoint: str) -> RoundResult:
+            endpoint: str, max_skew: int = -1) -> RoundResult | None:
+    """One wrk run; None when its connections landed on the workers more unevenly than
+    ``max_skew`` allows (wrk is stopped as soon as that is seen)."""
     command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.clients}", f"-d{seconds:g}s",
                "--latency", "--timeout", "10s", "-s", str(LUA_SCRIPT),
                f"{server.url}/graphql", "--", str(bodies)]
-    before = cpu_snapshot(server)
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    after = cpu_snapshot(server)
-    if completed.returncode != 0:
-        raise SystemExit(f"ABORT: wrk failed ({completed.returncode}): {completed.stderr}")
-    result = parse_wrk(completed.stdout)
+    before = CpuSnapshot.take(server)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as process:
+        try:
+            time.sleep(min(1.0, seconds / 3))  # connections are open by then
+            connections = connections_per_worker(server)
+            if not balanced(connections, max_skew):
+                process.kill()
+                process.communicate()
+                return None
+            stdout, stderr = process.communicate()
+        except BaseException:  # interrupted: do not leave wrk running
+            process.kill()
+            raise
+    after = CpuSnapshot.take(server)
+    if process.returncode != 0:
+        raise SystemExit(f"ABORT: wrk failed ({process.returncode}): {stderr}")
+    result = parse_wrk(stdout)
     errors = sum(int(result[k]) for k in ("connect", "read", "write", "status", "timeout"))
     requests = int(result["requests"])
     return RoundResult(
@@ -382,16 +503,33 @@ def run_wrk(server: Server, bodies: Path, args: argparse.Namespace, seconds: flo
         p99_ms=result["p99_us"] / 1000,
         errors=errors,
         bytes_per_response=result["bytes"] / requests if requests else 0.0,
-        cpu={k: after[k] - before[k] for k in before},
+        cpu=after.since(before),
+        connections=connections,
     )
 
 
 def format_result(label: str, result: RoundResult) -> str:
     cpu = " ".join(f"{k} {v:.1f}" for k, v in result.cpu.items())
     errors = f"  ERRORS {result.errors}" if result.errors else ""
+    split = "+".join(str(n) for n in result.connections)
+    if result.restarts:
+        errors += f"  (restarted {result.restarts}x for an even split)"
     return (f"{label:<9}{result.endpoint:<8}{result.rps:9.1f} req/s  p50 {result.p50_ms:7.2f} ms"
             f"  p99 {result.p99_ms:7.2f} ms  {result.bytes_per_response / 1024:5.1f} KiB/resp"
-            f"  cpu s: {cpu}{errors}")
+            f"  conns/worker {split:<5}  cpu s: {cpu}{errors}")
+
+
+def run_round(server: Server, bodies: Path, args: argparse.Namespace,
+              endpoint: str) -> RoundResult:
+    """A measured round, restarted (at most ``MAX_RESTARTS`` times, then accepted as it is)
+    while wrk's connections are split over the workers more unevenly than ``--max-skew``."""
+    for restarts in range(MAX_RESTARTS + 1):
+        skew = args.max_skew if restarts < MAX_RESTARTS else -1
+        result = run_wrk(server, bodies, args, args.duration, endpoint, max_skew=skew)
+        if result is not None:
+            return dataclasses.replace(result, restarts=restarts)
+        time.sleep(RESTART_PAUSE_S)  # let both workers go idle, or the idler one takes all
+    raise AssertionError("the last attempt accepts any split")
 
 
 def measure(servers: dict[str, Server], bodies: Path,
@@ -402,7 +540,7 @@ def measure(servers: dict[str, Server], bodies: Path,
     for number in range(1, args.rounds + 1):
         order = ENDPOINTS if number % 2 else tuple(reversed(ENDPOINTS))
         for name in order:
-            result = run_wrk(servers[name], bodies, args, args.duration, name)
+            result = run_round(servers[name], bodies, args, name)
             results[name].append(result)
             print(format_result(f"round {number}", result), flush=True)
     return results
@@ -415,24 +553,36 @@ def median_of(results: Sequence[RoundResult], attribute: str) -> float:
     return statistics.median(getattr(r, attribute) for r in results)
 
 
-def summarize(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
+def print_medians(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
     print(f"medians over {args.rounds} round(s) of {args.duration:g} s, {args.clients} clients:")
     for name in ENDPOINTS:
         rounds = results[name]
         print(f"  {name:<8}{median_of(rounds, 'rps'):9.1f} req/s  "
               f"p50 {median_of(rounds, 'p50_ms'):7.2f} ms  "
               f"p99 {median_of(rounds, 'p99_ms'):7.2f} ms")
-    errors = sum(r.errors for rounds in results.values() for r in rounds)
+
+
+def print_warnings(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
+    every = [r for rounds in results.values() for r in rounds]
+    capacity = (os.cpu_count() or 1) * args.duration
+    disturbed = [r.cpu["other"] for r in every if r.cpu["other"] > OTHER_CPU_WARNING * capacity]
+    if disturbed:
+        print(f"WARNING: processes outside the benchmark used up to {max(disturbed):.1f} of "
+              f"{capacity:g} CPU s in {len(disturbed)} round(s): those figures are disturbed")
+    errors = sum(r.errors for r in every)
     if errors:
         print(f"WARNING: {errors} failed requests (socket errors, timeouts or non-2xx)")
     sizes = [median_of(results[name], "bytes_per_response") for name in ENDPOINTS]
     if abs(sizes[0] - sizes[1]) > 0.05 * max(sizes):
         print(f"WARNING: mean response sizes differ under load: {sizes[0]:.0f} vs "
               f"{sizes[1]:.0f} bytes")
+
+
+def print_verdict(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
+    """The goal, whether it is met, and last of all the ratio line."""
     ratio = median_of(results["graphql"], "rps") / median_of(results["plain"], "rps")
     p99 = median_of(results["graphql"], "p99_ms")
-    met = ratio >= GOAL_RATIO and p99 <= GOAL_P99_MS
-    verdict = "MET" if met else "NOT MET"
+    verdict = "MET" if ratio >= GOAL_RATIO and p99 <= GOAL_P99_MS else "NOT MET"
     if args.clients != GOAL_CLIENTS:
         verdict += f" (measured at {args.clients} clients, the goal is stated at {GOAL_CLIENTS})"
     print(f"goal: graphql/plain throughput >= {GOAL_RATIO:.2f} with graphql p99 <= "
@@ -464,8 +614,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     query = QUERY_PATH.read_text()
     sample, checked = asyncio.run(pick_researchers(report.url, args.sample, args.check,
                                                    args.seed))
-    print(f"machine: {os.cpu_count()} cores shared by PostgreSQL, 2 x {SERVER_WORKERS} server "
-          f"workers (one endpoint loaded at a time) and wrk ({args.wrk_threads} thread)")
+    print(f"machine: {os.cpu_count()} cores ({(os.cpu_count() or 1) * args.duration:g} CPU s "
+          f"per round) shared by PostgreSQL, the loaded server's {SERVER_WORKERS} workers (the "
+          f"other server idles) and wrk ({args.wrk_threads} thread)")
     with tempfile.TemporaryDirectory(prefix="bzpeer-bench-") as tmp:
         work_dir = Path(tmp)
         bodies = work_dir / "bodies.jsonl"
@@ -479,9 +630,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"(mean {size_bytes / 1024:.1f} KiB); load rotates over {len(sample)}")
             results = measure({"graphql": graphql, "plain": plain}, bodies, args)
             check_same_answers(graphql, plain, query, checked[:5])
-    summarize(results, args)
+    print_medians(results, args)
+    print_warnings(results, args)
+    print_verdict(results, args)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the servers are already stopped by the context managers
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
