@@ -52,7 +52,7 @@ async def _load_demo(settings: Settings) -> tuple[bool, str | None]:
     from service.researchers.names import fold_name
     from service.researchers.repository import ResearcherRepository
 
-    engine = create_engine(settings)
+    engine = create_engine(settings, maintenance=True)
     try:
         async with create_sessionmaker(engine)() as session:
             loaded = await load_demo(session, seed=settings.cluster_seed)

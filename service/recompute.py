@@ -1,5 +1,5 @@
 """Recompute every derived number from the source tables, in dependency order. Used when demo
-data is loaded and by ``bzpeer recompute --all``; event-driven workers do the same per event."""
+data is loaded; the event-driven workers will recompute per event, and check against this."""
 
 from __future__ import annotations
 

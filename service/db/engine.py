@@ -38,7 +38,11 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(settings: Settings, *, url: str | None = None, **overrides: Any) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, url: str | None = None, maintenance: bool = False, **overrides: Any
+) -> AsyncEngine:
+    """The service's engine. ``maintenance`` (loading data, full recomputes) lifts the API's
+    statement timeout, which exists to protect request latency."""
     db_url = async_database_url(url or settings.resolved_database_url)
     kwargs: dict[str, Any] = {}
     if db_url.get_backend_name() == "sqlite":
@@ -52,7 +56,7 @@ def create_engine(settings: Settings, *, url: str | None = None, **overrides: An
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {
             "server_settings": {
-                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "statement_timeout": "0" if maintenance else str(settings.db_statement_timeout_ms),
                 "application_name": "bzpeer",
                 # Prepared statements get generic plans whose cost estimates can cross
                 # jit_above_cost; JIT then compiles millisecond lookups on every execution.

@@ -1,42 +1,55 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import and_, delete, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from service.graph.clustering import PairStats, WeightedEdge
+from service.graph.clustering import WeightedEdge
 from service.graph.models import Cluster, CoauthorEdge
 from service.researchers.models import Researcher
+from service.works.models import Authorship
 
 
 class CoauthorGraphRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def replace_edges(self, pairs: Mapping[tuple[int, int], PairStats]) -> None:
-        """Replace every co-author edge; each pair is stored in both directions."""
+    async def rebuild_edges(self) -> int:
+        """Replace every co-author edge from the authorships, in the database: both directions
+        of each pair, with Newman's weight (the rule of ``clustering.coauthor_pairs``; an
+        authorship is unique per work and researcher, so a repeated author counts once).
+        Returns the number of pairs."""
         await self.session.execute(delete(CoauthorEdge))
-        rows = []
-        for (a, b), stats in pairs.items():
-            rows.append(
-                {
-                    "researcher_id": a,
-                    "coauthor_id": b,
-                    "weight": stats.weight,
-                    "joint_works": stats.joint_works,
-                }
+        mine = aliased(Authorship)
+        theirs = aliased(Authorship)
+        authors = (
+            select(Authorship.work_id, func.count().label("n"))
+            .group_by(Authorship.work_id)
+            .having(func.count() > 1)
+            .subquery()
+        )
+        pairs = (
+            select(
+                mine.researcher_id,
+                theirs.researcher_id,
+                func.sum(literal(1.0) / (authors.c.n - 1)),
+                func.count(),
             )
-            rows.append(
-                {
-                    "researcher_id": b,
-                    "coauthor_id": a,
-                    "weight": stats.weight,
-                    "joint_works": stats.joint_works,
-                }
+            .join(
+                theirs,
+                and_(theirs.work_id == mine.work_id, theirs.researcher_id != mine.researcher_id),
             )
-        if rows:
-            await self.session.execute(insert(CoauthorEdge), rows)
+            .join(authors, authors.c.work_id == mine.work_id)
+            .group_by(mine.researcher_id, theirs.researcher_id)
+        )
+        result = await self.session.execute(
+            insert(CoauthorEdge).from_select(
+                ["researcher_id", "coauthor_id", "weight", "joint_works"], pairs
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0) // 2
 
     async def refresh_statistics(self) -> None:
         """Let PostgreSQL's planner see the rebuilt graph. Without it, later statements of the

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.graph.clustering import Clustering, coauthor_pairs, leiden
+from service.graph.clustering import Clustering, leiden
 from service.graph.repository import CoauthorGraphRepository
 from service.researchers.repository import ResearcherRepository
-from service.works.repository import WorkRepository
 
 
 class CoauthorGraphService:
     async def rebuild_edges(self, session: AsyncSession) -> int:
         """Recompute every co-author edge from the authorships; returns the number of pairs."""
-        pairs = coauthor_pairs(await WorkRepository(session).author_lists())
-        await CoauthorGraphRepository(session).replace_edges(pairs)
-        return len(pairs)
+        return await CoauthorGraphRepository(session).rebuild_edges()
 
     async def recluster(self, session: AsyncSession, *, seed: int) -> Clustering:
         """Full Leiden over the stored edges. Researchers alone in their community (no
