@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,16 @@ def run(args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
+@dataclass
+class Served:
+    base: str
+    stderr: str = ""
+    """What the process logged, once it has exited."""
+
+
 @contextmanager
-def bzpeer_serve(env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+def bzpeer_serve(env: dict[str, str]) -> Iterator[Served]:
+    """``bzpeer serve`` as a process; stops it on exit and checks that it printed its URL."""
     port = free_port()
     process = subprocess.Popen(
         [*BZPEER, "serve", "--port", str(port)],
@@ -52,15 +61,15 @@ def bzpeer_serve(env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    served = Served(base=f"http://127.0.0.1:{port}")
     try:
-        wait_until_serving(base, process)
-        yield base, []
+        wait_until_serving(served.base, process)
+        yield served
     finally:
         process.terminate()
-        stdout, _ = process.communicate(timeout=20)
+        stdout, served.stderr = process.communicate(timeout=20)
     # The banner is only complete once the process has flushed it.
-    assert f"{base}/graphql" in stdout
+    assert f"{served.base}/graphql" in stdout
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -116,13 +125,13 @@ def assert_seed_page(page: dict[str, Any]) -> None:
 class TestEmbeddedDefault:
     def test_serve_from_nothing(self, tmp_path: Path) -> None:
         env = environment(BZPEER_DATA_DIR=str(tmp_path / "data"))
-        with bzpeer_serve(env) as (base, _):
-            assert_seed_page(profile(base))
+        with bzpeer_serve(env) as served:
+            assert_seed_page(profile(served.base))
         assert (tmp_path / "data" / "bzpeer.sqlite3").exists()
         # A second start finds the demo already there and loads nothing twice.
-        with bzpeer_serve(env) as (base, _):
+        with bzpeer_serve(env) as served:
             body = httpx.post(
-                f"{base}/graphql", json={"query": "{ researchers { totalCount } }"}
+                f"{served.base}/graphql", json={"query": "{ researchers { totalCount } }"}
             ).json()
             assert body["data"]["researchers"]["totalCount"] == 9
 
@@ -154,20 +163,9 @@ class TestEmbeddedDefault:
 
     def test_mail_becomes_eml_files_with_their_path_logged(self, tmp_path: Path) -> None:
         env = environment(BZPEER_DATA_DIR=str(tmp_path / "data"))
-        port = free_port()
-        process = subprocess.Popen(
-            [*BZPEER, "serve", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_serving(base, process)
+        with bzpeer_serve(env) as served:
             body = httpx.post(
-                f"{base}/graphql",
+                f"{served.base}/graphql",
                 json={
                     "query": (
                         'mutation { signUp(input: {email: "eve@example.org", password: '
@@ -176,9 +174,7 @@ class TestEmbeddedDefault:
                 },
             ).json()
             assert body["data"]["signUp"]["account"]["email"] == "eve@example.org"
-        finally:
-            process.terminate()
-            _, stderr = process.communicate(timeout=20)
+        stderr = served.stderr
         (mail,) = (tmp_path / "data" / "mail").glob("*.eml")
         text = mail.read_text()
         assert "To: eve@example.org" in text and "confirmation code" in text
@@ -198,8 +194,8 @@ class TestPostgres:
             assert "migrated" in run(["migrate"], env)  # idempotent on a migrated database
             assert "demo data loaded" in run(["demo", "load"], env)
             assert "already present" in run(["demo", "load"], env)
-            with bzpeer_serve(env) as (base, _):
-                assert_seed_page(profile(base))
+            with bzpeer_serve(env) as served:
+                assert_seed_page(profile(served.base))
             assert not (tmp_path / "unused").exists()
         finally:
             drop_database(url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.base import Base
@@ -42,6 +42,12 @@ class RepositoryBase(Generic[M]):
             lambda: self.base_select().where(self.model.id.in_(bindparam("ids", expanding=True))),
         )
         return (await self.session.execute(stmt, {"ids": id_list})).unique().scalars().all()
+
+    async def count_grouped(self, column: Any, ids: Sequence[int]) -> dict[int, int]:
+        """How many rows have each of ``ids`` in ``column`` (0 for none), in one statement."""
+        stmt = select(column, func.count()).where(column.in_(ids)).group_by(column)
+        counts: dict[int, int] = dict((await self.session.execute(stmt)).all())
+        return {i: counts.get(i, 0) for i in ids}
 
     def add(self, obj: M) -> M:
         self.session.add(obj)

@@ -156,19 +156,13 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         return group_pages(rows, researcher_ids, page)
 
     async def count_topics(self, researcher_ids: Sequence[int]) -> dict[int, int]:
-        stmt = (
-            select(ResearcherTopic.researcher_id, func.count())
-            .where(ResearcherTopic.researcher_id.in_(researcher_ids))
-            .group_by(ResearcherTopic.researcher_id)
-        )
-        counts = dict((await self.session.execute(stmt)).all())
-        return {rid: counts.get(rid, 0) for rid in researcher_ids}
+        return await self.count_grouped(ResearcherTopic.researcher_id, researcher_ids)
 
     async def counter_values(self, researcher_ids: Sequence[int]) -> list[dict[str, int]]:
         """Counters recounted from the source tables, one dict per researcher."""
         ids = list(researcher_ids)
-        works = await self._count_by(Authorship.researcher_id, ids)
-        followers = await self._count_by(Follow.researcher_id, ids)
+        works = await self.count_grouped(Authorship.researcher_id, ids)
+        followers = await self.count_grouped(Follow.researcher_id, ids)
         topics = await self.count_topics(ids)
         close = await self.count_close_collaborators(ids)
         return [
@@ -181,10 +175,6 @@ class ResearcherRepository(RepositoryBase[Researcher]):
             }
             for rid in ids
         ]
-
-    async def _count_by(self, column: Any, ids: Sequence[int]) -> dict[int, int]:
-        stmt = select(column, func.count()).where(column.in_(ids)).group_by(column)
-        return dict((await self.session.execute(stmt)).all())
 
     async def rebuild_topics(self, researcher_ids: Sequence[int]) -> None:
         """Recount ``researcher_topics`` (topics of a researcher's works) for these researchers."""

@@ -60,13 +60,7 @@ class WorkRepository(RepositoryBase[Work]):
         return group_pages(rows, researcher_ids, page)
 
     async def count_works_by_researcher(self, researcher_ids: Sequence[int]) -> dict[int, int]:
-        stmt = (
-            select(Authorship.researcher_id, func.count())
-            .where(Authorship.researcher_id.in_(researcher_ids))
-            .group_by(Authorship.researcher_id)
-        )
-        counts = dict((await self.session.execute(stmt)).all())
-        return {rid: counts.get(rid, 0) for rid in researcher_ids}
+        return await self.count_grouped(Authorship.researcher_id, researcher_ids)
 
     async def authorships_by_work(self, work_ids: Sequence[int]) -> dict[int, list[Authorship]]:
         """Author lists in order, with each authorship's institutions (two statements)."""
@@ -100,13 +94,7 @@ class WorkRepository(RepositoryBase[Work]):
         return group_pages(rows, work_ids, page)
 
     async def count_topics_by_work(self, work_ids: Sequence[int]) -> dict[int, int]:
-        stmt = (
-            select(WorkTopic.work_id, func.count())
-            .where(WorkTopic.work_id.in_(work_ids))
-            .group_by(WorkTopic.work_id)
-        )
-        counts = dict((await self.session.execute(stmt)).all())
-        return {wid: counts.get(wid, 0) for wid in work_ids}
+        return await self.count_grouped(WorkTopic.work_id, work_ids)
 
     async def author_lists(self) -> list[list[int]]:
         """Every work's researcher ids, for building the co-author graph."""
