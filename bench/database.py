@@ -286,15 +286,14 @@ async def store_clusters(connection: asyncpg.Connection, seed: int) -> None:
         "SELECT researcher_id, coauthor_id, weight FROM coauthor_edges "
         "WHERE researcher_id < coauthor_id"
     )
-    clustering = await asyncio.to_thread(
-        leiden, nodes, [(a, b, w) for a, b, w in edges], seed=seed
-    )
+    clustering = await asyncio.to_thread(leiden, nodes, [(a, b, w) for a, b, w in edges], seed=seed)
     groups: dict[int, list[int]] = {}
     for researcher_id, label in clustering.membership.items():
         groups.setdefault(label, []).append(researcher_id)
     kept = [group for group in groups.values() if len(group) > 1]
     await connection.copy_records_to_table(
-        "clusters", records=[(i, len(g)) for i, g in enumerate(kept, start=1)],
+        "clusters",
+        records=[(i, len(g)) for i, g in enumerate(kept, start=1)],
         columns=("id", "size"),
     )
     await reset_sequence(connection, "clusters")
@@ -354,23 +353,29 @@ async def ensure_database(
     found = await read_marker(server_url, database)
     if not rebuild and all(found.get(k) == wanted[k] for k in MATCH_KEYS):
         report = BuildReport(database, url, reused=True, derive=found.get("derive", "?"))
-        report.seconds = {k.removeprefix("s_"): float(v) for k, v in found.items()
-                          if k.startswith("s_")}
+        report.seconds = {
+            k.removeprefix("s_"): float(v) for k, v in found.items() if k.startswith("s_")
+        }
         return report
 
     report = BuildReport(database, url, reused=False, derive=derive)
-    changed = [f"{k} {found[k]} -> {wanted[k]}" for k in MATCH_KEYS
-               if k in found and found[k] != wanted[k]]
+    changed = [
+        f"{k} {found[k]} -> {wanted[k]}" for k in MATCH_KEYS if k in found and found[k] != wanted[k]
+    ]
     reason = "--rebuild" if rebuild else ", ".join(changed) or "no complete bench database yet"
-    log(f"building {database} ({size.researchers} researchers, {size.works} works; "
-        f"reason: {reason})")
+    log(
+        f"building {database} ({size.researchers} researchers, {size.works} works; "
+        f"reason: {reason})"
+    )
     with timed(report.seconds, "create+migrate"):
         await recreate_database(server_url, database)
         await asyncio.to_thread(upgrade, url)
     with timed(report.seconds, "load"):
         await load_source_tables(url, size, report)
-    log(f"  loaded source tables in {report.seconds['load']:.1f} s: "
-        + ", ".join(f"{k} {v}" for k, v in report.rows.items()))
+    log(
+        f"  loaded source tables in {report.seconds['load']:.1f} s: "
+        + ", ".join(f"{k} {v}" for k, v in report.rows.items())
+    )
     steps: dict[str, float] = {}
     log(f"  deriving with the {derive} path ...")
     with timed(report.seconds, "derive"):
@@ -380,9 +385,13 @@ async def ensure_database(
             await derive_with_sql(url, size.seed, steps)
     report.seconds.update({f"derive.{k}": v for k, v in steps.items()})
     with timed(report.seconds, "vacuum"):
-        await vacuum_and_mark(url, database, {
-            **wanted,
-            "derive": derive,
-            **{f"s_{k}": f"{v:.1f}" for k, v in report.seconds.items()},
-        })
+        await vacuum_and_mark(
+            url,
+            database,
+            {
+                **wanted,
+                "derive": derive,
+                **{f"s_{k}": f"{v:.1f}" for k, v in report.seconds.items()},
+            },
+        )
     return report

@@ -121,7 +121,9 @@ def works_block(rows: list[asyncpg.Record], total: int) -> dict[str, Any]:
                 "id": global_id("Work", w["id"]),
                 "type": w["type"],
                 "publicationYear": w["publication_year"],
-                "venue": None if w["venue_id"] is None else {
+                "venue": None
+                if w["venue_id"] is None
+                else {
                     "id": global_id("Venue", w["venue_id"]),
                     "displayName": w["venue_name"],
                 },
@@ -166,8 +168,10 @@ async def profile(connection: asyncpg.Connection, pk: int) -> dict[str, Any] | N
         collaborators = await connection.fetch(COLLABORATORS_SQL, pk, r["cluster_id"], PAGE_SIZE)
     affiliation = None
     if r["affiliation_id"] is not None:
-        affiliation = {"id": global_id("Institution", r["affiliation_id"]),
-                       "displayName": r["affiliation_name"]}
+        affiliation = {
+            "id": global_id("Institution", r["affiliation_id"]),
+            "displayName": r["affiliation_name"],
+        }
     return {
         "id": global_id("Researcher", r["id"]),
         "displayName": r["display_name"],
@@ -185,23 +189,29 @@ async def profile(connection: asyncpg.Connection, pk: int) -> dict[str, Any] | N
         "viewerFollows": False,
         "viewerCanClaim": False,
         "works": works_block(works, r["works_total"]),
-        "topics": {"edges": [
-            {"node": {"id": global_id("Topic", t["id"]), "displayName": t["display_name"]}}
-            for t in topics
-        ]},
+        "topics": {
+            "edges": [
+                {"node": {"id": global_id("Topic", t["id"]), "displayName": t["display_name"]}}
+                for t in topics
+            ]
+        },
         "closeCollaborators": {"edges": [collaborator_edge(c) for c in collaborators]},
     }
 
 
 def json_response(document: object, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(document), status_code=status_code,
-                    media_type="application/json")
+    return Response(orjson.dumps(document), status_code=status_code, media_type="application/json")
 
 
 def not_found(message: str) -> Response:
-    return json_response({"data": {"researcher": None}, "errors": [
-        {"message": message, "path": ["researcher"], "extensions": {"code": "NOT_FOUND"}}
-    ]})
+    return json_response(
+        {
+            "data": {"researcher": None},
+            "errors": [
+                {"message": message, "path": ["researcher"], "extensions": {"code": "NOT_FOUND"}}
+            ],
+        }
+    )
 
 
 def create_app() -> Starlette:
@@ -212,9 +222,13 @@ def create_app() -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         nonlocal pool
         pool = await asyncpg.create_pool(
-            database_url, min_size=POOL_SIZE, max_size=POOL_SIZE,
-            server_settings={"statement_timeout": STATEMENT_TIMEOUT_MS,
-                             "application_name": "bzpeer-bench-plain"},
+            database_url,
+            min_size=POOL_SIZE,
+            max_size=POOL_SIZE,
+            server_settings={
+                "statement_timeout": STATEMENT_TIMEOUT_MS,
+                "application_name": "bzpeer-bench-plain",
+            },
         )
         try:
             yield

@@ -138,30 +138,42 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42, help="data generator and Leiden seed")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the bench database")
     parser.add_argument(
-        "--derive", choices=("sql", "service"), default="sql",
+        "--derive",
+        choices=("sql", "service"),
+        default="sql",
         help="how a new database gets its derived data: set-based SQL plus the service's "
-             "Leiden and trust code (default, about 5 min at the default size) or the "
-             "service's recompute_all (hours at the default size: its single transaction "
-             "plans with statistics from before the edges and clusters existed); used when "
-             "the database is built, so add --rebuild to switch an existing one",
+        "Leiden and trust code (default, about 5 min at the default size) or the "
+        "service's recompute_all (about 9 min at the default size, measured at commit "
+        "a63dd70); used when the database is built, so add --rebuild to switch an "
+        "existing one",
     )
-    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1",
-                        help="PostgreSQL server URL, without a database")
-    parser.add_argument("--clients", type=int, default=GOAL_CLIENTS,
-                        help="concurrent keep-alive connections")
+    parser.add_argument(
+        "--server",
+        default="postgresql://postgres@127.0.0.1",
+        help="PostgreSQL server URL, without a database",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=GOAL_CLIENTS, help="concurrent keep-alive connections"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per round")
-    parser.add_argument("--warmup", type=float, default=5.0,
-                        help="seconds of warm-up per endpoint")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of warm-up per endpoint")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--sample", type=int, default=1_000,
-                        help="researchers (with works) the load rotates over")
-    parser.add_argument("--check", type=int, default=20,
-                        help="researchers whose answers must be equal before measuring")
+    parser.add_argument(
+        "--sample", type=int, default=1_000, help="researchers (with works) the load rotates over"
+    )
+    parser.add_argument(
+        "--check",
+        type=int,
+        default=20,
+        help="researchers whose answers must be equal before measuring",
+    )
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument(
-        "--max-skew", type=int, default=4,
+        "--max-skew",
+        type=int,
+        default=4,
         help="restart a round whose connections differ by more than this between the "
-             "server's workers (default 4, i.e. 10+6 at 16 clients; -1 accepts any split)",
+        "server's workers (default 4, i.e. 10+6 at 16 clients; -1 accepts any split)",
     )
     return parser.parse_args(argv)
 
@@ -174,13 +186,19 @@ def print_build(report: BuildReport) -> None:
     print(f"database {report.database}: {how} (derived data by the {report.derive} path)")
     seconds = report.seconds
     phases = [k for k in seconds if not k.startswith("derive.")]
-    print("  build times" + (" (when it was built)" if report.reused else "") + ": "
-          + ", ".join(f"{k} {seconds[k]:.1f} s" for k in phases))
+    print(
+        "  build times"
+        + (" (when it was built)" if report.reused else "")
+        + ": "
+        + ", ".join(f"{k} {seconds[k]:.1f} s" for k in phases)
+    )
     steps = {k.removeprefix("derive."): v for k, v in seconds.items() if k.startswith("derive.")}
     if steps:
         label = "recompute_all" if report.derive == "service" else "derive"
-        print(f"  {label} {seconds.get('derive', 0.0):.1f} s: "
-              + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+        print(
+            f"  {label} {seconds.get('derive', 0.0):.1f} s: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items())
+        )
 
 
 async def pick_researchers(
@@ -191,10 +209,16 @@ async def pick_researchers(
     claimed) first, then random ones from the sample."""
     connection = await asyncpg.connect(url)
     try:
-        ids = [r[0] for r in await connection.fetch(
-            "SELECT id FROM researchers WHERE works_count > 0 ORDER BY id")]
-        extremes = [r[0] for r in await connection.fetch(
-            """(SELECT id FROM researchers ORDER BY works_count DESC, id LIMIT 2)
+        ids = [
+            r[0]
+            for r in await connection.fetch(
+                "SELECT id FROM researchers WHERE works_count > 0 ORDER BY id"
+            )
+        ]
+        extremes = [
+            r[0]
+            for r in await connection.fetch(
+                """(SELECT id FROM researchers ORDER BY works_count DESC, id LIMIT 2)
             UNION ALL (SELECT id FROM researchers
                        ORDER BY close_collaborators_count DESC, id LIMIT 2)
             UNION ALL (SELECT id FROM researchers WHERE cluster_id IS NULL AND works_count > 0
@@ -202,7 +226,9 @@ async def pick_researchers(
             UNION ALL (SELECT id FROM researchers WHERE affiliation_id IS NULL
                        AND works_count > 0 ORDER BY id LIMIT 1)
             UNION ALL (SELECT researcher_id FROM claims WHERE status = 'VERIFIED'
-                       ORDER BY id LIMIT 1)""")]
+                       ORDER BY id LIMIT 1)"""
+            )
+        ]
     finally:
         await connection.close()
     if not ids:
@@ -214,11 +240,13 @@ async def pick_researchers(
 
 
 def request_body(query: str, researcher_id: int) -> bytes:
-    return orjson.dumps({
-        "query": query,
-        "operationName": "ProfilePage",
-        "variables": {"id": to_global_id("Researcher", researcher_id)},
-    })
+    return orjson.dumps(
+        {
+            "query": query,
+            "operationName": "ProfilePage",
+            "variables": {"id": to_global_id("Researcher", researcher_id)},
+        }
+    )
 
 
 def write_bodies(path: Path, query: str, ids: Sequence[int]) -> None:
@@ -236,8 +264,14 @@ def free_port() -> int:
 
 def server_env(database_url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"DATABASE_URL": database_url, "BZPEER_ENV": "production",
-                "BZPEER_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "BZPEER_ENV": "production",
+            "BZPEER_LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -246,12 +280,31 @@ def start_server(name: str, app: str, database_url: str, log_dir: Path) -> Serve
     group so that it can be stopped as a whole."""
     port = free_port()
     log_path = log_dir / f"{name}.log"
-    command = [sys.executable, "-m", "uvicorn", app, "--factory",
-               "--workers", str(SERVER_WORKERS), "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--workers",
+        str(SERVER_WORKERS),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env(database_url),
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=server_env(database_url),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return Server(name, process, port, log_path, database_url.rsplit("/", 1)[1])
 
 
@@ -285,8 +338,9 @@ def wait_ready(server: Server) -> None:
             if response.status == 200:
                 return
         time.sleep(0.2)
-    raise SystemExit(f"ABORT: {server.name} server not ready in {READY_TIMEOUT_S:.0f} s:\n"
-                     f"{log_tail(server)}")
+    raise SystemExit(
+        f"ABORT: {server.name} server not ready in {READY_TIMEOUT_S:.0f} s:\n{log_tail(server)}"
+    )
 
 
 @contextlib.contextmanager
@@ -303,8 +357,9 @@ def running(name: str, app: str, database_url: str, log_dir: Path) -> Iterator[S
 
 
 def post(url: str, body: bytes) -> Any:
-    request = urllib.request.Request(f"{url}/graphql", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/graphql", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return orjson.loads(response.read())
@@ -341,12 +396,16 @@ def check_same_answers(graphql: Server, plain: Server, query: str, ids: Sequence
         body = request_body(query, researcher_id)
         expected, got = post(graphql.url, body), post(plain.url, body)
         if "errors" in expected or not (expected.get("data") or {}).get("researcher"):
-            raise SystemExit(f"ABORT: GraphQL answered an error for researcher {researcher_id}: "
-                             f"{orjson.dumps(expected)[:500]!r}")
+            raise SystemExit(
+                f"ABORT: GraphQL answered an error for researcher {researcher_id}: "
+                f"{orjson.dumps(expected)[:500]!r}"
+            )
         difference = first_difference(expected, got)
         if difference or orjson.dumps(expected) != orjson.dumps(got):
-            raise SystemExit(f"ABORT: the plain endpoint differs from GraphQL for researcher "
-                             f"{researcher_id}: {difference}")
+            raise SystemExit(
+                f"ABORT: the plain endpoint differs from GraphQL for researcher "
+                f"{researcher_id}: {difference}"
+            )
         sizes.append(len(orjson.dumps(expected)))
     return round(statistics.mean(sizes))
 
@@ -407,8 +466,11 @@ class CpuSnapshot:
         return cls(
             client=own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
             server=process_ticks(lambda _pid, _comm, pgrp: pgrp == server.process.pid),
-            postgres=process_ticks(lambda pid, comm, _pgrp: comm.startswith("postgres")
-                                   and serves_database(pid, server.database)),
+            postgres=process_ticks(
+                lambda pid, comm, _pgrp: (
+                    comm.startswith("postgres") and serves_database(pid, server.database)
+                )
+            ),
             busy=machine_busy_ticks(),
         )
 
@@ -459,8 +521,9 @@ def connections_per_worker(server: Server) -> tuple[int, ...]:
             links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
         except OSError:
             continue
-        counts.append(sum(1 for link in links
-                          if link.startswith("socket:[") and int(link[8:-1]) in inodes))
+        counts.append(
+            sum(1 for link in links if link.startswith("socket:[") and int(link[8:-1]) in inodes)
+        )
     return tuple(counts)
 
 
@@ -468,16 +531,34 @@ def balanced(connections: Sequence[int], max_skew: int) -> bool:
     return max_skew < 0 or len(connections) < 2 or max(connections) - min(connections) <= max_skew
 
 
-def run_wrk(server: Server, bodies: Path, args: argparse.Namespace, seconds: float,
-            endpoint: str, max_skew: int = -1) -> RoundResult | None:
+def run_wrk(
+    server: Server,
+    bodies: Path,
+    args: argparse.Namespace,
+    seconds: float,
+    endpoint: str,
+    max_skew: int = -1,
+) -> RoundResult | None:
     """One wrk run; None when its connections landed on the workers more unevenly than
     ``max_skew`` allows (wrk is stopped as soon as that is seen)."""
-    command = ["wrk", f"-t{args.wrk_threads}", f"-c{args.clients}", f"-d{seconds:g}s",
-               "--latency", "--timeout", "10s", "-s", str(LUA_SCRIPT),
-               f"{server.url}/graphql", "--", str(bodies)]
+    command = [
+        "wrk",
+        f"-t{args.wrk_threads}",
+        f"-c{args.clients}",
+        f"-d{seconds:g}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA_SCRIPT),
+        f"{server.url}/graphql",
+        "--",
+        str(bodies),
+    ]
     before = CpuSnapshot.take(server)
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
         try:
             time.sleep(min(1.0, seconds / 3))  # connections are open by then
             connections = connections_per_worker(server)
@@ -514,13 +595,14 @@ def format_result(label: str, result: RoundResult) -> str:
     split = "+".join(str(n) for n in result.connections)
     if result.restarts:
         errors += f"  (restarted {result.restarts}x for an even split)"
-    return (f"{label:<9}{result.endpoint:<8}{result.rps:9.1f} req/s  p50 {result.p50_ms:7.2f} ms"
-            f"  p99 {result.p99_ms:7.2f} ms  {result.bytes_per_response / 1024:5.1f} KiB/resp"
-            f"  conns/worker {split:<5}  cpu s: {cpu}{errors}")
+    return (
+        f"{label:<9}{result.endpoint:<8}{result.rps:9.1f} req/s  p50 {result.p50_ms:7.2f} ms"
+        f"  p99 {result.p99_ms:7.2f} ms  {result.bytes_per_response / 1024:5.1f} KiB/resp"
+        f"  conns/worker {split:<5}  cpu s: {cpu}{errors}"
+    )
 
 
-def run_round(server: Server, bodies: Path, args: argparse.Namespace,
-              endpoint: str) -> RoundResult:
+def run_round(server: Server, bodies: Path, args: argparse.Namespace, endpoint: str) -> RoundResult:
     """A measured round, restarted (at most ``MAX_RESTARTS`` times, then accepted as it is)
     while wrk's connections are split over the workers more unevenly than ``--max-skew``."""
     for restarts in range(MAX_RESTARTS + 1):
@@ -532,8 +614,9 @@ def run_round(server: Server, bodies: Path, args: argparse.Namespace,
     raise AssertionError("the last attempt accepts any split")
 
 
-def measure(servers: dict[str, Server], bodies: Path,
-            args: argparse.Namespace) -> dict[str, list[RoundResult]]:
+def measure(
+    servers: dict[str, Server], bodies: Path, args: argparse.Namespace
+) -> dict[str, list[RoundResult]]:
     for name in ENDPOINTS:
         run_wrk(servers[name], bodies, args, args.warmup, name)
     results: dict[str, list[RoundResult]] = {name: [] for name in ENDPOINTS}
@@ -557,9 +640,11 @@ def print_medians(results: dict[str, list[RoundResult]], args: argparse.Namespac
     print(f"medians over {args.rounds} round(s) of {args.duration:g} s, {args.clients} clients:")
     for name in ENDPOINTS:
         rounds = results[name]
-        print(f"  {name:<8}{median_of(rounds, 'rps'):9.1f} req/s  "
-              f"p50 {median_of(rounds, 'p50_ms'):7.2f} ms  "
-              f"p99 {median_of(rounds, 'p99_ms'):7.2f} ms")
+        print(
+            f"  {name:<8}{median_of(rounds, 'rps'):9.1f} req/s  "
+            f"p50 {median_of(rounds, 'p50_ms'):7.2f} ms  "
+            f"p99 {median_of(rounds, 'p99_ms'):7.2f} ms"
+        )
 
 
 def print_warnings(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
@@ -567,15 +652,19 @@ def print_warnings(results: dict[str, list[RoundResult]], args: argparse.Namespa
     capacity = (os.cpu_count() or 1) * args.duration
     disturbed = [r.cpu["other"] for r in every if r.cpu["other"] > OTHER_CPU_WARNING * capacity]
     if disturbed:
-        print(f"WARNING: processes outside the benchmark used up to {max(disturbed):.1f} of "
-              f"{capacity:g} CPU s in {len(disturbed)} round(s): those figures are disturbed")
+        print(
+            f"WARNING: processes outside the benchmark used up to {max(disturbed):.1f} of "
+            f"{capacity:g} CPU s in {len(disturbed)} round(s): those figures are disturbed"
+        )
     errors = sum(r.errors for r in every)
     if errors:
         print(f"WARNING: {errors} failed requests (socket errors, timeouts or non-2xx)")
     sizes = [median_of(results[name], "bytes_per_response") for name in ENDPOINTS]
     if abs(sizes[0] - sizes[1]) > 0.05 * max(sizes):
-        print(f"WARNING: mean response sizes differ under load: {sizes[0]:.0f} vs "
-              f"{sizes[1]:.0f} bytes")
+        print(
+            f"WARNING: mean response sizes differ under load: {sizes[0]:.0f} vs "
+            f"{sizes[1]:.0f} bytes"
+        )
 
 
 def print_verdict(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
@@ -585,9 +674,11 @@ def print_verdict(results: dict[str, list[RoundResult]], args: argparse.Namespac
     verdict = "MET" if ratio >= GOAL_RATIO and p99 <= GOAL_P99_MS else "NOT MET"
     if args.clients != GOAL_CLIENTS:
         verdict += f" (measured at {args.clients} clients, the goal is stated at {GOAL_CLIENTS})"
-    print(f"goal: graphql/plain throughput >= {GOAL_RATIO:.2f} with graphql p99 <= "
-          f"{GOAL_P99_MS:.0f} ms at {GOAL_CLIENTS} clients: {verdict} "
-          f"(ratio {ratio:.2f}, graphql p99 {p99:.1f} ms)")
+    print(
+        f"goal: graphql/plain throughput >= {GOAL_RATIO:.2f} with graphql p99 <= "
+        f"{GOAL_P99_MS:.0f} ms at {GOAL_CLIENTS} clients: {verdict} "
+        f"(ratio {ratio:.2f}, graphql p99 {p99:.1f} ms)"
+    )
     print(f"profile_page graphql/plain throughput ratio: {ratio:.2f}")
 
 
@@ -608,15 +699,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, exit_on_sigterm)
     check_tools()
     size = GraphSize(args.researchers, args.works, args.seed)
-    report = asyncio.run(ensure_database(args.server, size, rebuild=args.rebuild,
-                                         derive=args.derive))
+    report = asyncio.run(
+        ensure_database(args.server, size, rebuild=args.rebuild, derive=args.derive)
+    )
     print_build(report)
     query = QUERY_PATH.read_text()
-    sample, checked = asyncio.run(pick_researchers(report.url, args.sample, args.check,
-                                                   args.seed))
-    print(f"machine: {os.cpu_count()} cores ({(os.cpu_count() or 1) * args.duration:g} CPU s "
-          f"per round) shared by PostgreSQL, the loaded server's {SERVER_WORKERS} workers (the "
-          f"other server idles) and wrk ({args.wrk_threads} thread)")
+    sample, checked = asyncio.run(pick_researchers(report.url, args.sample, args.check, args.seed))
+    print(
+        f"machine: {os.cpu_count()} cores ({(os.cpu_count() or 1) * args.duration:g} CPU s "
+        f"per round) shared by PostgreSQL, the loaded server's {SERVER_WORKERS} workers (the "
+        f"other server idles) and wrk ({args.wrk_threads} thread)"
+    )
     with tempfile.TemporaryDirectory(prefix="bzpeer-bench-") as tmp:
         work_dir = Path(tmp)
         bodies = work_dir / "bodies.jsonl"
@@ -626,8 +719,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             running("plain", PLAIN_APP, report.url, work_dir) as plain,
         ):
             size_bytes = check_same_answers(graphql, plain, query, checked)
-            print(f"checked: identical JSON from both endpoints for {len(checked)} researchers "
-                  f"(mean {size_bytes / 1024:.1f} KiB); load rotates over {len(sample)}")
+            print(
+                f"checked: identical JSON from both endpoints for {len(checked)} researchers "
+                f"(mean {size_bytes / 1024:.1f} KiB); load rotates over {len(sample)}"
+            )
             results = measure({"graphql": graphql, "plain": plain}, bodies, args)
             check_same_answers(graphql, plain, query, checked[:5])
     print_medians(results, args)

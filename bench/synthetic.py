@@ -32,48 +32,286 @@ from service.researchers.names import fold_name
 Row = tuple[object, ...]
 
 GIVEN_NAMES = (
-    "Aiko", "Alejandro", "Amara", "Ana", "Andrei", "Anna", "Arjun", "Astrid", "Björn", "Carlos",
-    "Chen", "Chiara", "Daniel", "David", "Dong", "Elena", "Emeka", "Emma", "Fatima", "Felix",
-    "François", "Gabriel", "Hana", "Hannah", "Hiroshi", "Ibrahim", "Ines", "Ingrid", "Isabel",
-    "Jacob", "Jiacheng", "Jin", "Jonas", "José", "Julia", "Kaiyue", "Kenji", "Kofi", "Laura",
-    "Lea", "Lei", "Leila", "Li", "Lucas", "Luis", "Maria", "Marta", "Mateus", "Mei", "Mohammed",
-    "Nadia", "Naveen", "Nikolai", "Noah", "Olga", "Omar", "Oscar", "Paula", "Pedro", "Péter",
-    "Priya", "Rafael", "Ravi", "Rosa", "Sakura", "Samuel", "Sara", "Sebastian", "Sofia", "Søren",
-    "Tomasz", "Wei", "Weixuan", "Xin", "Yiran", "Yu", "Yuki", "Zexiang", "Zhen", "Zoë",
+    "Aiko",
+    "Alejandro",
+    "Amara",
+    "Ana",
+    "Andrei",
+    "Anna",
+    "Arjun",
+    "Astrid",
+    "Björn",
+    "Carlos",
+    "Chen",
+    "Chiara",
+    "Daniel",
+    "David",
+    "Dong",
+    "Elena",
+    "Emeka",
+    "Emma",
+    "Fatima",
+    "Felix",
+    "François",
+    "Gabriel",
+    "Hana",
+    "Hannah",
+    "Hiroshi",
+    "Ibrahim",
+    "Ines",
+    "Ingrid",
+    "Isabel",
+    "Jacob",
+    "Jiacheng",
+    "Jin",
+    "Jonas",
+    "José",
+    "Julia",
+    "Kaiyue",
+    "Kenji",
+    "Kofi",
+    "Laura",
+    "Lea",
+    "Lei",
+    "Leila",
+    "Li",
+    "Lucas",
+    "Luis",
+    "Maria",
+    "Marta",
+    "Mateus",
+    "Mei",
+    "Mohammed",
+    "Nadia",
+    "Naveen",
+    "Nikolai",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Oscar",
+    "Paula",
+    "Pedro",
+    "Péter",
+    "Priya",
+    "Rafael",
+    "Ravi",
+    "Rosa",
+    "Sakura",
+    "Samuel",
+    "Sara",
+    "Sebastian",
+    "Sofia",
+    "Søren",
+    "Tomasz",
+    "Wei",
+    "Weixuan",
+    "Xin",
+    "Yiran",
+    "Yu",
+    "Yuki",
+    "Zexiang",
+    "Zhen",
+    "Zoë",
 )
 FAMILY_NAMES = (
-    "Abe", "Adeyemi", "Andersen", "Bauer", "Becker", "Chen", "Costa", "Dubois", "Eriksson",
-    "Fernández", "Fischer", "García", "Gomes", "González", "Gupta", "Hansen", "Hernández",
-    "Horvath", "Huang", "Ivanov", "Jansen", "Jensen", "Kim", "Kowalski", "Kumar", "Lee", "Li",
-    "Liu", "Lopez", "Lu", "Martin", "Martínez", "Mora", "Müller", "Nakamura", "Nguyen", "Novák",
-    "Okafor", "Olsen", "Park", "Patel", "Pereira", "Petrov", "Qin", "Rodríguez", "Rossi", "Sato",
-    "Schmidt", "Silva", "Singh", "Smith", "Sun", "Suzuki", "Tanaka", "Wang", "Weber", "Wu", "Xu",
-    "Yamamoto", "Yang", "Zhang", "Zhao", "Zhong", "Zhou",
+    "Abe",
+    "Adeyemi",
+    "Andersen",
+    "Bauer",
+    "Becker",
+    "Chen",
+    "Costa",
+    "Dubois",
+    "Eriksson",
+    "Fernández",
+    "Fischer",
+    "García",
+    "Gomes",
+    "González",
+    "Gupta",
+    "Hansen",
+    "Hernández",
+    "Horvath",
+    "Huang",
+    "Ivanov",
+    "Jansen",
+    "Jensen",
+    "Kim",
+    "Kowalski",
+    "Kumar",
+    "Lee",
+    "Li",
+    "Liu",
+    "Lopez",
+    "Lu",
+    "Martin",
+    "Martínez",
+    "Mora",
+    "Müller",
+    "Nakamura",
+    "Nguyen",
+    "Novák",
+    "Okafor",
+    "Olsen",
+    "Park",
+    "Patel",
+    "Pereira",
+    "Petrov",
+    "Qin",
+    "Rodríguez",
+    "Rossi",
+    "Sato",
+    "Schmidt",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Sun",
+    "Suzuki",
+    "Tanaka",
+    "Wang",
+    "Weber",
+    "Wu",
+    "Xu",
+    "Yamamoto",
+    "Yang",
+    "Zhang",
+    "Zhao",
+    "Zhong",
+    "Zhou",
 )
 WORDS = (
-    "adaptive", "algorithm", "analysis", "approach", "architecture", "attention", "bayesian",
-    "benchmark", "biological", "boundary", "catalysis", "cellular", "climate", "clinical",
-    "cohort", "complex", "compression", "computational", "constraint", "control", "convergence",
-    "correlation", "coupling", "data", "decay", "deep", "density", "design", "detection",
-    "diffusion", "dynamics", "efficient", "electron", "embedding", "emergent", "energy",
-    "ensemble", "entropy", "equilibrium", "estimation", "evolution", "experimental", "field",
-    "flow", "framework", "function", "gene", "generative", "geometry", "gradient", "graph",
-    "growth", "heterogeneous", "inference", "interaction", "kernel", "kinetics", "lattice",
-    "learning", "linear", "magnetic", "manifold", "mechanism", "metabolic", "method", "model",
-    "molecular", "multiscale", "network", "neural", "nonlinear", "optimal", "optimization",
-    "particle", "pattern", "phase", "population", "prediction", "probabilistic", "protein",
-    "quantum", "random", "regression", "reinforcement", "representation", "response", "robust",
-    "sampling", "scalable", "search", "signal", "simulation", "sparse", "spectral", "stability",
-    "statistical", "stochastic", "structure", "surface", "synthesis", "system", "temporal",
-    "theory", "thermal", "topology", "transformer", "transport", "uncertainty", "variational",
+    "adaptive",
+    "algorithm",
+    "analysis",
+    "approach",
+    "architecture",
+    "attention",
+    "bayesian",
+    "benchmark",
+    "biological",
+    "boundary",
+    "catalysis",
+    "cellular",
+    "climate",
+    "clinical",
+    "cohort",
+    "complex",
+    "compression",
+    "computational",
+    "constraint",
+    "control",
+    "convergence",
+    "correlation",
+    "coupling",
+    "data",
+    "decay",
+    "deep",
+    "density",
+    "design",
+    "detection",
+    "diffusion",
+    "dynamics",
+    "efficient",
+    "electron",
+    "embedding",
+    "emergent",
+    "energy",
+    "ensemble",
+    "entropy",
+    "equilibrium",
+    "estimation",
+    "evolution",
+    "experimental",
+    "field",
+    "flow",
+    "framework",
+    "function",
+    "gene",
+    "generative",
+    "geometry",
+    "gradient",
+    "graph",
+    "growth",
+    "heterogeneous",
+    "inference",
+    "interaction",
+    "kernel",
+    "kinetics",
+    "lattice",
+    "learning",
+    "linear",
+    "magnetic",
+    "manifold",
+    "mechanism",
+    "metabolic",
+    "method",
+    "model",
+    "molecular",
+    "multiscale",
+    "network",
+    "neural",
+    "nonlinear",
+    "optimal",
+    "optimization",
+    "particle",
+    "pattern",
+    "phase",
+    "population",
+    "prediction",
+    "probabilistic",
+    "protein",
+    "quantum",
+    "random",
+    "regression",
+    "reinforcement",
+    "representation",
+    "response",
+    "robust",
+    "sampling",
+    "scalable",
+    "search",
+    "signal",
+    "simulation",
+    "sparse",
+    "spectral",
+    "stability",
+    "statistical",
+    "stochastic",
+    "structure",
+    "surface",
+    "synthesis",
+    "system",
+    "temporal",
+    "theory",
+    "thermal",
+    "topology",
+    "transformer",
+    "transport",
+    "uncertainty",
+    "variational",
 )
 COUNTRIES = ("US", "CN", "DE", "GB", "JP", "FR", "IN", "BR", "CA", "IT", "ES", "KR", "NL", "SE")
-INSTITUTION_TYPES = ("education", "education", "education", "facility", "company", "government",
-                     "nonprofit", "healthcare")
+INSTITUTION_TYPES = (
+    "education",
+    "education",
+    "education",
+    "facility",
+    "company",
+    "government",
+    "nonprofit",
+    "healthcare",
+)
 DOMAIN_NAMES = ("Physical Sciences", "Life Sciences", "Health Sciences", "Social Sciences")
 WORK_TYPES = (
-    ("ARTICLE", 62.0), ("PROCEEDINGS_ARTICLE", 9.0), ("PREPRINT", 6.0), ("BOOK_CHAPTER", 5.0),
-    ("REVIEW", 4.0), ("DATASET", 2.0), ("DISSERTATION", 1.5), ("REPORT", 1.0), ("BOOK", 0.5),
+    ("ARTICLE", 62.0),
+    ("PROCEEDINGS_ARTICLE", 9.0),
+    ("PREPRINT", 6.0),
+    ("BOOK_CHAPTER", 5.0),
+    ("REVIEW", 4.0),
+    ("DATASET", 2.0),
+    ("DISSERTATION", 1.5),
+    ("REPORT", 1.0),
+    ("BOOK", 0.5),
     ("OTHER", 1.0),
 )
 
@@ -94,8 +332,7 @@ SUBFIELDS = len(DOMAIN_NAMES) * FIELDS_PER_PARENT * FIELDS_PER_PARENT
 def authors_per_work_weights() -> dict[int, float]:
     """Relative frequency of each author count: a table for 1-10, then a power-law tail that
     holds about 6% of works (about 2% have more than 20 authors)."""
-    weights = {1: 7.0, 2: 14.0, 3: 18.0, 4: 17.0, 5: 13.0, 6: 9.0, 7: 6.0, 8: 4.0, 9: 3.0,
-               10: 2.5}
+    weights = {1: 7.0, 2: 14.0, 3: 18.0, 4: 17.0, 5: 13.0, 6: 9.0, 7: 6.0, 8: 4.0, 9: 3.0, 10: 2.5}
     tail = {k: k**-2.3 for k in range(11, MAX_AUTHORS + 1)}
     total = sum(tail.values())
     weights.update({k: 6.0 * w / total for k, w in tail.items()})
@@ -206,11 +443,17 @@ class GraphGenerator:
         rows = []
         for i in range(1, self.size.institutions + 1):
             place = self.rng.choice(FAMILY_NAMES)
-            rows.append((
-                i, f"I{100_000_000 + i}", f"https://ror.org/0{i:07d}x",
-                f"University of {place} {i}", self.rng.choice(COUNTRIES),
-                self.rng.choice(INSTITUTION_TYPES), f"https://inst{i}.example.edu",
-            ))
+            rows.append(
+                (
+                    i,
+                    f"I{100_000_000 + i}",
+                    f"https://ror.org/0{i:07d}x",
+                    f"University of {place} {i}",
+                    self.rng.choice(COUNTRIES),
+                    self.rng.choice(INSTITUTION_TYPES),
+                    f"https://inst{i}.example.edu",
+                )
+            )
         return rows
 
     def institution_domains(self) -> list[Row]:
@@ -221,11 +464,19 @@ class GraphGenerator:
         for i in range(2, self.size.venues + 1):
             topic = " ".join(self.rng.choices(WORDS, k=2)).title()
             if self.rng.random() < 0.75:
-                rows.append((i, f"S{200_000_000 + i}", f"Journal of {topic}", "JOURNAL",
-                             f"{1000 + i % 9000:04d}-{i % 10000:04d}"))
+                rows.append(
+                    (
+                        i,
+                        f"S{200_000_000 + i}",
+                        f"Journal of {topic}",
+                        "JOURNAL",
+                        f"{1000 + i % 9000:04d}-{i % 10000:04d}",
+                    )
+                )
             else:
-                rows.append((i, f"S{200_000_000 + i}", f"Proceedings of {topic}", "CONFERENCE",
-                             None))
+                rows.append(
+                    (i, f"S{200_000_000 + i}", f"Proceedings of {topic}", "CONFERENCE", None)
+                )
         return rows
 
     def topics(self) -> list[Row]:
@@ -242,15 +493,17 @@ class GraphGenerator:
                 rows.append((field_id, f"F{field_id}", self._topic_name(2), "FIELD", domain))
                 for _ in range(FIELDS_PER_PARENT):
                     subfield = next(next_id)
-                    rows.append((subfield, f"SF{subfield}", self._topic_name(2), "SUBFIELD",
-                                 field_id))
+                    rows.append(
+                        (subfield, f"SF{subfield}", self._topic_name(2), "SUBFIELD", field_id)
+                    )
                     subfields.append(subfield)
         self.topic_ids_by_subfield = [[] for _ in subfields]
         for n in range(self.size.topics):
             topic = next(next_id)
             slot = n % len(subfields)
-            rows.append((topic, f"T{10_000 + topic}", self._topic_name(3), "TOPIC",
-                         subfields[slot]))
+            rows.append(
+                (topic, f"T{10_000 + topic}", self._topic_name(3), "TOPIC", subfields[slot])
+            )
             self.topic_ids_by_subfield[slot].append(topic)
         return rows
 
@@ -280,25 +533,31 @@ class GraphGenerator:
             members = min(members, count - first + 1)
             weights = self.productivity[first - 1 : first - 1 + members]
             home = rng.randrange(len(self.topic_ids_by_subfield))
-            topics = rng.sample(self.topic_ids_by_subfield[home],
-                                min(6, len(self.topic_ids_by_subfield[home])))
+            topics = rng.sample(
+                self.topic_ids_by_subfield[home], min(6, len(self.topic_ids_by_subfield[home]))
+            )
             topics += [rng.choice(rng.choice(self.topic_ids_by_subfield)) for _ in range(3)]
-            self.communities.append(Community(
-                first=first,
-                cum_weights=list(itertools.accumulate(weights)),
-                topics=topics,
-                institutions=[rng.randint(1, self.size.institutions)
-                              for _ in range(rng.randint(1, 3))],
-                venues=[rng.randint(2, max(2, self.size.venues))
-                        for _ in range(rng.randint(3, 8))],
-            ))
+            self.communities.append(
+                Community(
+                    first=first,
+                    cum_weights=list(itertools.accumulate(weights)),
+                    topics=topics,
+                    institutions=[
+                        rng.randint(1, self.size.institutions) for _ in range(rng.randint(1, 3))
+                    ],
+                    venues=[
+                        rng.randint(2, max(2, self.size.venues)) for _ in range(rng.randint(3, 8))
+                    ],
+                )
+            )
             first += members
 
     def _researcher(self, researcher_id: int, community: Community) -> Row:
         rng = self.rng
         name = self._name()
-        affiliation = (rng.choice(community.institutions)
-                       if rng.random() < AFFILIATED_SHARE else None)
+        affiliation = (
+            rng.choice(community.institutions) if rng.random() < AFFILIATED_SHARE else None
+        )
         orcid = orcid_for(researcher_id) if rng.random() < 0.35 else None
         description = None
         if rng.random() < 0.25:
@@ -308,8 +567,16 @@ class GraphGenerator:
         self.affiliation.append(affiliation)
         self.orcids.append(orcid)
         openalex_id = f"A{5_000_000_000 + researcher_id}" if rng.random() < 0.95 else None
-        return (researcher_id, name, fold_name(name), description, orcid, openalex_id,
-                affiliation, rng.random() < 0.3)
+        return (
+            researcher_id,
+            name,
+            fold_name(name),
+            description,
+            orcid,
+            openalex_id,
+            affiliation,
+            rng.random() < 0.3,
+        )
 
     # -- works ------------------------------------------------------------------------------
 
@@ -329,17 +596,22 @@ class GraphGenerator:
             wanted = self.rng.choices(author_counts, cum_weights=author_cum)[0]
             authors = self._authors(community, wanted, global_cum)
             venue = self._venue(community)
-            work_type = ("PREPRINT" if venue == ARXIV_VENUE_ID
-                         else self.rng.choices(type_names, cum_weights=type_cum)[0])
+            work_type = (
+                "PREPRINT"
+                if venue == ARXIV_VENUE_ID
+                else self.rng.choices(type_names, cum_weights=type_cum)[0]
+            )
             batch.works.append(self._work(work_id, work_type, venue))
             for position, researcher_id in enumerate(authors, start=1):
                 authorship_id = next(authorship_ids)
-                batch.authorships.append((authorship_id, work_id, researcher_id, position,
-                                          self.names[researcher_id - 1]))
+                batch.authorships.append(
+                    (authorship_id, work_id, researcher_id, position, self.names[researcher_id - 1])
+                )
                 self.works_per_researcher[researcher_id] += 1
                 batch.authorship_institutions.extend(
-                    (authorship_id, i) for i in self._authorship_institutions(researcher_id,
-                                                                              community))
+                    (authorship_id, i)
+                    for i in self._authorship_institutions(researcher_id, community)
+                )
             batch.work_topics.extend(self._work_topics(work_id, community))
             if len(batch.works) >= batch_size:
                 yield batch
@@ -383,11 +655,25 @@ class GraphGenerator:
         if work_type == "PREPRINT":
             arxiv_id = f"{(year or 2020) % 100:02d}{rng.randint(1, 12):02d}.{work_id:05d}"
         openalex_id = f"W{4_000_000_000 + work_id}" if rng.random() < 0.95 else None
-        abstract = (" ".join(rng.choices(self.sentences, k=rng.randint(5, 10)))
-                    if rng.random() < 0.85 else None)
+        abstract = (
+            " ".join(rng.choices(self.sentences, k=rng.randint(5, 10)))
+            if rng.random() < 0.85
+            else None
+        )
         cited_by = min(20_000, int(rng.paretovariate(1.2)) - 1)
-        return (work_id, openalex_id, doi, arxiv_id, self._title(), abstract, work_type, year,
-                published, venue, cited_by)
+        return (
+            work_id,
+            openalex_id,
+            doi,
+            arxiv_id,
+            self._title(),
+            abstract,
+            work_type,
+            year,
+            published,
+            venue,
+            cited_by,
+        )
 
     def _authorship_institutions(self, researcher_id: int, community: Community) -> list[int]:
         affiliation = self.affiliation[researcher_id - 1]
@@ -421,8 +707,7 @@ class GraphGenerator:
         rows = []
         for i in range(1, self.size.accounts + 1):
             confirmed = i <= self.size.claims or self.rng.random() < 0.6
-            rows.append((i, f"user{i}@example.org", f"User {i}", None,
-                         now if confirmed else None))
+            rows.append((i, f"user{i}@example.org", f"User {i}", None, now if confirmed else None))
         return rows
 
     def follows(self) -> list[Row]:
@@ -441,42 +726,87 @@ class GraphGenerator:
     def claims(self) -> list[Row]:
         """Accounts 1..claims each claim one distinct researcher who has works: half verified
         (identity verified, L3), 40% pending (L2), 10% rejected."""
-        with_works = [rid for rid in range(1, self.size.researchers + 1)
-                      if self.works_per_researcher[rid] > 0]
+        with_works = [
+            rid for rid in range(1, self.size.researchers + 1) if self.works_per_researcher[rid] > 0
+        ]
         chosen = self.rng.sample(with_works, min(self.size.claims, len(with_works)))
         verified_at = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
         rows = []
         for account, researcher in enumerate(chosen, start=1):
-            status = ("VERIFIED" if account % 10 < 5 else "PENDING" if account % 10 < 9
-                      else "REJECTED")
+            status = (
+                "VERIFIED" if account % 10 < 5 else "PENDING" if account % 10 < 9 else "REJECTED"
+            )
             orcid = self.orcids[researcher - 1]
-            method, evidence = (("ORCID", orcid) if orcid
-                                else ("INSTITUTIONAL_EMAIL", f"user{account}@example.org"))
-            rows.append((account, account, researcher, method, status, evidence,
-                         verified_at if status == "VERIFIED" else None))
+            method, evidence = (
+                ("ORCID", orcid) if orcid else ("INSTITUTIONAL_EMAIL", f"user{account}@example.org")
+            )
+            rows.append(
+                (
+                    account,
+                    account,
+                    researcher,
+                    method,
+                    status,
+                    evidence,
+                    verified_at if status == "VERIFIED" else None,
+                )
+            )
         return rows
 
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "institutions": ("id", "openalex_id", "ror_id", "display_name", "country_code", "type",
-                     "homepage_url"),
+    "institutions": (
+        "id",
+        "openalex_id",
+        "ror_id",
+        "display_name",
+        "country_code",
+        "type",
+        "homepage_url",
+    ),
     "institution_domains": ("institution_id", "domain"),
     "venues": ("id", "openalex_id", "display_name", "type", "issn_l"),
     "topics": ("id", "openalex_id", "display_name", "level", "parent_id"),
-    "researchers": ("id", "display_name", "search_name", "description", "orcid", "openalex_id",
-                    "affiliation_id", "open_to_collaborate"),
-    "works": ("id", "openalex_id", "doi", "arxiv_id", "title", "abstract", "type",
-              "publication_year", "publication_date", "venue_id", "cited_by_count"),
+    "researchers": (
+        "id",
+        "display_name",
+        "search_name",
+        "description",
+        "orcid",
+        "openalex_id",
+        "affiliation_id",
+        "open_to_collaborate",
+    ),
+    "works": (
+        "id",
+        "openalex_id",
+        "doi",
+        "arxiv_id",
+        "title",
+        "abstract",
+        "type",
+        "publication_year",
+        "publication_date",
+        "venue_id",
+        "cited_by_count",
+    ),
     "authorships": ("id", "work_id", "researcher_id", "position", "raw_author_name"),
     "authorship_institutions": ("authorship_id", "institution_id"),
     "work_topics": ("work_id", "topic_id", "score"),
     "accounts": ("id", "email", "display_name", "password_hash", "email_confirmed_at"),
     "follows": ("account_id", "researcher_id"),
-    "claims": ("id", "account_id", "researcher_id", "method", "status", "evidence",
-               "verified_at"),
+    "claims": ("id", "account_id", "researcher_id", "method", "status", "evidence", "verified_at"),
 }
 """The columns each generator method fills, in its tuple order."""
 
-SERIAL_TABLES = ("institutions", "venues", "topics", "researchers", "works", "authorships",
-                 "accounts", "claims")
+SERIAL_TABLES = (
+    "institutions",
+    "venues",
+    "topics",
+    "researchers",
+    "works",
+    "authorships",
+    "accounts",
+    "claims",
+)
 """Tables whose ids the generator assigns: their sequences are moved past the last id."""
