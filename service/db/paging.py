@@ -196,8 +196,12 @@ def paged_per_parent(
         select(alias, inner.c._parent_id, *sort_cols)
         .where(inner.c._rn <= bindparam("_limit"))
         .order_by(inner.c._parent_id, inner.c._rn)
-        .options(*[opt(alias) for opt in options])
+        .options(*[o for make in options for o in _as_tuple(make(alias))])
     )
+
+
+def _as_tuple(option: Any) -> tuple[Any, ...]:
+    return option if isinstance(option, tuple) else (option,)
 
 
 def group_pages(

@@ -4,7 +4,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from service.accounts.models import Account
 from service.db.paging import (
@@ -19,7 +18,7 @@ from service.db.paging import (
 )
 from service.follows.models import Follow
 from service.researchers.models import Researcher
-from service.researchers.repository import BY_NAME
+from service.researchers.repository import BY_NAME, shown_with
 
 BY_ACCOUNT = Ordering("followers", (Account.id,), cursor_types=(int,))
 
@@ -55,7 +54,7 @@ class FollowRepository:
                 select(Researcher)
                 .join(Follow, Follow.researcher_id == Researcher.id)
                 .where(Follow.account_id == bindparam("account_id"))
-                .options(joinedload(Researcher.trust)),
+                .options(*shown_with(Researcher)),
                 BY_NAME,
                 page,
             ),

@@ -38,12 +38,18 @@ BY_TOPIC_WORKS = Ordering(
 )
 
 
+def shown_with(researcher: Any) -> tuple[Any, ...]:
+    """Loader options for what every view of a researcher shows: its current trust snapshot and
+    its affiliation, both many-to-ones joined into the same statement. ``researcher`` is the
+    mapped class or an alias of it."""
+    return (joinedload(researcher.trust), joinedload(researcher.affiliation))
+
+
 class ResearcherRepository(RepositoryBase[Researcher]):
     model = Researcher
 
     def base_select(self) -> Select[Researcher]:
-        # The current trust snapshot is a many-to-one that every view of a researcher shows.
-        return select(Researcher).options(joinedload(Researcher.trust))
+        return select(Researcher).options(*shown_with(Researcher))
 
     async def get_fresh(self, id_: int) -> Researcher | None:
         """Re-read from the database, replacing what the session holds (after bulk updates)."""
@@ -113,7 +119,7 @@ class ResearcherRepository(RepositoryBase[Researcher]):
                 parent=CoauthorEdge.researcher_id,
                 ordering=BY_WEIGHT,
                 page=page,
-                options=[lambda alias: joinedload(alias.trust)],
+                options=[shown_with],
             )
 
         stmt = statement(("researchers.close_collaborators", page_shape(page)), build)

@@ -111,7 +111,9 @@ class Researcher(LoadedNode):
     trust: Trust | None = strawberry.field(
         description="The current trust snapshot; null until it is first computed."
     )
-    affiliation_id: strawberry.Private[int | None]
+    affiliation: Institution | None = strawberry.field(
+        description="Last known institution; null when none was imported."
+    )
 
     @classmethod
     def from_model(cls, m: models.Researcher) -> Self:
@@ -129,15 +131,8 @@ class Researcher(LoadedNode):
                 close_collaborators=m.close_collaborators_count,
             ),
             trust=Trust.from_model(m.trust) if m.trust else None,
-            affiliation_id=m.affiliation_id,
+            affiliation=Institution.from_model(m.affiliation) if m.affiliation else None,
         )
-
-    @strawberry.field(description="Last known institution; null when none was imported.")
-    async def affiliation(self, info: Info) -> Institution | None:
-        if self.affiliation_id is None:
-            return None
-        model = await info.context.loaders.institution_by_id.load(self.affiliation_id)
-        return Institution.from_model(model) if model else None
 
     @strawberry.field(description="Whether the signed-in account follows this researcher.")
     async def viewer_follows(self, info: Info) -> bool:
