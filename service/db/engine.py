@@ -34,10 +34,6 @@ def async_database_url(url: str) -> URL:
     return parsed
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def create_engine(
     settings: Settings, *, url: str | None = None, maintenance: bool = False, **overrides: Any
 ) -> AsyncEngine:
