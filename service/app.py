@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import TypedDict
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,10 +23,11 @@ from service.claims import orcid
 from service.claims.routes import orcid_callback
 from service.config import Settings, get_settings
 from service.db.engine import create_engine, create_sessionmaker
+from service.events.service import events
 from service.graphql.context import Services
 from service.graphql.schema import create_schema
 from service.graphql.view import GraphQLView
-from service.logging import configure_logging
+from service.logging import configure_logging, log
 from service.mail.mailer import create_mailer
 from service.metrics import Metrics
 from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -58,9 +60,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        embedded = None
+        if settings.in_process_workers:
+            from workers.process import EmbeddedWorkers
+
+            embedded = await asyncio.to_thread(EmbeddedWorkers, settings)
         try:
             yield {"engine": engine, "sessionmaker": sessionmaker, "metrics": metrics}
         finally:
+            if embedded is not None:
+                await asyncio.to_thread(embedded.close)
             await engine.dispose()
 
     async def healthz(_request: Request) -> Response:
@@ -77,6 +86,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ok", "database": "ok"})
 
     async def metrics_endpoint(_request: Request) -> Response:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS), sessionmaker() as session:
+                backlog = await events.backlog(session)
+            for state, value in asdict(backlog).items():
+                metrics.events.labels(state).set(value)
+        except Exception:  # the database's own health shows in /readyz; keep serving the rest
+            log.warning("metrics.backlog_unavailable", exc_info=True)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app = Starlette(

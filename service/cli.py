@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -78,6 +79,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.db.migrate import upgrade
 
+    if args.api_only:
+        # uvicorn's app factory (and its worker processes) read the settings from the environment.
+        os.environ["BZPEER_IN_PROCESS_WORKERS"] = "false"
+        get_settings.cache_clear()
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
@@ -151,6 +156,109 @@ def cmd_api_key_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.process import run_worker
+
+    run_worker(_configured_settings("worker"), threads=args.threads)
+    return 0
+
+
+def cmd_relay(_args: argparse.Namespace) -> int:
+    from workers.process import run_relay
+
+    run_relay(_configured_settings("relay"))
+    return 0
+
+
+def _configured_settings(command: str) -> Settings:
+    from service.logging import configure_logging
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise SystemExit(
+            f"bzpeer {command} needs REDIS_URL (the broker it shares with the other processes); "
+            "without it, `bzpeer serve` runs relay and worker in its own process."
+        )
+    configure_logging(settings.log_level)
+    return settings
+
+
+async def _failed_events(settings: Settings, limit: int) -> list[dict[str, object]]:
+    from service.db.engine import create_engine, create_sessionmaker
+    from service.events.service import events
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            failed = await events.failed(session, limit)
+    finally:
+        await engine.dispose()
+    return [
+        {
+            "id": event.id,
+            "type": event.event_type,
+            "payload": event.payload,
+            "created_at": event.created_at.isoformat(),
+            "failed_at": event.failed_at.isoformat() if event.failed_at else None,
+            "error": (event.last_error or "").strip().splitlines()[-1:],
+        }
+        for event in failed
+    ]
+
+
+def cmd_events_failed(args: argparse.Namespace) -> int:
+    failed = asyncio.run(_failed_events(get_settings(), args.limit))
+    for row in failed:
+        sys.stdout.write(orjson.dumps(row).decode() + "\n")
+    print(f"{len(failed)} dead-lettered event(s)", file=sys.stderr)
+    return 0
+
+
+async def _replay(settings: Settings, event_ids: list[int]) -> list[int]:
+    from service.db.engine import create_engine, create_sessionmaker
+    from service.events.service import events
+
+    engine = create_engine(settings)
+    missing = []
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            for event_id in event_ids:
+                if not await events.replay(session, event_id):
+                    missing.append(event_id)
+            if missing:
+                await session.rollback()
+    finally:
+        await engine.dispose()
+    return missing
+
+
+def cmd_events_replay(args: argparse.Namespace) -> int:
+    missing = asyncio.run(_replay(get_settings(), args.ids))
+    if missing:
+        print(f"not dead-lettered (nothing replayed): {missing}", file=sys.stderr)
+        return 1
+    print(f"replaying {len(args.ids)} event(s): the relay sends them again")
+    return 0
+
+
+async def _recompute_all(settings: Settings) -> None:
+    from service.db.engine import create_engine, create_sessionmaker
+    from service.recompute import recompute_all
+
+    engine = create_engine(settings, maintenance=True)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await recompute_all(session, seed=settings.cluster_seed)
+    finally:
+        await engine.dispose()
+
+
+def cmd_recompute(_args: argparse.Namespace) -> int:
+    asyncio.run(_recompute_all(get_settings()))
+    print("recomputed co-author edges, clusters, counters and trust from the source tables")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bzpeer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +271,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-only", action="store_true", help="leave the event workers to separate processes"
     )
     serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the event actors (needs REDIS_URL)")
+    worker.add_argument("--threads", type=int, help="worker threads (BZPEER_WORKER_THREADS)")
+    worker.set_defaults(func=cmd_worker)
+    commands.add_parser(
+        "relay", help="send outbox events to the broker (needs REDIS_URL)"
+    ).set_defaults(func=cmd_relay)
+
+    events = commands.add_parser("events", help="event delivery")
+    events_commands = events.add_subparsers(dest="events_command", required=True)
+    failed = events_commands.add_parser("failed", help="list dead-lettered events as JSON lines")
+    failed.add_argument("--limit", type=int, default=100)
+    failed.set_defaults(func=cmd_events_failed)
+    replay = events_commands.add_parser("replay", help="send dead-lettered events again")
+    replay.add_argument("ids", type=int, nargs="+", metavar="ID")
+    replay.set_defaults(func=cmd_events_replay)
+
+    recompute = commands.add_parser(
+        "recompute", help="recompute every derived number from the source tables"
+    )
+    recompute.add_argument(
+        "--all", action="store_true", required=True, help="everything (the only scope so far)"
+    )
+    recompute.set_defaults(func=cmd_recompute)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 

@@ -72,6 +72,41 @@ class Settings(BaseSettings):
     cluster_seed: int = 42
     """Seed of the Leiden runs, so that clusters are reproducible."""
 
+    in_process_workers: bool = True
+    """``bzpeer serve`` runs the relay and an event worker in its own process (the embedded
+    default); ``bzpeer serve --api-only`` turns it off for separate ``relay``/``worker``."""
+    broker_namespace: str = "bzpeer"
+    """Prefix of the broker's Redis keys: deployments sharing one Redis need different ones."""
+    worker_threads: int = 8
+    worker_heartbeat_timeout_ms: int = 5_000
+    """A worker silent this long is dead and its unacknowledged messages run again (Dramatiq's
+    default is a minute)."""
+    worker_maintenance_chance: int = 50_000
+    """Broker calls per million that run queue maintenance, which requeues dead workers'
+    messages (Dramatiq's default of 1,000 leaves them for minutes)."""
+    event_max_retries: int = 12
+    event_min_backoff_ms: int = 200
+    event_max_backoff_ms: int = 30_000
+    """Retries back off exponentially between these (about 2.5 minutes in all, enough to ride
+    out a database restart); then the event is dead-lettered."""
+    event_time_limit_ms: int = 60_000
+    trust_coalesce_ms: int = 100
+    """Trust of researchers touched by events is recomputed at most this long after the first
+    of a burst, once for the whole burst."""
+    trust_refresh_batch: int = 500
+    relay_batch_size: int = 500
+    relay_poll_interval_ms: int = 1_000
+    """Polling fallback of the relay on PostgreSQL, which otherwise wakes on NOTIFY."""
+    relay_sqlite_poll_interval_ms: int = 50
+    reconcile_interval_s: float = 5.0
+    reconcile_after_s: float = 30.0
+    """An event published this long ago with no processed mark is sent again."""
+    outbox_retention_hours: int = 168
+    """Processed events older than this are deleted from the outbox."""
+    failpoints: str = ""
+    """Fault injection for tests, ``name=kill:N,...``: the Nth time the process reaches the
+    named point it kills itself with SIGKILL (see ``workers/failpoints.py``)."""
+
     @property
     def debug(self) -> bool:
         return self.env == "development"

@@ -1,11 +1,12 @@
-"""Prometheus metrics: requests and latency by operation, errors by code, database pool."""
+"""Prometheus metrics: requests and latency by operation, errors by code, database pool, and
+the event backlog (read from the outbox, so it covers every relay and worker process)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import event
@@ -42,6 +43,13 @@ class Metrics:
             "bzpeer_graphql_errors",
             "GraphQL errors by extensions.code",
             ["code"],
+            registry=self.registry,
+        )
+        self.events = Gauge(
+            "bzpeer_events",
+            "Outbox events by delivery state: unpublished (relay behind), unprocessed (workers "
+            "behind), failed (dead-lettered after the last retry; see `bzpeer events failed`)",
+            ["state"],
             registry=self.registry,
         )
         self._operation_names: set[str] = set()

@@ -1,5 +1,6 @@
 """Recompute every derived number from the source tables, in dependency order. Used when demo
-data is loaded; the event-driven workers will recompute per event, and check against this."""
+data is loaded and by ``bzpeer recompute --all``: the oracle the event-driven workers must agree
+with."""
 
 from __future__ import annotations
 
@@ -16,7 +17,4 @@ async def recompute_all(session: AsyncSession, *, seed: int) -> None:
     await coauthor_graph.recluster(session, seed=seed)
     ids = await ResearcherRepository(session).all_ids()
     await researchers.recompute_derived(session, ids)
-    # Trust reads collaborators' levels and followers' trust: a second pass settles records
-    # whose inputs changed in the first.
-    await trust.recompute(session, ids)
-    await trust.recompute(session, ids)
+    await trust.recompute_settled(session, ids)

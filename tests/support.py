@@ -11,10 +11,10 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -28,6 +28,8 @@ from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
 from service.db.migrate import upgrade
 from service.demo.loader import load_demo
+
+T = TypeVar("T")
 
 ADMIN_URL = os.environ.get(
     "BZPEER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -70,8 +72,27 @@ def drop_database(url: str) -> None:
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"env": "development", "log_level": "WARNING", **overrides}
+    values: dict[str, Any] = {
+        "env": "development",
+        "log_level": "WARNING",
+        # Servers of different tests may share the machine's Redis: keep their queues apart.
+        "broker_namespace": f"bzpeer-test-{uuid.uuid4().hex[:12]}",
+        **overrides,
+    }
     return Settings(database_url=url, **values)
+
+
+def eventually(check: Callable[[], T], timeout: float = 5.0, interval: float = 0.02) -> T:
+    """``check()``'s result once it stops raising AssertionError: derived numbers are written by
+    the event workers after a mutation commits, within a second on an idle machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(interval)
 
 
 def load_demo_into(url: str) -> None:

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from service.claims.models import ClaimStatus
 from service.claims.service import claims
 from service.config import Settings
+from service.db.session import begin_writing
 from service.errors import ServiceError
 from service.logging import log
 
@@ -35,6 +36,7 @@ def orcid_callback(
             return _page("Claim not completed", error, 400)
         async with sessionmaker() as session:
             try:
+                await begin_writing(session)
                 claim = await claims.complete_orcid(session, settings, state, code)
                 await session.commit()
             except ServiceError as exc:

@@ -17,7 +17,6 @@ from service.errors import BadUserInput, Conflict, Forbidden, NotFound
 from service.events.service import emit
 from service.researchers.models import Researcher
 from service.researchers.repository import ResearcherRepository
-from service.researchers.service import researchers
 from service.trust.repository import TrustRepository
 from service.trust.score import VerificationLevel
 
@@ -107,7 +106,6 @@ class ClaimService:
             account_id=account.id,
             method=method.value,
         )
-        await researchers.refresh_after_change(session, [researcher.id])
         if method is ClaimMethod.ORCID:
             return ClaimRequest(claim=claim, authorize_url=orcid.authorize_url(settings, token))
         return ClaimRequest(claim=claim, verification_token=token)
@@ -140,7 +138,6 @@ class ClaimService:
         if signed_in != claim.evidence:
             claim.status = ClaimStatus.REJECTED
             emit(session, "claims.rejected", claim_id=claim.id, researcher_id=claim.researcher_id)
-            await researchers.refresh_after_change(session, [claim.researcher_id])
             return claim
         return await self._verify(session, claim)
 
@@ -157,7 +154,6 @@ class ClaimService:
             researcher_id=claim.researcher_id,
             account_id=claim.account_id,
         )
-        await researchers.refresh_after_change(session, [claim.researcher_id])
         return claim
 
     async def verified_record_of(self, session: AsyncSession, account: Account) -> Researcher:
@@ -196,7 +192,6 @@ class ClaimService:
             researcher_id=researcher.id,
             voucher_researcher_id=voucher.id,
         )
-        await researchers.refresh_after_change(session, [researcher.id])
         return True
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 import service.db.models  # noqa: F401  (every mapper configured before the first session)
 from service.config import Settings
-from service.db.session import SerialSession
+from service.db.session import SQLITE_BEGIN, SerialSession
 
 
 def async_database_url(url: str) -> URL:
@@ -81,7 +81,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
+    connection.exec_driver_sql(f"BEGIN {mode}".rstrip())
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

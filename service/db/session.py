@@ -12,6 +12,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+SQLITE_BEGIN = "sqlite_begin"
+"""Execution option naming SQLite's BEGIN mode: ``IMMEDIATE`` for transactions that will write,
+so that they queue for the write lock (busy_timeout) instead of failing on upgrade when another
+connection wrote since they read."""
+
+
+def writer_options(dialect_name: str) -> dict[str, Any]:
+    """Execution options of a session that will write (see ``SQLITE_BEGIN``)."""
+    return {SQLITE_BEGIN: "IMMEDIATE"} if dialect_name == "sqlite" else {}
+
 
 class SerialSession(AsyncSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -45,3 +55,13 @@ class SerialSession(AsyncSession):
     async def rollback(self) -> None:
         async with self._turn:
             await super().rollback()
+
+
+async def begin_writing(session: AsyncSession) -> None:
+    """Start ``session``'s transaction as a writer. On SQLite that means ending any read
+    transaction it began (authentication reads first) and beginning IMMEDIATE: the workers write
+    too, and a deferred transaction that read before another connection wrote cannot write."""
+    options = writer_options(session.get_bind().dialect.name)
+    if options:
+        await session.commit()
+        await session.connection(execution_options=options)

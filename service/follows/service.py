@@ -10,7 +10,6 @@ from service.events.service import emit
 from service.follows.models import Follow
 from service.follows.repository import FollowRepository
 from service.researchers.models import Researcher
-from service.researchers.service import researchers
 
 
 class FollowService:
@@ -25,7 +24,6 @@ class FollowService:
         except IntegrityError:  # a concurrent request followed first
             return False
         emit(session, "follows.created", account_id=account.id, researcher_id=researcher.id)
-        await researchers.refresh_after_change(session, [researcher.id])
         return True
 
     async def unfollow(
@@ -34,7 +32,6 @@ class FollowService:
         if not await FollowRepository(session).delete(account.id, researcher.id):
             return False
         emit(session, "follows.deleted", account_id=account.id, researcher_id=researcher.id)
-        await researchers.refresh_after_change(session, [researcher.id])
         return True
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import and_, delete, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from service.db.repository import is_postgresql
 from service.graph.clustering import WeightedEdge
 from service.graph.models import Cluster, CoauthorEdge
 from service.researchers.models import Researcher
@@ -55,7 +56,7 @@ class CoauthorGraphRepository:
         """Let PostgreSQL's planner see the rebuilt graph. Without it, later statements of the
         same transaction plan with the statistics of the empty tables, and the close-collaborator
         counts join every pair of a cluster's members (minutes at 100k researchers)."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        if is_postgresql(self.session):
             await self.session.execute(text("ANALYZE coauthor_edges, researchers, clusters"))
 
     async def undirected_edges(self) -> list[WeightedEdge]:

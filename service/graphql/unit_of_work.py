@@ -10,19 +10,19 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from service.db.session import begin_writing
 from service.logging import log
 
 
 class UnitOfWork(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
-        yield
         ctx = self.execution_context
+        is_mutation = _is_mutation(self)
+        if is_mutation:
+            await begin_writing(ctx.context.session)
+        yield
         context = ctx.context
         result = ctx.result
-        try:
-            is_mutation = ctx.operation_type is OperationType.MUTATION
-        except RuntimeError:
-            is_mutation = False
         if not is_mutation or result is None or not hasattr(result, "errors"):
             return
         session = context.session
@@ -44,3 +44,10 @@ class UnitOfWork(SchemaExtension):
                 await work()
             except Exception:
                 log.exception("after_commit.failed")
+
+
+def _is_mutation(extension: SchemaExtension) -> bool:
+    try:
+        return extension.execution_context.operation_type is OperationType.MUTATION
+    except RuntimeError:  # no operation could be chosen; execution reports it
+        return False

@@ -19,7 +19,7 @@ from service.db.paging import (
     paged_per_parent,
     statement,
 )
-from service.db.repository import RepositoryBase
+from service.db.repository import RepositoryBase, is_postgresql
 from service.follows.models import Follow
 from service.graph.models import CoauthorEdge
 from service.researchers.models import Researcher, ResearcherTopic
@@ -202,6 +202,22 @@ class ResearcherRepository(RepositoryBase[Researcher]):
 
     async def all_ids(self) -> list[int]:
         return list((await self.session.execute(select(Researcher.id))).scalars())
+
+    async def lock(self, researcher_ids: Sequence[int]) -> None:
+        """Lock these researchers' rows until the transaction ends, in id order (no deadlock
+        between two lockers). Recounts after it see every change committed before the lock, so
+        two concurrent recounts cannot leave the older count behind. SQLite has one writer."""
+        if researcher_ids and is_postgresql(self.session):
+            stmt = (
+                select(Researcher.id)
+                .where(Researcher.id.in_(sorted(set(researcher_ids))))
+                .order_by(Researcher.id)
+                .with_for_update()
+            )
+            await self.session.execute(stmt)
+
+    async def count_followers(self, researcher_ids: Sequence[int]) -> dict[int, int]:
+        return await self.count_grouped(Follow.researcher_id, researcher_ids)
 
     async def update_counters(self, rows: Sequence[dict[str, int]]) -> None:
         """``rows``: ``{"id", "works_count", "followers_count", "topics_count",

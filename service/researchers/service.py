@@ -13,7 +13,6 @@ from service.events.service import emit
 from service.researchers.models import Researcher
 from service.researchers.names import fold_name
 from service.researchers.repository import ResearcherRepository
-from service.trust.service import trust
 
 BATCH_SIZE = 2_000
 MAX_SEARCH_LENGTH = 200
@@ -81,17 +80,19 @@ class ResearcherService:
         """Recount topics and counters for these researchers from the source tables."""
         repository = ResearcherRepository(session)
         for batch in chunked(researcher_ids, BATCH_SIZE):
+            await repository.lock(batch)
             await repository.rebuild_topics(batch)
             await repository.update_counters(await repository.counter_values(batch))
 
-    async def refresh_after_change(
-        self, session: AsyncSession, researcher_ids: Sequence[int]
-    ) -> None:
-        """Recompute what a change to these researchers' follows, claims or vouches moves:
-        counters, then trust. Synchronous until the event workers take it over."""
-        await session.flush()
-        await self.recompute_derived(session, researcher_ids)
-        await trust.recompute(session, researcher_ids)
+    async def recount_followers(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
+        """Set ``followers_count`` from the follows table (a recount, so applying it twice or
+        out of order still ends at the truth)."""
+        repository = ResearcherRepository(session)
+        await repository.lock(researcher_ids)
+        counts = await repository.count_followers(researcher_ids)
+        await repository.update_counters(
+            [{"id": rid, "followers_count": count} for rid, count in counts.items()]
+        )
 
     def update_profile(
         self,

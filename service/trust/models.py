@@ -45,3 +45,17 @@ class TrustSnapshot(IdMixin, Base):
         default=utcnow, server_default=func.current_timestamp()
     )
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StaleTrust(Base):
+    """A researcher whose trust must be recomputed. Event actors add rows; the coalesced
+    ``trust.refresh`` job takes them, so a burst of events costs a few recomputes, not one each."""
+
+    __tablename__ = "trust_stale"
+
+    researcher_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), primary_key=True
+    )
+    requested_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, server_default=func.current_timestamp()
+    )

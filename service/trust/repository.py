@@ -3,18 +3,20 @@ whole batch of researchers, and the snapshots written back."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from service.accounts.models import Account
 from service.claims.models import Claim, ClaimStatus, Vouch
+from service.db.repository import insert_ignoring_duplicates, is_postgresql
 from service.follows.models import Follow
 from service.graph.models import CoauthorEdge
 from service.researchers.models import Researcher
-from service.trust.models import TrustSnapshot
+from service.trust.models import StaleTrust, TrustSnapshot
 from service.trust.score import VerificationLevel
 from service.works.models import Authorship, Work
 
@@ -164,3 +166,53 @@ class TrustRepository:
             if len(grouped[snapshot.researcher_id]) < limit:
                 grouped[snapshot.researcher_id].append(snapshot)
         return grouped
+
+    async def mark_stale(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.session.execute(
+                insert_ignoring_duplicates(self.session, StaleTrust),
+                [{"researcher_id": rid} for rid in sorted(set(ids))],
+            )
+
+    async def take_stale(self, limit: int) -> list[int]:
+        """Remove and return up to ``limit`` stale researchers, oldest requests first; rows
+        another transaction is taking are skipped (PostgreSQL)."""
+        oldest = (
+            select(StaleTrust.researcher_id)
+            .order_by(StaleTrust.requested_at, StaleTrust.researcher_id)
+            .limit(limit)
+        )
+        if is_postgresql(self.session):
+            oldest = oldest.with_for_update(skip_locked=True)
+        stmt = (
+            delete(StaleTrust)
+            .where(StaleTrust.researcher_id.in_(oldest.scalar_subquery()))
+            .returning(StaleTrust.researcher_id)
+        )
+        return sorted((await self.session.scalars(stmt)).all())
+
+    async def oldest_stale_request(self) -> dt.datetime | None:
+        return await self.session.scalar(select(func.min(StaleTrust.requested_at)))
+
+    async def dependents(self, ids: Sequence[int]) -> list[int]:
+        """Researchers whose trust reads the score or level of one of ``ids``: those followed
+        by the account that verified one of them (follower weight), their close collaborators
+        (collaboration factor) and those they vouched for (L4)."""
+        if not ids:
+            return []
+        followed = (
+            select(Follow.researcher_id)
+            .join(Claim, Claim.account_id == Follow.account_id)
+            .where(Claim.researcher_id.in_(ids), Claim.status == ClaimStatus.VERIFIED)
+        )
+        center = aliased(Researcher)
+        coauthor = aliased(Researcher)
+        collaborators = (
+            select(CoauthorEdge.coauthor_id)
+            .join(center, center.id == CoauthorEdge.researcher_id)
+            .join(coauthor, coauthor.id == CoauthorEdge.coauthor_id)
+            .where(CoauthorEdge.researcher_id.in_(ids), coauthor.cluster_id == center.cluster_id)
+        )
+        vouched = select(Vouch.researcher_id).where(Vouch.voucher_researcher_id.in_(ids))
+        stmt = union(followed, collaborators, vouched)
+        return sorted((await self.session.scalars(stmt)).all())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,18 +20,81 @@ from service.trust.score import TrustInputs, TrustScore, VerificationLevel, comp
 
 BATCH_SIZE = 2_000
 """Researchers per round of fact queries (keeps ``IN`` lists within driver limits)."""
+MAX_SETTLE_ROUNDS = 10
+"""Rounds of dependents recomputed after a change before giving up on a fixpoint (trust
+through follows can form cycles; integer scores settle in two or three)."""
+
+
+@dataclass(slots=True)
+class TrustChanges:
+    changed: list[int] = field(default_factory=list)
+    """Researchers that got a new snapshot."""
+    influential: list[int] = field(default_factory=list)
+    """Those whose score or level changed: what other records' trust reads."""
+
+    def extend(self, other: TrustChanges) -> None:
+        self.changed.extend(other.changed)
+        self.influential.extend(other.influential)
+
+
+@dataclass(frozen=True, slots=True)
+class StaleRefresh:
+    taken: int
+    """Stale researchers taken and recomputed."""
+    changes: TrustChanges
+    dependents: int
+    """Researchers marked stale in turn because they read a changed score or level."""
 
 
 class TrustService:
-    async def recompute(self, session: AsyncSession, researcher_ids: Sequence[int]) -> list[int]:
+    async def recompute(self, session: AsyncSession, researcher_ids: Sequence[int]) -> TrustChanges:
         """Recompute the trust of these researchers; store a new snapshot where it changed.
-        Reads the researchers' counters, so recompute those first. Returns the changed ids."""
-        changed: list[int] = []
+        Reads the researchers' counters, so recompute those first."""
+        changes = TrustChanges()
         for batch in chunked(researcher_ids, BATCH_SIZE):
-            changed.extend(await self._recompute_batch(session, list(batch)))
-        return changed
+            changes.extend(await self._recompute_batch(session, list(batch)))
+        return changes
 
-    async def _recompute_batch(self, session: AsyncSession, ids: list[int]) -> list[int]:
+    async def recompute_settled(
+        self, session: AsyncSession, researcher_ids: Sequence[int]
+    ) -> TrustChanges:
+        """Recompute these researchers, then those that read a changed score or level, until
+        nothing changes: the fixpoint the event-driven path reaches too."""
+        changes = await self.recompute(session, researcher_ids)
+        influential = changes.influential
+        for _ in range(MAX_SETTLE_ROUNDS):
+            dependents = await TrustRepository(session).dependents(influential)
+            if not dependents:
+                break
+            round_changes = await self.recompute(session, dependents)
+            changes.extend(round_changes)
+            influential = round_changes.influential
+        return changes
+
+    async def mark_stale(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
+        """Ask for these researchers' trust to be recomputed by the coalesced refresh."""
+        await TrustRepository(session).mark_stale(researcher_ids)
+
+    async def stale_waiting(self, session: AsyncSession, longer_than: dt.timedelta) -> bool:
+        """Whether a stale researcher has waited longer than ``longer_than`` for its refresh."""
+        oldest = await TrustRepository(session).oldest_stale_request()
+        return oldest is not None and oldest < utcnow() - longer_than
+
+    async def refresh_stale(self, session: AsyncSession, limit: int) -> StaleRefresh:
+        """Take up to ``limit`` stale researchers, recompute them, and mark stale the records
+        whose trust reads a score or level that changed. Locks the taken researchers so that two
+        refreshes never compute one record at once."""
+        repository = TrustRepository(session)
+        ids = await repository.take_stale(limit)
+        if not ids:
+            return StaleRefresh(0, TrustChanges(), 0)
+        await ResearcherRepository(session).lock(ids)
+        changes = await self.recompute(session, ids)
+        dependents = await repository.dependents(changes.influential)
+        await repository.mark_stale(dependents)
+        return StaleRefresh(len(ids), changes, len(dependents))
+
+    async def _recompute_batch(self, session: AsyncSession, ids: list[int]) -> TrustChanges:
         repository = TrustRepository(session)
         researchers = {r.id: r for r in await ResearcherRepository(session).list_by_ids(ids)}
         levels = await self._levels(repository, ids)
@@ -43,6 +107,7 @@ class TrustService:
 
         now = utcnow()
         rows: list[dict[str, object]] = []
+        influential: list[int] = []
         for rid in ids:
             researcher = researchers[rid]
             verified, unverified = followers.get(rid, ([], 0))
@@ -59,10 +124,17 @@ class TrustService:
                     claimed=bool(claims.get(rid)),
                 )
             )
-            if not _same(current.get(rid), result):
+            previous = current.get(rid)
+            if not _same(previous, result):
                 rows.append(_snapshot_row(researcher, result, now))
+                if (
+                    previous is None
+                    or previous.score != result.score
+                    or previous.verification_level != result.verification_level
+                ):
+                    influential.append(rid)
         await repository.replace_current(rows)
-        return [int(str(row["researcher_id"])) for row in rows]
+        return TrustChanges([int(str(row["researcher_id"])) for row in rows], influential)
 
     async def _levels(
         self, repository: TrustRepository, ids: list[int]

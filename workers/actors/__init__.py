@@ -1,0 +1,6 @@
+"""Every actor module, imported here so that importing this package registers them all in
+``workers.actor.EVENT_ACTORS``."""
+
+from workers.actors import claims, follows, works
+
+__all__ = ["claims", "follows", "works"]

@@ -1,0 +1,183 @@
+"""What the actors of one process run with: the broker they are bound to, an event loop thread
+with its own database engine, and the coalesced trust refresh. ``bzpeer worker`` runs one with
+the Redis broker; the embedded default runs one inside ``bzpeer serve`` with the stub broker.
+The actors and their code paths are the same."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import dramatiq
+from dramatiq import Broker, Message
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware
+from sqlalchemy.engine import make_url
+
+import workers.actors  # noqa: F401  (registers every actor)
+from service.config import Settings
+from service.db.engine import create_engine, create_sessionmaker
+from service.db.session import writer_options
+from service.events.service import events
+from service.logging import log
+from service.trust.service import StaleRefresh, trust
+from workers.actor import EVENT_ACTORS, EventActor
+from workers.broker import DERIVED_QUEUE, create_broker
+from workers.coalesce import Flag, LocalFlag, RedisFlag
+from workers.session import unit_of_work
+
+T = TypeVar("T")
+
+TRUST_REFRESH = "trust.refresh"
+WORKER_POLL_MS = 50
+"""Longest idle wait of a worker's consumers between polls of Redis (Dramatiq's default of a
+second would add up to a second to an event's latency)."""
+
+
+class LoopThread:
+    """An asyncio loop in a daemon thread: Dramatiq's worker threads hand it coroutines."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the loop and wait for it; an interrupt (Dramatiq's time limit,
+        shutdown) cancels it."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+class DeadLetters(Middleware):
+    """Record an event whose last retry failed, so that ``bzpeer events failed`` lists it, the
+    failed-events metric counts it, the reconciler leaves it alone and ``bzpeer events replay``
+    can send it again."""
+
+    def __init__(self, runtime: WorkerRuntime) -> None:
+        self.runtime = runtime
+
+    def after_nack(self, broker: Broker, message: Message[Any]) -> None:  # type: ignore[override]
+        self.runtime.stats["dead_lettered"] += 1
+        if message.actor_name not in EVENT_ACTORS:
+            log.error("job.dead_lettered", actor=message.actor_name, message_id=message.message_id)
+            return
+        error = str(message.options.get("traceback") or "failed")
+        try:
+            self.runtime.loop.run(self.runtime.record_failure(int(message.message_id), error))
+        except Exception:  # the database is down too: the reconciler will send it again
+            log.exception("event.dead_letter_not_recorded", event_id=message.message_id)
+        log.error("event.dead_lettered", event_type=message.actor_name, event_id=message.message_id)
+
+
+class WorkerRuntime:
+    def __init__(self, settings: Settings, broker: Broker | None = None) -> None:
+        self.settings = settings
+        self.broker = broker or create_broker(settings)
+        self.stats: Counter[str] = Counter()
+        """Per-process tallies: processed, duplicates, trust_refreshes, trust_recomputed ..."""
+        self.loop = LoopThread("bzpeer-actors")
+        backend = make_url(settings.resolved_database_url).get_backend_name()
+        pool: dict[str, Any] = {} if backend == "sqlite" else {"pool_size": settings.worker_threads}
+        self.engine = create_engine(
+            settings, maintenance=True, execution_options=writer_options(backend), **pool
+        )
+        self.sessionmaker = create_sessionmaker(self.engine)
+        self.refresh_flag: Flag = (
+            RedisFlag(self.broker.client, f"{settings.broker_namespace}:trust-refresh-scheduled")
+            if isinstance(self.broker, RedisBroker)
+            else LocalFlag()
+        )
+        self.broker.add_middleware(DeadLetters(self))
+        self.actors = {spec.name: self._declare(spec) for spec in EVENT_ACTORS.values()}
+        self.refresh_actor = dramatiq.Actor(
+            self._refresh_trust,
+            broker=self.broker,
+            actor_name=TRUST_REFRESH,
+            queue_name=DERIVED_QUEUE,
+            priority=0,
+            options={},
+        )
+
+    # Events
+
+    def _declare(self, spec: EventActor) -> dramatiq.Actor[..., None]:
+        def consume(event_id: int, **payload: Any) -> None:
+            self.loop.run(self.consume(spec, event_id, payload))
+            # Also after a redelivery: the first delivery may have died before asking.
+            self.request_trust_refresh()
+
+        consume.__name__ = consume.__qualname__ = spec.name.replace(".", "_")
+        return dramatiq.Actor(
+            consume,
+            broker=self.broker,
+            actor_name=spec.name,
+            queue_name=spec.queue,
+            priority=0,
+            options={},
+        )
+
+    async def consume(self, spec: EventActor, event_id: int, payload: dict[str, Any]) -> bool:
+        """Apply one event in one transaction with its processed mark; False (and no effect)
+        when it was processed before."""
+        async with unit_of_work(self.sessionmaker) as session:
+            if not await events.mark_processed(session, event_id):
+                self.stats["duplicates"] += 1
+                return False
+            await spec.handler(session, **payload)
+        self.stats["processed"] += 1
+        return True
+
+    async def record_failure(self, event_id: int, error: str) -> None:
+        async with unit_of_work(self.sessionmaker) as session:
+            await events.record_failure(session, event_id, error)
+
+    # Trust, coalesced
+
+    def request_trust_refresh(self) -> None:
+        """Schedule a trust refresh ``trust_coalesce_ms`` from now unless one is pending."""
+        if self.refresh_flag.acquire():
+            self.refresh_actor.send_with_options(delay=self.settings.trust_coalesce_ms)
+
+    def _refresh_trust(self) -> None:
+        # Cleared before taking the stale rows: rows added from now on ask for a new refresh.
+        self.refresh_flag.release()
+        outcome = self.loop.run(self.refresh_trust())
+        if outcome.dependents or outcome.taken >= self.settings.trust_refresh_batch:
+            self.request_trust_refresh()
+
+    async def refresh_trust(self) -> StaleRefresh:
+        async with unit_of_work(self.sessionmaker) as session:
+            outcome = await trust.refresh_stale(session, self.settings.trust_refresh_batch)
+        if outcome.taken:
+            self.stats["trust_refreshes"] += 1
+            self.stats["trust_recomputed"] += outcome.taken
+        return outcome
+
+    # Lifecycle
+
+    def start_worker(self, threads: int | None = None) -> dramatiq.Worker:
+        worker = dramatiq.Worker(
+            self.broker,
+            worker_threads=threads or self.settings.worker_threads,
+            worker_timeout=WORKER_POLL_MS,
+        )
+        worker.start()
+        return worker
+
+    def close(self) -> None:
+        self.loop.run(self.engine.dispose())
+        self.loop.stop()
