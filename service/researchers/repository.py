@@ -216,8 +216,12 @@ class ResearcherRepository(RepositoryBase[Researcher]):
             )
             await self.session.execute(stmt)
 
-    async def count_followers(self, researcher_ids: Sequence[int]) -> dict[int, int]:
-        return await self.count_grouped(Follow.researcher_id, researcher_ids)
+    async def add_to_followers_count(self, researcher_id: int, delta: int) -> None:
+        await self.session.execute(
+            update(Researcher)
+            .where(Researcher.id == researcher_id)
+            .values(followers_count=Researcher.followers_count + delta)
+        )
 
     async def update_counters(self, rows: Sequence[dict[str, int]]) -> None:
         """``rows``: ``{"id", "works_count", "followers_count", "topics_count",

@@ -84,15 +84,11 @@ class ResearcherService:
             await repository.rebuild_topics(batch)
             await repository.update_counters(await repository.counter_values(batch))
 
-    async def recount_followers(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
-        """Set ``followers_count`` from the follows table (a recount, so applying it twice or
-        out of order still ends at the truth)."""
-        repository = ResearcherRepository(session)
-        await repository.lock(researcher_ids)
-        counts = await repository.count_followers(researcher_ids)
-        await repository.update_counters(
-            [{"id": rid, "followers_count": count} for rid, count in counts.items()]
-        )
+    async def add_followers(self, session: AsyncSession, researcher_id: int, delta: int) -> None:
+        """Move ``followers_count`` by ``delta``. Exact because each follow event is applied
+        once (its processed mark commits with this); one statement, so a hot researcher's row
+        is locked only until the commit that follows it."""
+        await ResearcherRepository(session).add_to_followers_count(researcher_id, delta)
 
     def update_profile(
         self,

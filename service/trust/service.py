@@ -83,7 +83,8 @@ class TrustService:
     async def refresh_stale(self, session: AsyncSession, limit: int) -> StaleRefresh:
         """Take up to ``limit`` stale researchers, recompute them, and mark stale the records
         whose trust reads a score or level that changed. Locks the taken researchers so that two
-        refreshes never compute one record at once."""
+        refreshes never compute one record at once. Lock order, here and in every event actor:
+        stale rows, then researcher rows."""
         repository = TrustRepository(session)
         ids = await repository.take_stale(limit)
         if not ids:

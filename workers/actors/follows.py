@@ -9,7 +9,14 @@ from service.trust.service import trust
 from workers.actor import event_actor
 
 
-@event_actor("follows.created", "follows.deleted")
-async def followers_changed(session: AsyncSession, *, researcher_id: int, **_: object) -> None:
-    await researchers.recount_followers(session, [researcher_id])
+@event_actor("follows.created")
+async def followed(session: AsyncSession, *, researcher_id: int, **_: object) -> None:
+    # Stale mark before the researcher's row lock: the trust refresh takes them in this order.
     await trust.mark_stale(session, [researcher_id])
+    await researchers.add_followers(session, researcher_id, 1)
+
+
+@event_actor("follows.deleted")
+async def unfollowed(session: AsyncSession, *, researcher_id: int, **_: object) -> None:
+    await trust.mark_stale(session, [researcher_id])
+    await researchers.add_followers(session, researcher_id, -1)
