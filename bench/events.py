@@ -26,12 +26,12 @@ What is measured, with one and then with two worker processes, ``--rounds`` time
   SELECT every ``--poll-ms``, default 2 ms, over the researchers still waiting), not through the
   API, so that the polling does not load the API. p50/p99 in ms, plus the mutation's own
   response time.
-- ``api``: ``--api-follows`` follows (default 3000) driven as fast as possible by ``--clients``
+- ``api``: ``--api-follows`` follows (default 1200) driven as fast as possible by ``--clients``
   (default 32) concurrent httpx clients. Printed: the API's follow rate (follows answered per s,
   first send to last answer) and the end-to-end event rate (follows per s from the first send
   to the last event's ``processed_at`` on the outbox). On a small machine the API is the
   bottleneck here, so the next figure isolates relay and workers.
-- ``events`` (worker only): ``--events`` follows (default 5000) and their ``follows.created``
+- ``events`` (worker only): ``--events`` follows (default 3000) and their ``follows.created``
   outbox rows inserted by one SQL statement while the relay runs; events per s from its commit
   (the outbox trigger's NOTIFY wakes the relay) to the last ``processed_at``.
 - ``no-op`` (the baseline): as many messages, with the same kwargs as the relay sends, enqueued
@@ -44,9 +44,12 @@ What is measured, with one and then with two worker processes, ``--rounds`` time
 
 After each phase the outbox is drained (events that no consumer processed, dead letters and
 counters that differ from ``count(*)`` of the follows are reported) and the trust refresh has
-emptied ``trust_stale`` (the time it took is printed) before the next starts. Printed per round
-and as medians: the figures above and the CPU seconds used by each process role (``other`` is
-everything else on the machine: a busy neighbour disturbs the figures). Then a check of the
+emptied ``trust_stale`` (the time it took is printed) before the next starts. Before the
+rounds of each worker count, a warm-up of 100 follows through the API (any failure aborts: the
+service must work) and 200 no-op messages. Printed per round and as medians: the figures above,
+the CPU seconds used by each process role and the CPU time per follow or event of the API, the
+workers, PostgreSQL and the relay (``other`` is everything else on the machine: a phase where
+it exceeds 10% of the machine is flagged as disturbed). Then a check of the
 processes' logs (warnings, errors, the workers' tallies) and the goals: follow-to-count p99 <=
 100 ms at moderate load, >= 2,000 worker-only events/s with two workers, and the ratio of
 that to the no-op rate with two workers >= 0.5. The last two lines are::
@@ -59,7 +62,11 @@ rounds); Y: the median over the two-worker rounds of each round's p99.
 
 Run from the repository root::
 
-    .venv/bin/python bench/events.py            # about 4 to 5 minutes
+    .venv/bin/python bench/events.py            # about 4 to 5 minutes on 2 cores
+
+The default phase sizes keep a run under 5 minutes on a 2-core machine at the rates measured
+when this was written (about 70 follows/s through the API, 300 events/s through the workers);
+faster code makes the phases shorter, not fewer.
     .venv/bin/python bench/events.py --quick    # about 1 minute, one round of smaller phases
 """
 
@@ -83,7 +90,7 @@ import tempfile
 import textwrap
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -115,6 +122,9 @@ DRAIN_TIMEOUT_S = 120.0
 LATENCY_TIMEOUT_S = 45.0
 TRUST_TIMEOUT_S = 30.0
 DRAIN_POLL_S = 0.02
+OTHER_CPU_WARNING = 0.10
+"""Share of the machine's CPU time that processes outside the benchmark may use in a phase
+before a warning says its figures are disturbed."""
 NOOP_POLL_S = 0.002
 WARMUP_FOLLOWS = 100
 WARMUP_MESSAGES = 200
@@ -127,7 +137,7 @@ FOLLOW_MUTATION = (
 )
 COUNTS_QUERY = "query Counts($id: ID!) { researcher(id: $id) { counts { followers } } }"
 
-FULL = {"rounds": 3, "latency_seconds": 10.0, "api_follows": 3000, "events": 5000}
+FULL = {"rounds": 3, "latency_seconds": 10.0, "api_follows": 1200, "events": 3000}
 QUICK = {"rounds": 1, "latency_seconds": 4.0, "api_follows": 600, "events": 2000}
 
 NOOP_WORKER = textwrap.dedent(
@@ -195,8 +205,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, help="default 10 (--quick: 4)")
     parser.add_argument("--poll-ms", type=float, default=2.0, help="counter polling interval")
     parser.add_argument("--clients", type=int, default=32, help="concurrent API clients")
-    parser.add_argument("--api-follows", type=int, help="follows per api round (3000; quick 600)")
-    parser.add_argument("--events", type=int, help="events per worker-only round (5000; 2000)")
+    parser.add_argument("--api-follows", type=int, help="follows per api round (1200; quick 600)")
+    parser.add_argument(
+        "--events", type=int, help="events per worker-only round (3000; quick 2000)"
+    )
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker process")
     parser.add_argument("--rounds", type=int, help="rounds per worker count (3; quick 1)")
@@ -389,6 +401,7 @@ def cpu_snapshot(processes: Processes) -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     seconds["bench"] = own.ru_utime + own.ru_stime
     seconds["busy"] = machine_busy_s()
+    seconds["wall"] = time.monotonic()
     return seconds
 
 
@@ -400,6 +413,10 @@ def cpu_since(before: dict[str, float], after: dict[str, float]) -> dict[str, fl
 
 def format_cpu(cpu: dict[str, float]) -> str:
     return "cpu s: " + " ".join(f"{role} {value:.1f}" for role, value in cpu.items())
+
+
+def per_item_ms(cpu: dict[str, float], role: str, items: int) -> str:
+    return f"{cpu.get(role, 0.0) / items * 1000:.2f}" if items else "-"
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -491,7 +508,7 @@ def accounts_needed(args: argparse.Namespace) -> int:
         max(1, round(args.rate * args.latency_seconds)) + args.api_follows + args.events
     )
     total = len(WORKER_COUNTS) * (per_config + WARMUP_FOLLOWS)
-    return max(args.researchers, math.ceil(total / args.researchers) + 1)
+    return int(max(args.researchers, math.ceil(total / args.researchers) + 1))
 
 
 # -- measuring helpers ----------------------------------------------------------------------
@@ -516,6 +533,20 @@ class Bench:
     pairs: Pairs
     noop: NoopBaseline
     warnings: list[str] = field(default_factory=list)
+
+    def cpu(
+        self, label: str, before: dict[str, float], after: dict[str, float]
+    ) -> dict[str, float]:
+        """CPU seconds per role between two snapshots; warns when processes outside the
+        benchmark took a noticeable share of the machine meanwhile."""
+        spent = cpu_since(before, after)
+        capacity = (os.cpu_count() or 1) * (after["wall"] - before["wall"])
+        if spent.get("other", 0.0) > OTHER_CPU_WARNING * capacity:
+            self.warnings.append(
+                f"{label}: processes outside the benchmark used {spent['other']:.1f} of "
+                f"{capacity:.1f} CPU s: its figures are disturbed"
+            )
+        return spent
 
     def follow_body(self, researcher_id: int) -> bytes:
         return orjson.dumps(
@@ -759,7 +790,7 @@ async def latency_round(bench: Bench, label: str) -> LatencyRound:
         errors=sum(errors.values()),
         lost=lost,
         latencies=tuple(latencies),
-        cpu=cpu_since(before, after),
+        cpu=bench.cpu(label, before, after),
     )
 
 
@@ -775,6 +806,8 @@ class ApiRound:
     events_rate: float
     """Events processed per second, first send to the last ``processed_at``."""
     drain_lag_s: float
+    mutation_p50_ms: float
+    mutation_p99_ms: float
     trust_s: float
     cpu: dict[str, float]
 
@@ -782,7 +815,9 @@ class ApiRound:
         errors = f"  ERRORS {self.errors}" if self.errors else ""
         return (
             f"api      {self.follows} follows, {clients} clients: API {self.api_rate:7.1f} "
-            f"follows/s, end to end {self.events_rate:7.1f} events/s (last event "
+            f"follows/s (mutation p50 {self.mutation_p50_ms:.0f} ms, p99 "
+            f"{self.mutation_p99_ms:.0f} ms; {per_item_ms(self.cpu, 'api', self.follows)} ms "
+            f"API CPU per follow), end to end {self.events_rate:7.1f} events/s (last event "
             f"{self.drain_lag_s * 1000:.0f} ms after the last answer; trust settled "
             f"{self.trust_s:.2f} s later){errors}  {format_cpu(self.cpu)}"
         )
@@ -792,11 +827,14 @@ async def api_round(bench: Bench, label: str) -> ApiRound:
     pairs = bench.pairs.take(bench.args.api_follows)
     work = iter([(account, bench.follow_body(r)) for account, r in pairs])
     errors: Counter[str] = Counter()
+    mutation_ms: list[float] = []
     after_id = await bench.last_outbox_id()
 
     async def client() -> None:
         for account, body in work:  # shared iterator: each follow is sent once
+            sent = time.perf_counter()
             error = await bench.follow(account, body)
+            mutation_ms.append((time.perf_counter() - sent) * 1000)
             if error is not None:
                 errors[error] += 1
 
@@ -818,8 +856,10 @@ async def api_round(bench: Bench, label: str) -> ApiRound:
         api_rate=ok / (answered - started),
         events_rate=events.processed / (events.last_processed - started),
         drain_lag_s=events.last_processed - answered,
+        mutation_p50_ms=statistics.median(mutation_ms),
+        mutation_p99_ms=percentile(mutation_ms, 99),
         trust_s=trust_s,
-        cpu=cpu_since(before, after),
+        cpu=bench.cpu(label, before, after),
     )
 
 
@@ -836,8 +876,11 @@ class EventsRound:
     def line(self) -> str:
         return (
             f"events   {self.events} follows + outbox rows by SQL: {self.rate:7.1f} events/s "
-            f"(relay + workers; goal >= {GOAL_EVENTS_PER_S:,.0f} with 2 workers; trust "
-            f"settled {self.trust_s:.2f} s later)  {format_cpu(self.cpu)}"
+            f"(relay + workers; goal >= {GOAL_EVENTS_PER_S:,.0f} with 2 workers; CPU per "
+            f"event: worker {per_item_ms(self.cpu, 'worker', self.events)} ms, postgres "
+            f"{per_item_ms(self.cpu, 'postgres', self.events)} ms, relay "
+            f"{per_item_ms(self.cpu, 'relay', self.events)} ms; trust settled "
+            f"{self.trust_s:.2f} s later)  {format_cpu(self.cpu)}"
         )
 
 
@@ -872,7 +915,7 @@ async def events_round(bench: Bench, label: str) -> EventsRound:
         events=len(pairs),
         rate=events.processed / (events.last_processed - committed),
         trust_s=trust_s,
-        cpu=cpu_since(before, after),
+        cpu=bench.cpu(label, before, after),
     )
 
 
@@ -889,7 +932,8 @@ class NoopRound:
     def line(self) -> str:
         return (
             f"no-op    {self.messages} messages: {self.rate:7.1f} msgs/s (enqueued at "
-            f"{self.enqueue_rate:.0f}/s)  {format_cpu(self.cpu)}"
+            f"{self.enqueue_rate:.0f}/s; no-op worker CPU per message "
+            f"{per_item_ms(self.cpu, 'noop', self.messages)} ms)  {format_cpu(self.cpu)}"
         )
 
 
@@ -911,7 +955,7 @@ class NoopBaseline:
 
     def run(self, pairs: Sequence[tuple[int, int]], timeout: float = DRAIN_TIMEOUT_S) -> float:
         """Enqueue one message per pair; returns the seconds until all were consumed."""
-        messages = []
+        messages: list[Message[Any]] = []
         for account, researcher in pairs:
             self.sent += 1
             messages.append(
@@ -945,7 +989,7 @@ class NoopBaseline:
         self.client.close()
 
 
-async def noop_round(bench: Bench) -> NoopRound:
+async def noop_round(bench: Bench, label: str) -> NoopRound:
     count = bench.args.events
     accounts, researchers = bench.data.accounts, bench.data.researchers
     pairs = [(accounts[i % len(accounts)], researchers[i % len(researchers)]) for i in range(count)]
@@ -956,7 +1000,7 @@ async def noop_round(bench: Bench) -> NoopRound:
         messages=count,
         rate=count / seconds,
         enqueue_rate=count / bench.noop.enqueued_s,
-        cpu=cpu_since(before, after),
+        cpu=bench.cpu(label, before, after),
     )
 
 
@@ -1061,7 +1105,7 @@ async def run_config(bench: Bench, workers: int) -> ConfigResults:
                 results.events.append(events)
                 print(prefix + events.line(), flush=True)
             else:
-                noop = await noop_round(bench)
+                noop = await noop_round(bench, f"{prefix}no-op")
                 results.noop.append(noop)
                 print(prefix + noop.line(), flush=True)
     return results

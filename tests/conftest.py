@@ -57,3 +57,13 @@ def seed_id(demo_server: LiveServer) -> str:
     edges = body["data"]["researchers"]["edges"]
     assert len(edges) == 1
     return str(edges[0]["node"]["id"])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault tests' counts, in every run's output (CI's included)."""
+    from tests.events.test_faults import REPORTS
+
+    if REPORTS:
+        terminalreporter.section("event delivery under faults")
+        for line in REPORTS:
+            terminalreporter.write_line(line)

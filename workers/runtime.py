@@ -139,6 +139,7 @@ class WorkerRuntime:
                 return False
             await spec.handler(session, **payload)
         self.stats["processed"] += 1
+        log.info("event.applied", event_id=event_id, event_type=spec.name)
         return True
 
     async def record_failure(self, event_id: int, error: str) -> None:

@@ -216,6 +216,9 @@ class ResearcherRepository(RepositoryBase[Researcher]):
             )
             await self.session.execute(stmt)
 
+    async def count_works(self, researcher_ids: Sequence[int]) -> dict[int, int]:
+        return await self.count_grouped(Authorship.researcher_id, researcher_ids)
+
     async def add_to_followers_count(self, researcher_id: int, delta: int) -> None:
         await self.session.execute(
             update(Researcher)

@@ -84,6 +84,25 @@ class ResearcherService:
             await repository.rebuild_topics(batch)
             await repository.update_counters(await repository.counter_values(batch))
 
+    async def recount_work_counters(
+        self, session: AsyncSession, researcher_ids: Sequence[int]
+    ) -> None:
+        """Recount topics and the works and topics counters after a new work. Leaves the
+        followers counter alone: follow events move it by exact deltas, and a recount here
+        would already include follows whose events are still on their way."""
+        repository = ResearcherRepository(session)
+        for batch in chunked(researcher_ids, BATCH_SIZE):
+            await repository.lock(batch)
+            await repository.rebuild_topics(batch)
+            works = await repository.count_works(batch)
+            topics = await repository.count_topics(batch)
+            await repository.update_counters(
+                [
+                    {"id": rid, "works_count": works[rid], "topics_count": topics[rid]}
+                    for rid in batch
+                ]
+            )
+
     async def add_followers(self, session: AsyncSession, researcher_id: int, delta: int) -> None:
         """Move ``followers_count`` by ``delta``. Exact because each follow event is applied
         once (its processed mark commits with this); one statement, so a hot researcher's row

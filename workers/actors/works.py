@@ -16,4 +16,4 @@ async def work_added(session: AsyncSession, *, work_id: int, **_: object) -> Non
     authorships = (await WorkRepository(session).authorships_by_work([work_id])).get(work_id, [])
     author_ids = sorted({a.researcher_id for a in authorships})
     await trust.mark_stale(session, author_ids)  # before the row locks, as in follows
-    await researchers.recompute_derived(session, author_ids)
+    await researchers.recount_work_counters(session, author_ids)
