@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     """Retries back off exponentially between these (about 2.5 minutes in all, enough to ride
     out a database restart); then the event is dead-lettered."""
     event_time_limit_ms: int = 60_000
-    trust_coalesce_ms: int = 250
+    trust_coalesce_ms: int = 150
     """Trust of researchers touched by events is recomputed at most this long after the first
     of a burst, once for the whole burst."""
     trust_refresh_batch: int = 500

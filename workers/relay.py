@@ -152,6 +152,7 @@ class Relay:
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(NOTIFY_CHANNEL, lambda *_a: self._wake.set())
                 self._wake.set()  # catch up on what was inserted while not listening
+                log.info("relay.listening", channel=NOTIFY_CHANNEL)
                 await _wait_any(stop, lost, None)
             finally:
                 with contextlib.suppress(Exception):

@@ -30,6 +30,9 @@ class TrustHistoryEntry:
     verification_level: VerificationLevel
     claimed: bool
     computed_at: dt.datetime
+    factors: list[TrustFactor] = strawberry.field(
+        description="What made this score, as in the current snapshot."
+    )
 
 
 @strawberry.type(description="The current trust snapshot of a researcher record.")
@@ -68,6 +71,7 @@ class Trust:
                 verification_level=s.verification_level,
                 claimed=s.claimed,
                 computed_at=s.computed_at,
+                factors=[TrustFactor(**f) for f in s.factors],
             )
             for s in snapshots
         ]

@@ -111,6 +111,15 @@ class Deployment:
     def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
         return self.start(name, "worker", "--threads", "4")
 
+    def wait_for_log(self, name: str, event: str, timeout: float = 30) -> None:
+        """Wait until the latest ``name`` process has logged ``event`` (it is ready)."""
+        path = self.workdir / f"{name}-{self.starts[name]}.log"
+        deadline = time.monotonic() + timeout
+        while f'"{event}"' not in path.read_text(errors="replace"):
+            assert self.processes[name].poll() is None, path.read_text(errors="replace")
+            assert time.monotonic() < deadline, f"{name} did not log {event}"
+            time.sleep(0.02)
+
     def kill(self, name: str) -> int:
         process = self.processes[name]
         process.send_signal(signal.SIGKILL)

@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,9 +17,11 @@ from dramatiq.brokers.redis import RedisBroker
 from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
 from service.events.models import OutboxEvent
-from tests.events.deployment import Deployment, Outcome
+from service.graphql.relay import to_global_id
+from tests.events.deployment import FOLLOW, Deployment, Outcome
 from tests.events.population import follow_all, sql
 from tests.events.private_servers import PrivatePostgres, PrivateRedis
+from tests.support import eventually
 from workers.relay import event_message
 
 pytestmark = pytest.mark.timeout(300)
@@ -152,3 +155,38 @@ def _outbox_event(settings: Settings, event_id: int) -> OutboxEvent:
             await engine.dispose()
 
     return asyncio.run(load())
+
+
+PAGE = """query($id: ID!) { researcher(id: $id) { counts { followers }
+  trust { score history(first: 20) { score computedAt factors { key detail } } } } }"""
+
+
+def test_a_follow_shows_on_the_page_within_a_second(deployment: Deployment) -> None:
+    """The issue's "done when", on separate API, relay and worker processes."""
+    deployment.start_api()
+    deployment.start_relay()
+    deployment.start_worker()
+    deployment.wait_for_log("relay", "relay.listening")
+    deployment.wait_for_log("worker", "worker.started")
+    # A running service: the first event of a fresh process pays for connections and plans.
+    warm_up = to_global_id("Researcher", deployment.researchers[1])
+    assert "errors" not in deployment.graphql(FOLLOW, {"id": warm_up}, deployment.members[1].token)
+    deployment.wait_until_settled(timeout=10)
+    seed = to_global_id("Researcher", deployment.researchers[2])
+    before = deployment.graphql(PAGE, {"id": seed})["data"]["researcher"]
+    member = deployment.members[0]
+    started = time.monotonic()
+    followed = deployment.graphql(FOLLOW, {"id": seed}, member.token)
+    assert "errors" not in followed, followed
+
+    def page_moved() -> dict[str, Any]:
+        page = deployment.graphql(PAGE, {"id": seed})["data"]["researcher"]
+        assert page["counts"]["followers"] == before["counts"]["followers"] + 1
+        assert len(page["trust"]["history"]) == len(before["trust"]["history"]) + 1
+        return page  # type: ignore[no-any-return]
+
+    page = eventually(page_moved, timeout=1.0, interval=0.01)
+    elapsed = time.monotonic() - started
+    REPORTS.append(f"separate processes: follow -> counts and a new trust entry in {elapsed:.3f} s")
+    newest = {f["key"]: f["detail"] for f in page["trust"]["history"][0]["factors"]}
+    assert newest["followers"].startswith(f"{before['counts']['followers'] + 1} follower")
