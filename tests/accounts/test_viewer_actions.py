@@ -155,12 +155,12 @@ class TestFollow:
             followed = site.op("Follow", token, id=seed)
             assert followed["data"]["follow"]["researcher"] == {"id": seed, "viewerFollows": True}
 
-        def followed() -> dict[str, Any]:
+        def follow_counted() -> dict[str, Any]:
             after = site.server.graphql(COUNTS, {"id": seed}, token=token)["data"]["researcher"]
             assert after["counts"]["followers"] == before["counts"]["followers"] + 1
             return after  # type: ignore[no-any-return]
 
-        after = eventually(followed, timeout=1.0)  # the promise: within a second
+        after = eventually(follow_counted, timeout=1.0)  # the promise: within a second
         assert after["viewerFollows"] is True
         assert after["followers"]["totalCount"] == after["counts"]["followers"]
         following = site.server.graphql(VIEWER, token=token)["data"]["viewer"]["following"]

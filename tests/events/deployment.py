@@ -105,6 +105,12 @@ class Deployment:
         api = self.start("api", "serve", "--api-only", "--port", str(self.port))
         wait_until_serving(self.base_url, api)  # type: ignore[arg-type]
 
+    def start_all(self) -> None:
+        """API, relay and one worker, as in production."""
+        self.start_api()
+        self.start_relay()
+        self.start_worker()
+
     def start_relay(self, **env: str) -> subprocess.Popen[bytes]:
         return self.start("relay", "relay", **env)
 

@@ -49,9 +49,7 @@ def assert_nothing_lost_or_doubled(outcome: Outcome, scenario: str) -> None:
 
 
 def test_worker_killed_five_times(deployment: Deployment) -> None:
-    deployment.start_api()
-    deployment.start_relay()
-    deployment.start_worker()
+    deployment.start_all()
     stream = deployment.stream(events=300, seconds=8)
     for _ in range(5):
         time.sleep(1.2)
@@ -74,9 +72,7 @@ def test_relay_killed_at_each_crash_point(deployment: Deployment) -> None:
 
 
 def test_redis_killed_and_restarted(deployment: Deployment) -> None:
-    deployment.start_api()
-    deployment.start_relay()
-    deployment.start_worker()
+    deployment.start_all()
     stream = deployment.stream(events=300, seconds=8)
     time.sleep(3)
     deployment.redis.kill()  # every queued message is gone: nothing is kept on disk
@@ -87,9 +83,7 @@ def test_redis_killed_and_restarted(deployment: Deployment) -> None:
 
 
 def test_postgres_restarted(deployment: Deployment) -> None:
-    deployment.start_api()
-    deployment.start_relay()
-    deployment.start_worker()
+    deployment.start_all()
     stream = deployment.stream(events=300, seconds=10)
     time.sleep(3)
     deployment.postgres.kill()
@@ -129,7 +123,9 @@ def test_same_event_delivered_50_times_concurrently(deployment: Deployment) -> N
     follow_all(settings, seed, [deployment.members[0].account_id])
     ((event_id,),) = sql(settings, "SELECT max(id) FROM outbox_events")
     event = _outbox_event(settings, event_id)
-    broker = RedisBroker(url=deployment.redis.url(), namespace=settings.broker_namespace)
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        url=deployment.redis.url(), namespace=settings.broker_namespace
+    )
     for _ in range(50):
         broker.enqueue(event_message(event))
     deployment.wait_until_settled(timeout=30)
@@ -163,9 +159,7 @@ PAGE = """query($id: ID!) { researcher(id: $id) { counts { followers }
 
 def test_a_follow_shows_on_the_page_within_a_second(deployment: Deployment) -> None:
     """The issue's "done when", on separate API, relay and worker processes."""
-    deployment.start_api()
-    deployment.start_relay()
-    deployment.start_worker()
+    deployment.start_all()
     deployment.wait_for_log("relay", "relay.listening")
     deployment.wait_for_log("worker", "worker.started")
     # A running service: the first event of a fresh process pays for connections and plans.
