@@ -12,9 +12,11 @@ Processes, each in its own process group, stopped at the end (also on errors and
 ``bzpeer serve --api-only --workers 2`` (``--api-workers``), ``bzpeer relay``, and first one,
 then two ``bzpeer worker --threads 8`` (``--threads``). All run with ``BZPEER_ENV=production``,
 the follow rate limit raised to 1000000/minute, ``REDIS_URL`` ``--redis-url`` (default db 5)
-and the broker namespace ``--namespace``; the API logs at WARNING, relay and workers at INFO
-(they log only their start and stop, with their tallies). The Redis keys of both namespaces are
-deleted at the start and the end; nothing else in Redis is touched.
+and the broker namespace ``--namespace``, logging at WARNING (``--worker-log-level INFO``
+adds the tallies relay and workers log when they stop, and a log line per event). The Redis
+keys of both namespaces are deleted at the start and the end; nothing else in Redis is
+touched. Readiness: ``/readyz`` for the API, the relay's LISTEN in ``pg_stat_activity``, a new
+broker in the namespace's Dramatiq heartbeat set for a worker.
 
 What is measured, with one and then with two worker processes, ``--rounds`` times each:
 
@@ -26,12 +28,12 @@ What is measured, with one and then with two worker processes, ``--rounds`` time
   SELECT every ``--poll-ms``, default 2 ms, over the researchers still waiting), not through the
   API, so that the polling does not load the API. p50/p99 in ms, plus the mutation's own
   response time.
-- ``api``: ``--api-follows`` follows (default 1200) driven as fast as possible by ``--clients``
+- ``api``: ``--api-follows`` follows (default 1000) driven as fast as possible by ``--clients``
   (default 32) concurrent httpx clients. Printed: the API's follow rate (follows answered per s,
   first send to last answer) and the end-to-end event rate (follows per s from the first send
   to the last event's ``processed_at`` on the outbox). On a small machine the API is the
   bottleneck here, so the next figure isolates relay and workers.
-- ``events`` (worker only): ``--events`` follows (default 3000) and their ``follows.created``
+- ``events`` (worker only): ``--events`` follows (default 2500) and their ``follows.created``
   outbox rows inserted by one SQL statement while the relay runs; events per s from its commit
   (the outbox trigger's NOTIFY wakes the relay) to the last ``processed_at``.
 - ``no-op`` (the baseline): as many messages, with the same kwargs as the relay sends, enqueued
@@ -40,7 +42,9 @@ What is measured, with one and then with two worker processes, ``--rounds`` time
   own, consumed by one, then two worker processes running ``dramatiq.Worker`` with the same
   threads and poll interval as ``bzpeer worker`` and an actor that only INCRs a Redis counter;
   messages per s from the first enqueue to the counter reaching the count (polled every 2 ms).
-  The no-op workers idle while ours are measured and the other way round.
+  The no-op workers idle while ours are measured and the other way round. With two no-op
+  workers this rate comes close to the enqueue rate (one Redis round trip per message, as the
+  relay sends them), which is printed too.
 
 After each phase the outbox is drained (events that no consumer processed, dead letters and
 counters that differ from ``count(*)`` of the follows are reported) and the trust refresh has
@@ -49,10 +53,10 @@ rounds of each worker count, a warm-up of 100 follows through the API (any failu
 service must work) and 200 no-op messages. Printed per round and as medians: the figures above,
 the CPU seconds used by each process role and the CPU time per follow or event of the API, the
 workers, PostgreSQL and the relay (``other`` is everything else on the machine: a phase where
-it exceeds 10% of the machine is flagged as disturbed). Then a check of the
-processes' logs (warnings, errors, the workers' tallies) and the goals: follow-to-count p99 <=
-100 ms at moderate load, >= 2,000 worker-only events/s with two workers, and the ratio of
-that to the no-op rate with two workers >= 0.5. The last two lines are::
+it exceeds 10% of the machine is flagged as disturbed). Then a check of the processes' logs
+(warnings, errors, tracebacks, unclean exits; the tallies at INFO) and the goals:
+follow-to-count p99 <= 100 ms at moderate load, >= 2,000 worker-only events/s with two
+workers, and the ratio of that to the no-op rate with two workers >= 0.5. The last two lines are::
 
     events throughput ratio to no-op: X
     follow-to-counts.followers p99: Y ms
@@ -62,12 +66,12 @@ rounds); Y: the median over the two-worker rounds of each round's p99.
 
 Run from the repository root::
 
-    .venv/bin/python bench/events.py            # about 4 to 5 minutes on 2 cores
+    .venv/bin/python bench/events.py            # about 4 minutes on 2 cores
+    .venv/bin/python bench/events.py --quick    # about 1 minute, one round of smaller phases
 
 The default phase sizes keep a run under 5 minutes on a 2-core machine at the rates measured
-when this was written (about 70 follows/s through the API, 300 events/s through the workers);
-faster code makes the phases shorter, not fewer.
-    .venv/bin/python bench/events.py --quick    # about 1 minute, one round of smaller phases
+when this was written (about 60 follows/s through the API, 250 to 600 events/s through the
+workers); faster code makes the phases shorter, not fewer.
 """
 
 from __future__ import annotations
@@ -137,7 +141,7 @@ FOLLOW_MUTATION = (
 )
 COUNTS_QUERY = "query Counts($id: ID!) { researcher(id: $id) { counts { followers } } }"
 
-FULL = {"rounds": 3, "latency_seconds": 10.0, "api_follows": 1200, "events": 3000}
+FULL = {"rounds": 3, "latency_seconds": 10.0, "api_follows": 1000, "events": 2500}
 QUICK = {"rounds": 1, "latency_seconds": 4.0, "api_follows": 600, "events": 2000}
 
 NOOP_WORKER = textwrap.dedent(
@@ -205,13 +209,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, help="default 10 (--quick: 4)")
     parser.add_argument("--poll-ms", type=float, default=2.0, help="counter polling interval")
     parser.add_argument("--clients", type=int, default=32, help="concurrent API clients")
-    parser.add_argument("--api-follows", type=int, help="follows per api round (1200; quick 600)")
+    parser.add_argument("--api-follows", type=int, help="follows per api round (1000; quick 600)")
     parser.add_argument(
-        "--events", type=int, help="events per worker-only round (3000; quick 2000)"
+        "--events", type=int, help="events per worker-only round (2500; quick 2000)"
     )
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker process")
+    parser.add_argument(
+        "--threads", type=int, default=32, help="threads per worker process (ours and no-op)"
+    )
     parser.add_argument("--rounds", type=int, help="rounds per worker count (3; quick 1)")
+    parser.add_argument(
+        "--worker-log-level",
+        default="WARNING",
+        help="BZPEER_LOG_LEVEL of relay and workers; INFO prints their tallies at the end, at "
+        "the cost of a log line per event",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
     args = parser.parse_args(argv)
@@ -338,15 +350,6 @@ def run_cli(args: argparse.Namespace, log_dir: Path, *arguments: str) -> float:
             f"ABORT: bzpeer {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}"
         )
     return time.perf_counter() - started
-
-
-async def wait_for_log(proc: Proc, marker: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while marker not in proc.log_path.read_text(errors="replace"):
-        proc.check_alive()
-        if time.monotonic() > deadline:
-            raise SystemExit(f"ABORT: {proc.name} not ready in {READY_TIMEOUT_S:.0f} s")
-        await asyncio.sleep(0.05)
 
 
 async def wait_http_ready(proc: Proc, url: str) -> None:
@@ -583,7 +586,7 @@ class Bench:
     async def last_outbox_id(self) -> int:
         return int(await self.pool.fetchval("SELECT coalesce(max(id), 0) FROM outbox_events"))
 
-    async def wait_drained(self, after_id: int) -> bool:
+    async def wait_drained(self, label: str, after_id: int) -> bool:
         """Until no event after ``after_id`` waits for a consumer (dead letters excluded)."""
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while True:
@@ -596,7 +599,8 @@ class Bench:
                 return True
             if time.monotonic() > deadline:
                 self.warnings.append(
-                    f"{waiting} events not processed {DRAIN_TIMEOUT_S:.0f} s after a phase"
+                    f"{label}: {waiting} events not processed {DRAIN_TIMEOUT_S:.0f} s after "
+                    "the phase (lost, or the reconciler is late)"
                 )
                 return False
             await asyncio.sleep(DRAIN_POLL_S)
@@ -842,7 +846,7 @@ async def api_round(bench: Bench, label: str) -> ApiRound:
     started = time.time()
     await asyncio.gather(*(client() for _ in range(bench.args.clients)))
     answered = time.time()
-    await bench.wait_drained(after_id)
+    await bench.wait_drained(label, after_id)
     after = cpu_snapshot(bench.processes)
     events = await bench.phase_events(after_id)
     ok = len(pairs) - sum(errors.values())
@@ -906,7 +910,7 @@ async def events_round(bench: Bench, label: str) -> EventsRound:
         await connection.execute(INSERT_FOLLOWS_SQL, [a for a, _ in pairs], [r for _, r in pairs])
         committed = time.time()
         await transaction.commit()
-    await bench.wait_drained(after_id)
+    await bench.wait_drained(label, after_id)
     after = cpu_snapshot(bench.processes)
     events = await bench.phase_events(after_id)
     bench.check_events(label, len(pairs), events)
@@ -1040,13 +1044,31 @@ class Launch:
     noop_script: Path
 
 
+async def wait_consuming(bench: Bench, proc: Proc, known: set[Any], since_ms: float) -> None:
+    """Until a broker that was not in ``known`` beats in the namespace's heartbeat set: Dramatiq
+    records one with every Redis call, and an idle consumer polls every few ms."""
+    key = f"{bench.args.namespace}:__heartbeats__"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        beating = await asyncio.to_thread(bench.noop.client.zrangebyscore, key, since_ms, "+inf")
+        if set(beating) - known:
+            return
+        proc.check_alive()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"ABORT: {proc.name} does not consume:\n{proc.tail()}")
+        await asyncio.sleep(0.05)
+
+
 async def start_workers(bench: Bench, launch: Launch, number: int) -> None:
     """Start our worker process ``number`` and the no-op one, and wait until both consume."""
     threads = str(bench.args.threads)
+    key = f"{bench.args.namespace}:__heartbeats__"
+    known = set(await asyncio.to_thread(bench.noop.client.zrange, key, 0, -1))
+    since_ms = time.time() * 1000
     ours = bench.processes.start(
         f"worker-{number}", "worker", bzpeer("worker", "--threads", threads), launch.worker_env
     )
-    await wait_for_log(ours, '"worker.started"')
+    await wait_consuming(bench, ours, known, since_ms)
     noop = bench.processes.start(
         f"noop-worker-{number}",
         "noop",
@@ -1078,7 +1100,7 @@ async def warm_up(bench: Bench, label: str) -> None:
     await asyncio.gather(*(client() for _ in range(min(16, bench.args.clients))))
     if errors:
         raise SystemExit(f"ABORT: {label}: {len(errors)} follows failed, first: {errors[0]}")
-    if not await bench.wait_drained(after_id):
+    if not await bench.wait_drained(label, after_id):
         raise SystemExit(f"ABORT: {label}: the warm-up's events were not processed")
     await bench.settle(label)
     accounts, researchers = bench.data.accounts, bench.data.researchers
@@ -1153,6 +1175,36 @@ async def run(
         f"+ {len(data.researchers)} researchers, {len(data.accounts)} accounts with sessions"
     )
 
+    pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
+    noop = NoopBaseline(args.redis_url, noop_namespace)
+    try:
+        return await measure(args, processes, log_dir, pool, noop, data)
+    finally:
+        await pool.close()
+        noop.close()
+
+
+async def wait_listening(pool: Any, relay: Proc) -> None:
+    """Until the relay LISTENs for the outbox trigger's NOTIFY."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not await pool.fetchval(
+        """SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND query ILIKE 'LISTEN%'"""
+    ):
+        relay.check_alive()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"ABORT: the relay does not LISTEN:\n{relay.tail()}")
+        await asyncio.sleep(0.05)
+
+
+async def measure(
+    args: argparse.Namespace,
+    processes: Processes,
+    log_dir: Path,
+    pool: Any,
+    noop: NoopBaseline,
+    data: BenchData,
+) -> tuple[list[ConfigResults], list[str]]:
     port = free_port()
     api = processes.start(
         "api",
@@ -1169,16 +1221,16 @@ async def run(
         ),
         service_env(args, log_dir, args.namespace, "WARNING"),
     )
-    background_env = service_env(args, log_dir, args.namespace, "INFO")
+    background_env = service_env(args, log_dir, args.namespace, args.worker_log_level)
     relay = processes.start("relay", "relay", bzpeer("relay"), background_env)
     base_url = f"http://127.0.0.1:{port}"
     await wait_http_ready(api, base_url)
-    await wait_for_log(relay, '"relay.started"')
+    await wait_listening(pool, relay)
     noop_script = log_dir / "noop_worker.py"
     noop_script.write_text(NOOP_WORKER)
     launch = Launch(
         background_env,
-        service_env(args, log_dir, noop_namespace, "WARNING"),
+        service_env(args, log_dir, f"{args.namespace}-noop", "WARNING"),
         noop_script,
     )
     print(
@@ -1188,39 +1240,30 @@ async def run(
         f"{WORKER_POLL_MS} ms",
         flush=True,
     )
-
-    pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
-    noop = NoopBaseline(args.redis_url, noop_namespace)
     results = []
-    try:
-        async with httpx.AsyncClient(
-            base_url=base_url,
-            limits=httpx.Limits(
-                max_connections=args.clients, max_keepalive_connections=args.clients
-            ),
-            timeout=30,
-        ) as client:
-            bench = Bench(
-                args, processes, pool, client, data, Pairs(data.accounts, data.researchers), noop
-            )
-            for workers in WORKER_COUNTS:
-                await start_workers(bench, launch, workers)
-                await warm_up(bench, f"warm-up with {workers} worker(s)")
-                results.append(await run_config(bench, workers))
-            await check_graphql_counts(bench)
-            totals = await pool.fetchrow(
-                """SELECT count(*) AS events, count(processed_at) AS processed,
-                          count(failed_at) AS failed FROM outbox_events
-                WHERE event_type = 'follows.created'"""
-            )
-            print(
-                f"outbox: {totals['events']} follows.created events, {totals['processed']} "
-                f"processed, {totals['failed']} dead-lettered",
-                flush=True,
-            )
-    finally:
-        await pool.close()
-        noop.close()
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        limits=httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients),
+        timeout=30,
+    ) as client:
+        bench = Bench(
+            args, processes, pool, client, data, Pairs(data.accounts, data.researchers), noop
+        )
+        for workers in WORKER_COUNTS:
+            await start_workers(bench, launch, workers)
+            await warm_up(bench, f"warm-up with {workers} worker(s)")
+            results.append(await run_config(bench, workers))
+        await check_graphql_counts(bench)
+        totals = await pool.fetchrow(
+            """SELECT count(*) AS events, count(processed_at) AS processed,
+                      count(failed_at) AS failed FROM outbox_events
+            WHERE event_type = 'follows.created'"""
+        )
+        print(
+            f"outbox: {totals['events']} follows.created events, {totals['processed']} "
+            f"processed, {totals['failed']} dead-lettered",
+            flush=True,
+        )
     return results, bench.warnings
 
 
@@ -1228,8 +1271,10 @@ async def run(
 
 
 def scan_logs(processes: Processes) -> list[str]:
-    """Print each process's tallies; return what looked wrong in the logs."""
+    """Print the tallies relay and workers log when they stop (at INFO); return what looked
+    wrong in the logs: warnings, errors, tracebacks, unclean exits."""
     problems = []
+    tally_lines = []
     for proc in processes.stopped:
         found: Counter[str] = Counter()
         for line in proc.log_path.read_text(errors="replace").splitlines():
@@ -1241,7 +1286,9 @@ def scan_logs(processes: Processes) -> list[str]:
                 event, level = document.get("event"), document.get("level")
                 if event in ("worker.stopped", "relay.stopped"):
                     tallies = {k: v for k, v in document.items() if k not in ("level", "timestamp")}
-                    print(f"  {proc.name}: {' '.join(f'{k}={v}' for k, v in tallies.items())}")
+                    tally_lines.append(
+                        f"  {proc.name}: {' '.join(f'{k}={v}' for k, v in tallies.items())}"
+                    )
                 if level in ("warning", "error", "critical"):
                     found[f"{level} {event}"] += 1
             elif any(w in line for w in ("Traceback", "Error", "ERROR", "WARNING", "Exception")):
@@ -1251,6 +1298,8 @@ def scan_logs(processes: Processes) -> list[str]:
             found[f"exit code {code}"] += 1
         for what, count in found.most_common(8):
             problems.append(f"{proc.name} log: {count} x {what}")
+    if tally_lines:
+        print("process tallies:", *tally_lines, sep="\n")
     return problems
 
 
@@ -1323,7 +1372,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         processes.stop_all()
         delete_namespace(args.redis_url, *namespaces)
-    print("process tallies:")
     warnings += scan_logs(processes)
     print_medians(results, args.rounds)
     for warning in warnings:

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     default); ``bzpeer serve --api-only`` turns it off for separate ``relay``/``worker``."""
     broker_namespace: str = "bzpeer"
     """Prefix of the broker's Redis keys: deployments sharing one Redis need different ones."""
-    worker_threads: int = 8
+    worker_threads: int = 32
+    """Dramatiq threads per worker process. They mostly wait while their events are applied
+    together (group commit), so more threads make bigger batches."""
     worker_heartbeat_timeout_ms: int = 5_000
     """A worker silent this long is dead and its unacknowledged messages run again (Dramatiq's
     default is a minute)."""

@@ -1,10 +1,12 @@
-"""How actors are declared: a handler is an async function of a session and ids, registered
-under an explicit ``domain.event`` name. ``workers/runtime.py`` binds every registered handler
-to a broker as a Dramatiq actor; handlers never see Dramatiq."""
+"""How actors are declared. An event consumer is two async functions of a session and event
+payloads: ``touched`` names the researchers whose trust the events move, ``apply`` writes their
+effect. Both take a list, because the runtime applies events that arrive together in one
+transaction (group commit). ``workers/runtime.py`` binds every consumer to a broker as a
+Dramatiq actor named after its event type; consumers never see Dramatiq."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,15 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from workers.broker import EVENTS_QUEUE
 
-EventHandler = Callable[..., Awaitable[None]]
-"""``async def handler(session, **payload)``: applies one event's effect in ``session``."""
+Payload = dict[str, Any]
+Touched = Callable[[AsyncSession, Sequence[Payload]], Awaitable[list[int]]]
+Apply = Callable[[AsyncSession, Sequence[Payload]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class EventActor:
     name: str
     """The event type it consumes, such as ``follows.created``; also the actor's name."""
-    handler: EventHandler
+    touched: Touched
+    """Researchers whose trust these events move; the runtime marks them stale first (lock
+    order: stale rows, then researcher rows)."""
+    apply: Apply
+    """The events' own effect, such as a counter; may be nothing beyond the stale mark."""
     queue: str = EVENTS_QUEUE
 
 
@@ -28,19 +35,24 @@ EVENT_ACTORS: dict[str, EventActor] = {}
 """Every event consumer, by event type (filled as ``workers.actors`` is imported)."""
 
 
-def event_actor(*event_types: str, queue: str = EVENTS_QUEUE) -> Callable[[EventHandler], Any]:
-    """Register ``handler`` as the consumer of ``event_types``. The runtime marks the event
-    processed in the handler's transaction and skips redeliveries."""
+async def nothing_more(_session: AsyncSession, _payloads: Sequence[Payload]) -> None:
+    """For events whose whole effect is the trust they move."""
 
-    def register(handler: EventHandler) -> EventHandler:
+
+async def researcher_in_payload(_session: AsyncSession, payloads: Sequence[Payload]) -> list[int]:
+    return [int(p["researcher_id"]) for p in payloads]
+
+
+def event_actor(
+    *event_types: str, touched: Touched = researcher_in_payload, queue: str = EVENTS_QUEUE
+) -> Callable[[Apply], Apply]:
+    """Register the decorated ``apply`` as the consumer of ``event_types``."""
+
+    def register(apply: Apply) -> Apply:
         for event_type in event_types:
             if event_type in EVENT_ACTORS:
                 raise ValueError(f"{event_type} already has a consumer")
-            EVENT_ACTORS[event_type] = EventActor(event_type, handler, queue)
-        return handler
+            EVENT_ACTORS[event_type] = EventActor(event_type, touched, apply, queue)
+        return apply
 
     return register
-
-
-async def no_effect(_session: AsyncSession, **_payload: Any) -> None:
-    """For events whose only consumer is elsewhere (none yet)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 import dramatiq
@@ -27,12 +27,17 @@ from service.trust.service import StaleRefresh, trust
 from workers.actor import EVENT_ACTORS, EventActor
 from workers.broker import DERIVED_QUEUE, create_broker
 from workers.coalesce import Flag, LocalFlag, RedisFlag
+from workers.group_commit import Delivery, GroupCommit
 from workers.session import unit_of_work
 
 T = TypeVar("T")
 
+WORKER_POOL_SIZE = 4
+"""Connections per worker process: one group-commit batch at a time, a trust refresh, and the
+dead-letter bookkeeping."""
+
 TRUST_REFRESH = "trust.refresh"
-WORKER_POLL_MS = 50
+WORKER_POLL_MS = 20
 """Longest idle wait of a worker's consumers between polls of Redis (Dramatiq's default of a
 second would add up to a second to an event's latency)."""
 
@@ -91,7 +96,13 @@ class WorkerRuntime:
         """Per-process tallies: processed, duplicates, trust_refreshes, trust_recomputed ..."""
         self.loop = LoopThread("bzpeer-actors")
         backend = make_url(settings.resolved_database_url).get_backend_name()
-        pool: dict[str, Any] = {} if backend == "sqlite" else {"pool_size": settings.worker_threads}
+        # No pre-ping: it costs a round trip per transaction, and after a database restart the
+        # first failure invalidates the whole pool anyway (the event is retried).
+        pool: dict[str, Any] = (
+            {}
+            if backend == "sqlite"
+            else {"pool_size": settings.worker_threads, "pool_pre_ping": False}
+        )
         self.engine = create_engine(
             settings, maintenance=True, execution_options=writer_options(backend), **pool
         )
@@ -102,6 +113,7 @@ class WorkerRuntime:
             else LocalFlag()
         )
         self.broker.add_middleware(DeadLetters(self))
+        self.batches = GroupCommit(self.apply)
         self.actors = {spec.name: self._declare(spec) for spec in EVENT_ACTORS.values()}
         self.refresh_actor = dramatiq.Actor(
             self._refresh_trust,
@@ -116,9 +128,7 @@ class WorkerRuntime:
 
     def _declare(self, spec: EventActor) -> dramatiq.Actor[..., None]:
         def consume(event_id: int, **payload: Any) -> None:
-            self.loop.run(self.consume(spec, event_id, payload))
-            # Also after a redelivery: the first delivery may have died before asking.
-            self.request_trust_refresh()
+            self.loop.run(self.batches.submit(Delivery(spec, event_id, payload)))
 
         consume.__name__ = consume.__qualname__ = spec.name.replace(".", "_")
         return dramatiq.Actor(
@@ -131,16 +141,43 @@ class WorkerRuntime:
         )
 
     async def consume(self, spec: EventActor, event_id: int, payload: dict[str, Any]) -> bool:
-        """Apply one event in one transaction with its processed mark; False (and no effect)
-        when it was processed before."""
+        """Apply one event now, in a transaction of its own; False (and no effect) when it was
+        processed before."""
+        return event_id in await self.apply(
+            [Delivery(spec, event_id, payload)], request_refresh=False
+        )
+
+    async def apply(
+        self, deliveries: Sequence[Delivery], *, request_refresh: bool = True
+    ) -> set[int]:
+        """Apply these events in one transaction with their processed marks: stale marks for
+        every researcher they touch, then each type's effect. Returns the ids applied now;
+        redeliveries (already marked) have no effect."""
         async with unit_of_work(self.sessionmaker) as session:
-            if not await events.mark_processed(session, event_id):
-                self.stats["duplicates"] += 1
-                return False
-            await spec.handler(session, **payload)
-        self.stats["processed"] += 1
-        log.info("event.applied", event_id=event_id, event_type=spec.name)
-        return True
+            fresh = await events.mark_processed(session, [d.event_id for d in deliveries])
+            first: dict[int, Delivery] = {}
+            for delivery in deliveries:  # the same event twice in one batch applies once
+                if delivery.event_id in fresh:
+                    first.setdefault(delivery.event_id, delivery)
+            by_type: dict[str, list[Delivery]] = {}
+            for delivery in first.values():
+                by_type.setdefault(delivery.spec.name, []).append(delivery)
+            touched: set[int] = set()
+            for group in by_type.values():
+                touched.update(await group[0].spec.touched(session, [d.payload for d in group]))
+            await trust.mark_stale(session, sorted(touched))
+            for name in sorted(by_type):
+                group = by_type[name]
+                await group[0].spec.apply(session, [d.payload for d in group])
+        self.stats["batches"] += 1
+        self.stats["processed"] += len(first)
+        self.stats["duplicates"] += len(deliveries) - len(first)
+        for event_id, delivery in first.items():
+            log.info("event.applied", event_id=event_id, event_type=delivery.spec.name)
+        # Also after redeliveries only: the first delivery may have died before asking.
+        if request_refresh:
+            await asyncio.to_thread(self.request_trust_refresh)
+        return set(first)
 
     async def record_failure(self, event_id: int, error: str) -> None:
         async with unit_of_work(self.sessionmaker) as session:

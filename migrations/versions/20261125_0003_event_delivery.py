@@ -46,14 +46,24 @@ def upgrade() -> None:
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["researcher_id"],
             ["researchers.id"],
             name=op.f("fk_trust_stale_researcher_id_researchers"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("researcher_id", name=op.f("pk_trust_stale")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_trust_stale")),
     )
+    with op.batch_alter_table("trust_stale", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_trust_stale_researcher_id"), ["researcher_id"], unique=False
+        )
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("processed_at", service.db.base.UTCDateTime(timezone=True), nullable=True)
@@ -94,4 +104,6 @@ def downgrade() -> None:
         batch_op.drop_column("failed_at")
         batch_op.drop_column("processed_at")
 
+    with op.batch_alter_table("trust_stale", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_trust_stale_researcher_id"))
     op.drop_table("trust_stale")

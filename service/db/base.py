@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, func
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -64,3 +64,9 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.current_timestamp()
     )
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, for Core statements on hot paths (cheaper than ORM-enabled
+    DML: no session bookkeeping)."""
+    return cast(Table, model.__table__)

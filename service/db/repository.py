@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from sqlalchemy import Insert, Select, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.base import Base
@@ -57,12 +56,6 @@ class RepositoryBase(Generic[M]):
 
 def is_postgresql(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING`` in the session's dialect."""
-    dialect_insert = postgresql.insert if is_postgresql(session) else sqlite.insert
-    return dialect_insert(model).on_conflict_do_nothing()
 
 
 def chunked(items: Iterable[T], size: int) -> Iterable[list[T]]:

@@ -64,10 +64,10 @@ class EventService:
             utcnow() - unprocessed_for, consumed, limit
         )
 
-    async def mark_processed(self, session: AsyncSession, event_id: int) -> bool:
-        """Mark the event processed in the transaction of its effect; False on a redelivery,
-        whose effect must then be skipped."""
-        return await EventRepository(session).mark_processed(event_id)
+    async def mark_processed(self, session: AsyncSession, event_ids: Collection[int]) -> set[int]:
+        """Mark events processed in the transaction of their effect; returns those newly marked.
+        The others are redeliveries, whose effect must be skipped."""
+        return await EventRepository(session).mark_processed(event_ids)
 
     async def record_failure(self, session: AsyncSession, event_id: int, error: str) -> None:
         await EventRepository(session).record_failure(event_id, error[-MAX_ERROR_LENGTH:])

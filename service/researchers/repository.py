@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import aliased, joinedload
 
+from service.db.base import table_of
 from service.db.paging import (
     PARENT_IDS,
     Ordering,
@@ -219,11 +220,17 @@ class ResearcherRepository(RepositoryBase[Researcher]):
     async def count_works(self, researcher_ids: Sequence[int]) -> dict[int, int]:
         return await self.count_grouped(Authorship.researcher_id, researcher_ids)
 
-    async def add_to_followers_count(self, researcher_id: int, delta: int) -> None:
+    async def add_to_followers_counts(self, deltas: Mapping[int, int]) -> None:
+        if not deltas:
+            return
+        table = table_of(Researcher)
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("researcher_id"))
+            .values(followers_count=table.c.followers_count + bindparam("delta"))
+        )
         await self.session.execute(
-            update(Researcher)
-            .where(Researcher.id == researcher_id)
-            .values(followers_count=Researcher.followers_count + delta)
+            stmt, [{"researcher_id": rid, "delta": deltas[rid]} for rid in sorted(deltas)]
         )
 
     async def update_counters(self, rows: Sequence[dict[str, int]]) -> None:

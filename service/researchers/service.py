@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,11 +103,13 @@ class ResearcherService:
                 ]
             )
 
-    async def add_followers(self, session: AsyncSession, researcher_id: int, delta: int) -> None:
-        """Move ``followers_count`` by ``delta``. Exact because each follow event is applied
-        once (its processed mark commits with this); one statement, so a hot researcher's row
-        is locked only until the commit that follows it."""
-        await ResearcherRepository(session).add_to_followers_count(researcher_id, delta)
+    async def add_followers(self, session: AsyncSession, deltas: Mapping[int, int]) -> None:
+        """Move ``followers_count`` by a delta per researcher. Exact because each follow event
+        is applied once (its processed mark commits with this); one statement, rows in id order,
+        so a hot researcher's row is locked only until the commit that follows."""
+        await ResearcherRepository(session).add_to_followers_counts(
+            {rid: delta for rid, delta in deltas.items() if delta}
+        )
 
     def update_profile(
         self,

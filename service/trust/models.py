@@ -47,14 +47,16 @@ class TrustSnapshot(IdMixin, Base):
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class StaleTrust(Base):
-    """A researcher whose trust must be recomputed. Event actors add rows; the coalesced
-    ``trust.refresh`` job takes them, so a burst of events costs a few recomputes, not one each."""
+class StaleTrust(IdMixin, Base):
+    """A request to recompute a researcher's trust. Event actors append one per researcher they
+    touch (never a conflict, so never a wait on a refresh in progress); the coalesced
+    ``trust.refresh`` job deletes a batch of requests and recomputes their researchers once, so
+    a burst of events costs a few recomputes, not one each."""
 
     __tablename__ = "trust_stale"
 
     researcher_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), primary_key=True
+        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), index=True
     )
     requested_at: Mapped[dt.datetime] = mapped_column(
         default=utcnow, server_default=func.current_timestamp()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, func, insert, or_, select, union, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from service.accounts.models import Account
 from service.claims.models import Claim, ClaimStatus, Vouch
-from service.db.repository import insert_ignoring_duplicates, is_postgresql
+from service.db.base import table_of
+from service.db.repository import is_postgresql
 from service.follows.models import Follow
 from service.graph.models import CoauthorEdge
 from service.researchers.models import Researcher
@@ -20,6 +21,7 @@ from service.trust.models import StaleTrust, TrustSnapshot
 from service.trust.score import VerificationLevel
 from service.works.models import Authorship, Work
 
+STALE = table_of(StaleTrust)
 ACTIVE_CLAIM = (ClaimStatus.PENDING, ClaimStatus.VERIFIED)
 VERIFIED_LEVELS = (VerificationLevel.L3, VerificationLevel.L4)
 
@@ -170,26 +172,31 @@ class TrustRepository:
     async def mark_stale(self, ids: Sequence[int]) -> None:
         if ids:
             await self.session.execute(
-                insert_ignoring_duplicates(self.session, StaleTrust),
-                [{"researcher_id": rid} for rid in sorted(set(ids))],
+                insert(STALE), [{"researcher_id": rid} for rid in sorted(set(ids))]
             )
 
     async def take_stale(self, limit: int) -> list[int]:
-        """Remove and return up to ``limit`` stale researchers, oldest requests first; rows
-        another transaction is taking are skipped (PostgreSQL)."""
-        oldest = (
-            select(StaleTrust.researcher_id)
-            .order_by(StaleTrust.requested_at, StaleTrust.researcher_id)
-            .limit(limit)
-        )
+        """Remove up to ``limit`` of the oldest recompute requests and return their distinct
+        researchers; requests another transaction is taking are skipped (PostgreSQL)."""
+        oldest = select(STALE.c.id).order_by(STALE.c.id).limit(limit)
         if is_postgresql(self.session):
             oldest = oldest.with_for_update(skip_locked=True)
         stmt = (
-            delete(StaleTrust)
-            .where(StaleTrust.researcher_id.in_(oldest.scalar_subquery()))
-            .returning(StaleTrust.researcher_id)
+            delete(STALE)
+            .where(STALE.c.id.in_(oldest.scalar_subquery()))
+            .returning(STALE.c.researcher_id)
         )
-        return sorted((await self.session.scalars(stmt)).all())
+        return sorted(set((await self.session.scalars(stmt)).all()))
+
+    async def lock_for_recompute(self, ids: Sequence[int]) -> None:
+        """Serialize recomputes of one record (its current snapshot is unique) with a
+        transaction-scoped advisory lock, not the researcher's row lock: follow events keep
+        moving the counters while trust is computed. SQLite has one writer."""
+        if ids and is_postgresql(self.session):
+            stmt = text(
+                "SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS t(id)"
+            )
+            await self.session.execute(stmt, {"ids": sorted(set(ids))})
 
     async def oldest_stale_request(self) -> dt.datetime | None:
         return await self.session.scalar(select(func.min(StaleTrust.requested_at)))

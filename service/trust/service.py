@@ -81,15 +81,13 @@ class TrustService:
         return oldest is not None and oldest < utcnow() - longer_than
 
     async def refresh_stale(self, session: AsyncSession, limit: int) -> StaleRefresh:
-        """Take up to ``limit`` stale researchers, recompute them, and mark stale the records
-        whose trust reads a score or level that changed. Locks the taken researchers so that two
-        refreshes never compute one record at once. Lock order, here and in every event actor:
-        stale rows, then researcher rows."""
+        """Take up to ``limit`` recompute requests, recompute their researchers, and mark stale
+        the records whose trust reads a score or level that changed."""
         repository = TrustRepository(session)
         ids = await repository.take_stale(limit)
         if not ids:
             return StaleRefresh(0, TrustChanges(), 0)
-        await ResearcherRepository(session).lock(ids)
+        await repository.lock_for_recompute(ids)
         changes = await self.recompute(session, ids)
         dependents = await repository.dependents(changes.influential)
         await repository.mark_stale(dependents)

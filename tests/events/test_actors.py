@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import orjson
@@ -20,6 +21,7 @@ from service.trust.score import UNVERIFIED_FOLLOWERS_CAP
 from tests.events.population import confirmed_accounts, follow_all, sql
 from tests.support import REPO, eventually, serve, settings_for
 from workers.actor import EVENT_ACTORS
+from workers.group_commit import Delivery
 from workers.process import EmbeddedWorkers
 from workers.runtime import WorkerRuntime
 
@@ -220,3 +222,45 @@ def test_a_dead_lettered_event_is_listed_counted_and_replayed(
         assert again.returncode == 1 and "not dead-lettered" in again.stderr
     finally:
         workers.close()
+
+
+def test_events_arriving_together_commit_together_and_a_bad_one_fails_alone(
+    fresh_demo_url: str,
+) -> None:
+    settings = settings_for(fresh_demo_url)
+    seed = seed_researcher(settings)
+    members = confirmed_accounts(settings, 6)
+    follow_all(settings, seed, [m.account_id for m in members])
+    rows = sql(settings, "SELECT id, payload FROM outbox_events ORDER BY id")
+    deliveries = [
+        Delivery(EVENT_ACTORS["follows.created"], int(event_id), _json(payload))
+        for event_id, payload in rows
+    ]
+    # An event about a researcher that does not exist: its stale mark breaks a foreign key.
+    ((last_id,),) = sql(settings, "SELECT max(id) FROM outbox_events")
+    bad = Delivery(EVENT_ACTORS["follows.created"], int(last_id), {"researcher_id": 10**9})
+    deliveries[-1] = bad
+    runtime = WorkerRuntime(settings)
+    try:
+
+        async def submit_together() -> list[object]:
+            return list(
+                await asyncio.gather(
+                    *(runtime.batches.submit(d) for d in deliveries), return_exceptions=True
+                )
+            )
+
+        outcomes = runtime.loop.run(submit_together())
+    finally:
+        runtime.close()
+    assert outcomes[:-1] == [True] * 5
+    assert isinstance(outcomes[-1], Exception) and "foreign key" in str(outcomes[-1]).lower()
+    assert followers_count(settings, seed) == 5  # the five good ones, once each
+    ((unprocessed,),) = sql(
+        settings, "SELECT count(*) FROM outbox_events WHERE processed_at IS NULL"
+    )
+    assert unprocessed == 1  # the bad one, left for its retries
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return dict(orjson.loads(value) if isinstance(value, str) else value)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.researchers.service import researchers
-from service.trust.service import trust
-from workers.actor import event_actor
+from workers.actor import Payload, event_actor
 
 
 @event_actor("follows.created")
-async def followed(session: AsyncSession, *, researcher_id: int, **_: object) -> None:
-    # Stale mark before the researcher's row lock: the trust refresh takes them in this order.
-    await trust.mark_stale(session, [researcher_id])
-    await researchers.add_followers(session, researcher_id, 1)
+async def followed(session: AsyncSession, payloads: Sequence[Payload]) -> None:
+    await researchers.add_followers(session, Counter(int(p["researcher_id"]) for p in payloads))
 
 
 @event_actor("follows.deleted")
-async def unfollowed(session: AsyncSession, *, researcher_id: int, **_: object) -> None:
-    await trust.mark_stale(session, [researcher_id])
-    await researchers.add_followers(session, researcher_id, -1)
+async def unfollowed(session: AsyncSession, payloads: Sequence[Payload]) -> None:
+    deltas = Counter({int(p["researcher_id"]): 0 for p in payloads})
+    deltas.subtract(int(p["researcher_id"]) for p in payloads)
+    await researchers.add_followers(session, deltas)

@@ -3,17 +3,21 @@ clusters follow in the graph actors)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.researchers.service import researchers
-from service.trust.service import trust
 from service.works.repository import WorkRepository
-from workers.actor import event_actor
+from workers.actor import Payload, event_actor
 
 
-@event_actor("works.added")
-async def work_added(session: AsyncSession, *, work_id: int, **_: object) -> None:
-    authorships = (await WorkRepository(session).authorships_by_work([work_id])).get(work_id, [])
-    author_ids = sorted({a.researcher_id for a in authorships})
-    await trust.mark_stale(session, author_ids)  # before the row locks, as in follows
-    await researchers.recount_work_counters(session, author_ids)
+async def authors(session: AsyncSession, payloads: Sequence[Payload]) -> list[int]:
+    work_ids = [int(p["work_id"]) for p in payloads]
+    by_work = await WorkRepository(session).authorships_by_work(work_ids)
+    return sorted({a.researcher_id for work in by_work.values() for a in work})
+
+
+@event_actor("works.added", touched=authors)
+async def works_added(session: AsyncSession, payloads: Sequence[Payload]) -> None:
+    await researchers.recount_work_counters(session, await authors(session, payloads))

@@ -1,0 +1,81 @@
+"""Group commit: events handed over by the worker threads at about the same time are applied in
+one transaction, so a burst costs a few commits instead of one per event. A batch that fails is
+applied again event by event, so that one bad event fails alone and is retried alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.actor import EventActor
+
+MAX_BATCH = 200
+
+
+@dataclass(slots=True)
+class Delivery:
+    spec: EventActor
+    event_id: int
+    payload: dict[str, Any]
+    done: asyncio.Future[bool] | None = field(default=None, compare=False)
+
+
+Apply = Callable[[Sequence[Delivery]], Awaitable[set[int]]]
+
+
+class GroupCommit:
+    """One batch in flight at a time per process; whatever arrives meanwhile is the next batch
+    (at most ``MAX_BATCH``). Runs on the runtime's event loop."""
+
+    def __init__(self, apply: Apply) -> None:
+        self._apply = apply
+        self._waiting: list[Delivery] = []
+        self._running = False
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def submit(self, delivery: Delivery) -> bool:
+        """Apply ``delivery`` with whatever else is waiting; True when it was applied now,
+        False for a redelivery. Raises what applying it alone raised."""
+        delivery.done = asyncio.get_running_loop().create_future()
+        self._waiting.append(delivery)
+        if not self._running:
+            self._running = True
+            self._drainer = asyncio.ensure_future(self._drain())
+        return await delivery.done
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                await self._apply_batch(batch)
+        finally:
+            self._running = False
+
+    async def _apply_batch(self, batch: list[Delivery]) -> None:
+        try:
+            applied = await self._apply(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0], exc)
+                return
+            for delivery in batch:  # isolate the failure: each alone, in its own transaction
+                await self._apply_batch([delivery])
+            return
+        except BaseException as exc:  # cancelled: let every waiter know, then stop
+            for delivery in batch:
+                _settle(delivery, exc)
+            raise
+        for delivery in batch:
+            _settle(delivery, delivery.event_id in applied)
+
+
+def _settle(delivery: Delivery, outcome: bool | BaseException) -> None:
+    done = delivery.done
+    if done is None or done.done():  # its worker thread gave up waiting (time limit)
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
