@@ -12,6 +12,10 @@ from typing import Any
 from workers.actor import EventActor
 
 MAX_BATCH = 200
+IN_FLIGHT = 1
+"""Batches applied at once per process. Measured with 10,000 follows of 40 researchers: 4 at
+once took 14 s against 11 s for 1 (concurrent batches wait on the same researcher rows, and
+the time goes to Python, not to the commit, which costs 0.7 ms here)."""
 
 
 @dataclass(slots=True)
@@ -26,32 +30,30 @@ Apply = Callable[[Sequence[Delivery]], Awaitable[set[int]]]
 
 
 class GroupCommit:
-    """One batch in flight at a time per process; whatever arrives meanwhile is the next batch
-    (at most ``MAX_BATCH``). Runs on the runtime's event loop."""
+    """Up to ``IN_FLIGHT`` batches at a time per process; whatever arrives while one runs makes
+    the next (at most ``MAX_BATCH``). Runs on the runtime's event loop."""
 
     def __init__(self, apply: Apply) -> None:
         self._apply = apply
         self._waiting: list[Delivery] = []
-        self._running = False
-        self._drainer: asyncio.Task[None] | None = None
+        self._drainers: set[asyncio.Task[None]] = set()
 
     async def submit(self, delivery: Delivery) -> bool:
         """Apply ``delivery`` with whatever else is waiting; True when it was applied now,
         False for a redelivery. Raises what applying it alone raised."""
         delivery.done = asyncio.get_running_loop().create_future()
         self._waiting.append(delivery)
-        if not self._running:
-            self._running = True
-            self._drainer = asyncio.ensure_future(self._drain())
+        if len(self._drainers) < IN_FLIGHT:
+            drainer = asyncio.ensure_future(self._drain())
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
         return await delivery.done
 
     async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-                await self._apply_batch(batch)
-        finally:
-            self._running = False
+        await asyncio.sleep(0)  # let deliveries handed over at the same moment join the batch
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            await self._apply_batch(batch)
 
     async def _apply_batch(self, batch: list[Delivery]) -> None:
         try:

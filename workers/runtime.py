@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from dramatiq import Broker, Message
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import workers.actors  # noqa: F401  (registers every actor)
 from service.config import Settings
@@ -27,14 +29,14 @@ from service.trust.service import StaleRefresh, trust
 from workers.actor import EVENT_ACTORS, EventActor
 from workers.broker import DERIVED_QUEUE, create_broker
 from workers.coalesce import Flag, LocalFlag, RedisFlag
-from workers.group_commit import Delivery, GroupCommit
+from workers.group_commit import IN_FLIGHT, Delivery, GroupCommit
 from workers.session import unit_of_work
 
 T = TypeVar("T")
 
-WORKER_POOL_SIZE = 4
-"""Connections per worker process: one group-commit batch at a time, a trust refresh, and the
-dead-letter bookkeeping."""
+WORKER_POOL_SIZE = IN_FLIGHT + 2
+"""Connections per engine of a worker process: the group-commit batches in flight, plus
+dead-letter bookkeeping and the embedded relay."""
 
 TRUST_REFRESH = "trust.refresh"
 WORKER_POLL_MS = 20
@@ -67,6 +69,18 @@ class LoopThread:
             self.loop.close()
 
 
+def _worker_engine(settings: Settings) -> AsyncEngine:
+    backend = make_url(settings.resolved_database_url).get_backend_name()
+    # No pre-ping: it costs a round trip per transaction, and after a database restart the
+    # first failure invalidates the whole pool anyway (the event is retried).
+    pool: dict[str, Any] = (
+        {} if backend == "sqlite" else {"pool_size": WORKER_POOL_SIZE, "pool_pre_ping": False}
+    )
+    return create_engine(
+        settings, maintenance=True, execution_options=writer_options(backend), **pool
+    )
+
+
 class DeadLetters(Middleware):
     """Record an event whose last retry failed, so that ``bzpeer events failed`` lists it, the
     failed-events metric counts it, the reconciler leaves it alone and ``bzpeer events replay``
@@ -94,19 +108,15 @@ class WorkerRuntime:
         self.broker = broker or create_broker(settings)
         self.stats: Counter[str] = Counter()
         """Per-process tallies: processed, duplicates, trust_refreshes, trust_recomputed ..."""
-        self.loop = LoopThread("bzpeer-actors")
-        backend = make_url(settings.resolved_database_url).get_backend_name()
-        # No pre-ping: it costs a round trip per transaction, and after a database restart the
-        # first failure invalidates the whole pool anyway (the event is retried).
-        pool: dict[str, Any] = (
-            {}
-            if backend == "sqlite"
-            else {"pool_size": settings.worker_threads, "pool_pre_ping": False}
-        )
-        self.engine = create_engine(
-            settings, maintenance=True, execution_options=writer_options(backend), **pool
-        )
+        # Events (group commit, the embedded relay) and trust refreshes each get an event loop
+        # thread and a database engine of their own: a refresh's computing never holds up the
+        # next batch of events.
+        self.loop = LoopThread("bzpeer-events")
+        self.engine = _worker_engine(settings)
         self.sessionmaker = create_sessionmaker(self.engine)
+        self.refresh_loop = LoopThread("bzpeer-trust")
+        self.refresh_engine = _worker_engine(settings)
+        self.refresh_sessionmaker = create_sessionmaker(self.refresh_engine)
         self.refresh_flag: Flag = (
             RedisFlag(self.broker.client, f"{settings.broker_namespace}:trust-refresh-scheduled")
             if isinstance(self.broker, RedisBroker)
@@ -153,6 +163,7 @@ class WorkerRuntime:
         """Apply these events in one transaction with their processed marks: stale marks for
         every researcher they touch, then each type's effect. Returns the ids applied now;
         redeliveries (already marked) have no effect."""
+        started = time.perf_counter()
         async with unit_of_work(self.sessionmaker) as session:
             fresh = await events.mark_processed(session, [d.event_id for d in deliveries])
             first: dict[int, Delivery] = {}
@@ -170,6 +181,7 @@ class WorkerRuntime:
                 group = by_type[name]
                 await group[0].spec.apply(session, [d.payload for d in group])
         self.stats["batches"] += 1
+        self.stats["apply_ms"] += round((time.perf_counter() - started) * 1000)
         self.stats["processed"] += len(first)
         self.stats["duplicates"] += len(deliveries) - len(first)
         for event_id, delivery in first.items():
@@ -193,13 +205,15 @@ class WorkerRuntime:
     def _refresh_trust(self) -> None:
         # Cleared before taking the stale rows: rows added from now on ask for a new refresh.
         self.refresh_flag.release()
-        outcome = self.loop.run(self.refresh_trust())
+        outcome = self.refresh_loop.run(self.refresh_trust())
         if outcome.dependents or outcome.taken >= self.settings.trust_refresh_batch:
             self.request_trust_refresh()
 
     async def refresh_trust(self) -> StaleRefresh:
-        async with unit_of_work(self.sessionmaker) as session:
+        started = time.perf_counter()
+        async with unit_of_work(self.refresh_sessionmaker) as session:
             outcome = await trust.refresh_stale(session, self.settings.trust_refresh_batch)
+        self.stats["refresh_ms"] += round((time.perf_counter() - started) * 1000)
         if outcome.taken:
             self.stats["trust_refreshes"] += 1
             self.stats["trust_recomputed"] += outcome.taken
@@ -219,3 +233,5 @@ class WorkerRuntime:
     def close(self) -> None:
         self.loop.run(self.engine.dispose())
         self.loop.stop()
+        self.refresh_loop.run(self.refresh_engine.dispose())
+        self.refresh_loop.stop()
