@@ -215,7 +215,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument(
-        "--threads", type=int, default=128, help="threads per worker process (ours and no-op)"
+        "--threads", type=int, default=64, help="threads per worker process (ours and no-op)"
     )
     parser.add_argument("--rounds", type=int, help="rounds per worker count (3; quick 1)")
     parser.add_argument(

@@ -77,10 +77,12 @@ class Settings(BaseSettings):
     default); ``bzpeer serve --api-only`` turns it off for separate ``relay``/``worker``."""
     broker_namespace: str = "bzpeer"
     """Prefix of the broker's Redis keys: deployments sharing one Redis need different ones."""
-    worker_threads: int = 128
+    worker_threads: int = 64
     """Dramatiq threads per worker process. They mostly wait while their events are applied
     together (group commit), so more threads make bigger batches: 10,000 follow events took
-    11.1 s with 32, 9.6 s with 64, 7.7 s with 128 and 7.3 s with 256 on one process here."""
+    11.1 s with 32, 9.6 s with 64, 7.7 s with 128 and 7.3 s with 256 on one process here. But
+    idle threads wake every 20 ms (Dramatiq polls with one timeout for all), which cost 16% of
+    a core at 32 and 32% at 128 while idle: 64 is the compromise."""
     worker_heartbeat_timeout_ms: int = 5_000
     """A worker silent this long is dead and its unacknowledged messages run again (Dramatiq's
     default is a minute)."""

@@ -3,6 +3,7 @@ Either way the same actors run on it (``workers/runtime.py``)."""
 
 from __future__ import annotations
 
+import redis
 from dramatiq import Broker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
@@ -41,15 +42,22 @@ def create_broker(settings: Settings) -> Broker:
     """Redis when ``REDIS_URL`` is set, else the stub broker (one process only)."""
     middleware = broker_middleware(settings)
     if settings.redis_url:
+        # Our own client: given a URL, Dramatiq builds a pool that ignores client options.
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            # Without timeouts, a Redis restart leaves the client hanging on a dead socket.
+            socket_timeout=10,
+            socket_connect_timeout=5,
+            health_check_interval=10,
+            # Every worker thread may talk to Redis at once (retries enqueue from them);
+            # redis-py's default pool of 100 would raise "Too many connections".
+            max_connections=settings.worker_threads + 32,
+        )
         return RedisBroker(  # type: ignore[no-untyped-call]
-            url=settings.redis_url,
+            client=client,
             middleware=middleware,
             namespace=settings.broker_namespace,
             heartbeat_timeout=settings.worker_heartbeat_timeout_ms,
             maintenance_chance=settings.worker_maintenance_chance,
-            # Without these, a Redis restart leaves the client hanging on a dead socket.
-            socket_timeout=10,
-            socket_connect_timeout=5,
-            health_check_interval=10,
         )
     return StubBroker(middleware=middleware)
