@@ -10,13 +10,13 @@ go to different researchers and different accounts.
 
 Processes, each in its own process group, stopped at the end (also on errors and Ctrl-C):
 ``bzpeer serve --api-only --workers 2`` (``--api-workers``), ``bzpeer relay``, and first one,
-then two ``bzpeer worker --threads 64`` (``--threads``, the service's default). All run with ``BZPEER_ENV=production``,
-the follow rate limit raised to 1000000/minute, ``REDIS_URL`` ``--redis-url`` (default db 5)
-and the broker namespace ``--namespace``, logging at WARNING (``--worker-log-level INFO``
-adds the tallies relay and workers log when they stop, and a log line per event). The Redis
-keys of both namespaces are deleted at the start and the end; nothing else in Redis is
-touched. Readiness: ``/readyz`` for the API, the relay's LISTEN in ``pg_stat_activity``, a new
-broker in the namespace's Dramatiq heartbeat set for a worker.
+then two ``bzpeer worker --threads 64`` (``--threads``, the service's default). All run with
+``BZPEER_ENV=production``, the follow rate limit raised to 1000000/minute, ``REDIS_URL``
+``--redis-url`` (default db 5) and the broker namespace ``--namespace``, logging at WARNING
+(``--worker-log-level INFO`` adds the tallies relay and workers log when they stop, and a log
+line per event). The Redis keys of both namespaces are deleted at the start and the end; nothing
+else in Redis is touched. Readiness: ``/readyz`` for the API, the relay's LISTEN in
+``pg_stat_activity``, a new broker in the namespace's Dramatiq heartbeat set for a worker.
 
 What is measured, with one and then with two worker processes, ``--rounds`` times each:
 
@@ -115,6 +115,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a script: make ``service`` and ``workers`` importable
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench.proc import processes_cpu  # noqa: E402
 from service.accounts.secrets import token_digest  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.graphql.relay import to_global_id  # noqa: E402
@@ -389,22 +390,14 @@ def cpu_snapshot(processes: Processes) -> dict[str, float]:
     process, this script; ``busy`` is the whole machine's."""
     groups = {pgid: role for role in ROLES for pgid in processes.pgids(role)}
     ticks: Counter[str] = Counter()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        role = groups.get(int(fields[2]))
-        if role is None and comm.startswith("postgres"):
+    for process in processes_cpu():
+        role = groups.get(process.pgrp)
+        if role is None and process.comm.startswith("postgres"):
             role = "postgres"
-        elif role is None and comm.startswith("redis-server"):
+        elif role is None and process.comm.startswith("redis-server"):
             role = "redis"
         if role is not None:
-            ticks[role] += int(fields[11]) + int(fields[12])
+            ticks[role] += process.ticks
     seconds = {role: ticks[role] / CLOCK_TICKS for role in ROLES}
     own = resource.getrusage(resource.RUSAGE_SELF)
     seconds["bench"] = own.ru_utime + own.ru_stime

@@ -55,7 +55,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -69,6 +69,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a script: make ``bench`` and ``serv
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.database import BuildReport, ensure_database  # noqa: E402
+from bench.proc import process_ticks  # noqa: E402
 from bench.synthetic import GraphSize  # noqa: E402
 from service.graphql.relay import to_global_id  # noqa: E402
 
@@ -416,24 +417,6 @@ def check_same_answers(graphql: Server, plain: Server, query: str, ids: Sequence
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def process_ticks(match: Callable[[int, str, int], bool]) -> dict[int, int]:
-    """CPU clock ticks (user + system) of each process for which ``match(pid, comm, pgrp)``
-    holds, read from ``/proc``."""
-    ticks = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if match(int(entry.name), comm, int(fields[2])):
-            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
-    return ticks
-
-
 def serves_database(pid: int, database: str) -> bool:
     """Whether a PostgreSQL backend serves ``database`` (its process title names it)."""
     try:
@@ -633,7 +616,7 @@ def measure(
 
 
 def median_of(results: Sequence[RoundResult], attribute: str) -> float:
-    return statistics.median(getattr(r, attribute) for r in results)
+    return float(statistics.median(getattr(r, attribute) for r in results))
 
 
 def print_medians(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
