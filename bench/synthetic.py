@@ -26,10 +26,11 @@ import itertools
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from service.researchers.names import fold_name
 
-Row = tuple[object, ...]
+Row = tuple[Any, ...]
 
 GIVEN_NAMES = (
     "Aiko",
@@ -713,7 +714,7 @@ class GraphGenerator:
     def follows(self) -> list[Row]:
         """Each account follows a few researchers (Pareto), chosen by popularity."""
         popularity = list(itertools.accumulate(p**1.5 for p in self.productivity))
-        rows = []
+        rows: list[Row] = []
         for account in range(1, self.size.accounts + 1):
             wanted = min(30, int(self.rng.paretovariate(1.5)))
             followed = set()
