@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.graph.clustering import Clustering, leiden
@@ -13,6 +15,10 @@ class CoauthorGraphService:
     async def rebuild_edges(self, session: AsyncSession) -> int:
         """Recompute every co-author edge from the authorships; returns the number of pairs."""
         return await CoauthorGraphRepository(session).rebuild_edges()
+
+    async def add_work_edges(self, session: AsyncSession, work_ids: Sequence[int]) -> None:
+        """Fold new works into the edges incrementally (only the pairs they touch)."""
+        await CoauthorGraphRepository(session).add_work_edges(work_ids)
 
     async def recluster(self, session: AsyncSession, *, seed: int) -> Clustering:
         """Full Leiden over the stored edges. Researchers alone in their community (no

@@ -1,5 +1,5 @@
-"""A new work moves its authors' works and topics counters and their trust (co-author edges and
-clusters follow in the graph actors)."""
+"""A new work moves its authors' works and topics counters, their co-author edges and their
+trust (clusters follow the edges in issue 6's incremental Leiden)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.graph.service import coauthor_graph
 from service.researchers.service import researchers
 from service.works.repository import WorkRepository
 from workers.actor import Payload, event_actor
@@ -21,3 +22,4 @@ async def authors(session: AsyncSession, payloads: Sequence[Payload]) -> list[in
 @event_actor("works.added", touched=authors)
 async def works_added(session: AsyncSession, payloads: Sequence[Payload]) -> None:
     await researchers.recount_work_counters(session, await authors(session, payloads))
+    await coauthor_graph.add_work_edges(session, [int(p["work_id"]) for p in payloads])
