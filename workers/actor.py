@@ -16,7 +16,7 @@ from workers.broker import EVENTS_QUEUE
 
 Payload = dict[str, Any]
 Touched = Callable[[AsyncSession, Sequence[Payload]], Awaitable[list[int]]]
-Apply = Callable[[AsyncSession, Sequence[Payload]], Awaitable[None]]
+Apply = Callable[[AsyncSession, Sequence[Payload], Sequence[int]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,8 @@ class EventActor:
     """Researchers whose trust these events move; the runtime marks them stale first (lock
     order: stale rows, then researcher rows)."""
     apply: Apply
-    """The events' own effect, such as a counter; may be nothing beyond the stale mark."""
+    """The events' own effect, such as a counter; may be nothing beyond the stale mark. Gets
+    the researchers ``touched`` named, so it need not look them up again."""
     queue: str = EVENTS_QUEUE
 
 
@@ -35,7 +36,9 @@ EVENT_ACTORS: dict[str, EventActor] = {}
 """Every event consumer, by event type (filled as ``workers.actors`` is imported)."""
 
 
-async def nothing_more(_session: AsyncSession, _payloads: Sequence[Payload]) -> None:
+async def nothing_more(
+    _session: AsyncSession, _payloads: Sequence[Payload], _touched: Sequence[int]
+) -> None:
     """For events whose whole effect is the trust they move."""
 
 

@@ -65,15 +65,13 @@ class EmbeddedWorkers:
         self.relay = Relay(settings, self.runtime.broker, self.runtime.sessionmaker)
         self._stop = asyncio.Event()
         self._worker = self.runtime.start_worker()
-        self._relay_run: Future[None] = asyncio.run_coroutine_threadsafe(
-            self._run_relay(), self.runtime.loop.loop
-        )
+        self._relay_run: Future[None] = self.runtime.loop.submit(self._run_relay())
 
     async def _run_relay(self) -> None:
         await self.relay.run(self._stop)
 
     def close(self) -> None:
-        self.runtime.loop.loop.call_soon_threadsafe(self._stop.set)
+        self.runtime.loop.call_soon(self._stop.set)
         self._relay_run.result(timeout=10)
         self._worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
         self.runtime.close()

@@ -9,7 +9,8 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import dramatiq
@@ -52,10 +53,17 @@ class LoopThread:
         self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
         self._thread.start()
 
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Start ``coro`` on the loop without waiting for it."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        self.loop.call_soon_threadsafe(callback)
+
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop and wait for it; an interrupt (Dramatiq's time limit,
         shutdown) cancels it."""
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        future = self.submit(coro)
         try:
             return future.result()
         except BaseException:
@@ -173,13 +181,13 @@ class WorkerRuntime:
             by_type: dict[str, list[Delivery]] = {}
             for delivery in first.values():
                 by_type.setdefault(delivery.spec.name, []).append(delivery)
-            touched: set[int] = set()
-            for group in by_type.values():
-                touched.update(await group[0].spec.touched(session, [d.payload for d in group]))
-            await trust.mark_stale(session, sorted(touched))
+            touched: dict[str, list[int]] = {}
+            for name, group in by_type.items():
+                touched[name] = await group[0].spec.touched(session, [d.payload for d in group])
+            await trust.mark_stale(session, sorted({r for ids in touched.values() for r in ids}))
             for name in sorted(by_type):
                 group = by_type[name]
-                await group[0].spec.apply(session, [d.payload for d in group])
+                await group[0].spec.apply(session, [d.payload for d in group], touched[name])
         self.stats["batches"] += 1
         self.stats["apply_ms"] += round((time.perf_counter() - started) * 1000)
         self.stats["processed"] += len(first)

@@ -168,20 +168,23 @@ class ResearcherRepository(RepositoryBase[Researcher]):
     async def counter_values(self, researcher_ids: Sequence[int]) -> list[dict[str, int]]:
         """Counters recounted from the source tables, one dict per researcher."""
         ids = list(researcher_ids)
-        works = await self.count_grouped(Authorship.researcher_id, ids)
         followers = await self.count_grouped(Follow.researcher_id, ids)
-        topics = await self.count_topics(ids)
         close = await self.count_close_collaborators(ids)
         return [
             {
-                "id": rid,
-                "works_count": works.get(rid, 0),
-                "followers_count": followers.get(rid, 0),
-                "topics_count": topics[rid],
-                "close_collaborators_count": close[rid],
+                **row,
+                "followers_count": followers[row["id"]],
+                "close_collaborators_count": close[row["id"]],
             }
-            for rid in ids
+            for row in await self.work_counter_values(ids)
         ]
+
+    async def work_counter_values(self, researcher_ids: Sequence[int]) -> list[dict[str, int]]:
+        """The counters that works move (works, topics), recounted, one dict per researcher."""
+        ids = list(researcher_ids)
+        works = await self.count_works(ids)
+        topics = await self.count_topics(ids)
+        return [{"id": rid, "works_count": works[rid], "topics_count": topics[rid]} for rid in ids]
 
     async def rebuild_topics(self, researcher_ids: Sequence[int]) -> None:
         """Recount ``researcher_topics`` (topics of a researcher's works) for these researchers."""

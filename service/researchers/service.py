@@ -77,12 +77,8 @@ class ResearcherService:
         return await repository.search_page(folded, page), lambda: repository.count_search(folded)
 
     async def recompute_derived(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
-        """Recount topics and counters for these researchers from the source tables."""
-        repository = ResearcherRepository(session)
-        for batch in chunked(researcher_ids, BATCH_SIZE):
-            await repository.lock(batch)
-            await repository.rebuild_topics(batch)
-            await repository.update_counters(await repository.counter_values(batch))
+        """Recount topics and every counter for these researchers from the source tables."""
+        await self._recount(session, researcher_ids, ResearcherRepository.counter_values)
 
     async def recount_work_counters(
         self, session: AsyncSession, researcher_ids: Sequence[int]
@@ -90,18 +86,19 @@ class ResearcherService:
         """Recount topics and the works and topics counters after a new work. Leaves the
         followers counter alone: follow events move it by exact deltas, and a recount here
         would already include follows whose events are still on their way."""
+        await self._recount(session, researcher_ids, ResearcherRepository.work_counter_values)
+
+    async def _recount(
+        self,
+        session: AsyncSession,
+        researcher_ids: Sequence[int],
+        values: Callable[[ResearcherRepository, Sequence[int]], Awaitable[list[dict[str, int]]]],
+    ) -> None:
         repository = ResearcherRepository(session)
         for batch in chunked(researcher_ids, BATCH_SIZE):
             await repository.lock(batch)
             await repository.rebuild_topics(batch)
-            works = await repository.count_works(batch)
-            topics = await repository.count_topics(batch)
-            await repository.update_counters(
-                [
-                    {"id": rid, "works_count": works[rid], "topics_count": topics[rid]}
-                    for rid in batch
-                ]
-            )
+            await repository.update_counters(await values(repository, batch))
 
     async def add_followers(self, session: AsyncSession, deltas: Mapping[int, int]) -> None:
         """Move ``followers_count`` by a delta per researcher. Exact because each follow event

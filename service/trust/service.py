@@ -96,12 +96,12 @@ class TrustService:
     async def _recompute_batch(self, session: AsyncSession, ids: list[int]) -> TrustChanges:
         repository = TrustRepository(session)
         researchers = {r.id: r for r in await ResearcherRepository(session).list_by_ids(ids)}
-        levels = await self._levels(repository, ids)
+        claims = await repository.claim_statuses(ids)
+        levels = await self._levels(repository, ids, claims)
         collaborators = await repository.close_collaborators(ids)
         outside = {c for cs in collaborators.values() for c in cs if c not in levels}
         collaborator_levels = {**await repository.current_levels(list(outside)), **levels}
         followers = await repository.followers(ids)
-        claims = await repository.claim_statuses(ids)
         current = await repository.current_snapshots(ids)
 
         now = utcnow()
@@ -136,10 +136,12 @@ class TrustService:
         return TrustChanges([int(str(row["researcher_id"])) for row in rows], influential)
 
     async def _levels(
-        self, repository: TrustRepository, ids: list[int]
+        self,
+        repository: TrustRepository,
+        ids: list[int],
+        claims: dict[int, set[ClaimStatus]],
     ) -> dict[int, VerificationLevel]:
         persistent = await repository.with_persistent_work(ids)
-        claims = await repository.claim_statuses(ids)
         vouches = await repository.vouches_from_verified_coauthors(ids)
         return {
             rid: verification_level(

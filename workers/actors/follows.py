@@ -12,12 +12,16 @@ from workers.actor import Payload, event_actor
 
 
 @event_actor("follows.created")
-async def followed(session: AsyncSession, payloads: Sequence[Payload]) -> None:
+async def followed(
+    session: AsyncSession, payloads: Sequence[Payload], _touched: Sequence[int]
+) -> None:
     await researchers.add_followers(session, Counter(int(p["researcher_id"]) for p in payloads))
 
 
 @event_actor("follows.deleted")
-async def unfollowed(session: AsyncSession, payloads: Sequence[Payload]) -> None:
+async def unfollowed(
+    session: AsyncSession, payloads: Sequence[Payload], _touched: Sequence[int]
+) -> None:
     deltas = Counter({int(p["researcher_id"]): 0 for p in payloads})
     deltas.subtract(int(p["researcher_id"]) for p in payloads)
     await researchers.add_followers(session, deltas)

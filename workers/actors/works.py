@@ -20,6 +20,8 @@ async def authors(session: AsyncSession, payloads: Sequence[Payload]) -> list[in
 
 
 @event_actor("works.added", touched=authors)
-async def works_added(session: AsyncSession, payloads: Sequence[Payload]) -> None:
-    await researchers.recount_work_counters(session, await authors(session, payloads))
+async def works_added(
+    session: AsyncSession, payloads: Sequence[Payload], touched: Sequence[int]
+) -> None:
+    await researchers.recount_work_counters(session, touched)  # the works' authors
     await coauthor_graph.add_work_edges(session, [int(p["work_id"]) for p in payloads])
