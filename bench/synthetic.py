@@ -7,7 +7,10 @@ Shape (defaults scale with ``researchers`` and ``works``):
   so most have a handful of works and a few have hundreds;
 - authors per work: mostly 2-6, a long tail to 60 (mean about 5.3); 85% of a work's authors come
   from its community, the rest from anywhere (weighted by productivity), which gives the
-  co-author graph both clusters and bridges;
+  co-author graph both clusters and bridges. ``GraphSize.head_authors`` and
+  ``GraphSize.tail_permille`` thin it out (``graph_bench_size``, for the co-author graph
+  benchmark: mean about 3.55, largest 60, about 4.8 distinct co-author pairs per work instead
+  of about 18);
 - 1-3 topics per work, mostly from the community's topics; a 4-level topic hierarchy;
 - about 65% of researchers have an affiliation, about 45% of their authorships name it;
 - persistent ids (DOI, arXiv, OpenAlex) on most works; abstracts of 5-10 sentences;
@@ -325,18 +328,33 @@ OUTSIDE_AUTHOR_SHARE = 0.15
 AFFILIATED_SHARE = 0.65
 AUTHORSHIP_INSTITUTION_SHARE = 0.45
 MAX_AUTHORS = 60
+HEAD_AUTHORS = 10
+"""Author counts up to this come from a table of frequencies, larger ones from a power law."""
+TAIL_PERMILLE = 60
+"""About how many works per thousand have more than ``HEAD_AUTHORS`` authors."""
 FIELDS_PER_PARENT = 5
 """Fields per domain and subfields per field."""
 SUBFIELDS = len(DOMAIN_NAMES) * FIELDS_PER_PARENT * FIELDS_PER_PARENT
 
 
-def authors_per_work_weights() -> dict[int, float]:
-    """Relative frequency of each author count: a table for 1-10, then a power-law tail that
-    holds about 6% of works (about 2% have more than 20 authors)."""
-    weights = {1: 7.0, 2: 14.0, 3: 18.0, 4: 17.0, 5: 13.0, 6: 9.0, 7: 6.0, 8: 4.0, 9: 3.0, 10: 2.5}
-    tail = {k: k**-2.3 for k in range(11, MAX_AUTHORS + 1)}
+def authors_per_work_weights(
+    head: int = HEAD_AUTHORS, tail_permille: int = TAIL_PERMILLE
+) -> dict[int, float]:
+    """Relative frequency of each author count: a table for 1-``head`` (at most 10; its
+    weights are percentages), then a power-law tail from ``head + 1`` to ``MAX_AUTHORS`` with
+    a total weight of ``tail_permille / 10``, so about ``tail_permille`` works per thousand.
+    The defaults: a table for 1-10 and a tail with about 6% of works (about 2% have more than
+    20 authors)."""
+    if not 1 <= head <= HEAD_AUTHORS or tail_permille < 0:
+        raise ValueError(f"head must be 1-{HEAD_AUTHORS} and tail_permille >= 0")
+    table = {1: 7.0, 2: 14.0, 3: 18.0, 4: 17.0, 5: 13.0, 6: 9.0, 7: 6.0, 8: 4.0, 9: 3.0, 10: 2.5}
+    weights = {k: w for k, w in table.items() if k <= head}
+    if tail_permille == 0:
+        return weights
+    tail = {k: k**-2.3 for k in range(head + 1, MAX_AUTHORS + 1)}
     total = sum(tail.values())
-    weights.update({k: 6.0 * w / total for k, w in tail.items()})
+    share = tail_permille / 10
+    weights.update({k: share * w / total for k, w in tail.items()})
     return weights
 
 
@@ -351,15 +369,33 @@ def orcid_for(number: int) -> str:
     return "-".join(full[i : i + 4] for i in range(0, 16, 4))
 
 
+GRAPH_HEAD_AUTHORS = 6
+GRAPH_TAIL_PERMILLE = 1
+"""The co-author graph benchmark's distribution: mostly 1-6 authors (mean 3.55), about one work
+in a thousand with 7-60; about 4.8 distinct co-author pairs per work (9.57M pairs, mean degree
+19.1, at 1M researchers / 2M works)."""
+
+
 @dataclass(frozen=True, slots=True)
 class GraphSize:
     researchers: int
     works: int
     seed: int = 42
+    head_authors: int = HEAD_AUTHORS
+    """See ``authors_per_work_weights``."""
+    tail_permille: int = TAIL_PERMILLE
+
+    @property
+    def shape(self) -> str:
+        """``""`` for the default authors-per-work distribution, else ``h<head>_t<tail>``."""
+        if (self.head_authors, self.tail_permille) == (HEAD_AUTHORS, TAIL_PERMILLE):
+            return ""
+        return f"h{self.head_authors}_t{self.tail_permille}"
 
     @property
     def database(self) -> str:
-        return f"bzpeer_bench_{self.researchers}_{self.works}"
+        name = f"bzpeer_bench_{self.researchers}_{self.works}"
+        return f"{name}_{self.shape}" if self.shape else name
 
     @property
     def institutions(self) -> int:
@@ -381,6 +417,18 @@ class GraphSize:
     @property
     def claims(self) -> int:
         return max(2, self.researchers // 50)
+
+
+def graph_bench_size(researchers: int, works: int, seed: int = 42) -> GraphSize:
+    """The size, with the thinner authors-per-work distribution, of the co-author graph
+    benchmark's database."""
+    return GraphSize(
+        researchers,
+        works,
+        seed,
+        head_authors=GRAPH_HEAD_AUTHORS,
+        tail_permille=GRAPH_TAIL_PERMILLE,
+    )
 
 
 @dataclass(slots=True)
@@ -583,7 +631,7 @@ class GraphGenerator:
 
     def works(self, batch_size: int = 20_000) -> Iterator[WorkBatch]:
         """Works with their authorships, authorship institutions and topics, in batches."""
-        k_weights = authors_per_work_weights()
+        k_weights = authors_per_work_weights(self.size.head_authors, self.size.tail_permille)
         author_counts = list(k_weights)
         author_cum = list(itertools.accumulate(k_weights.values()))
         community_cum = list(itertools.accumulate(c.cum_weights[-1] for c in self.communities))

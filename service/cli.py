@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -259,6 +260,40 @@ def cmd_recompute(_args: argparse.Namespace) -> int:
     return 0
 
 
+async def _recluster(settings: Settings, if_older_than: float | None) -> str:
+    from service.db.engine import create_engine, create_sessionmaker
+    from service.db.session import begin_writing
+    from service.graph.service import Reclustered, coauthor_graph
+
+    engine = create_engine(settings, maintenance=True)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await begin_writing(session)
+            done: Reclustered | None
+            if if_older_than is None:
+                done = await coauthor_graph.recluster(session, seed=settings.cluster_seed)
+            else:
+                done = await coauthor_graph.recluster_if_due(
+                    session,
+                    seed=settings.cluster_seed,
+                    older_than=dt.timedelta(seconds=if_older_than),
+                )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    if done is None:
+        return "not due (or running elsewhere): nothing done"
+    return (
+        f"{done.clusters} clusters, modularity {done.modularity:.4f}, "
+        f"{len(done.moved)} researchers changed cluster"
+    )
+
+
+def cmd_recluster(args: argparse.Namespace) -> int:
+    print(asyncio.run(_recluster(get_settings(), args.if_older_than)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bzpeer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -295,6 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", required=True, help="everything (the only scope so far)"
     )
     recompute.set_defaults(func=cmd_recompute)
+
+    recluster = commands.add_parser(
+        "recluster", help="full Leiden over the co-author graph; cluster ids kept by overlap"
+    )
+    recluster.add_argument(
+        "--if-older-than",
+        type=float,
+        metavar="SECONDS",
+        help="only if the last full recluster finished longer ago (the worker's schedule)",
+    )
+    recluster.set_defaults(func=cmd_recluster)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 

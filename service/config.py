@@ -71,6 +71,16 @@ class Settings(BaseSettings):
 
     cluster_seed: int = 42
     """Seed of the Leiden runs, so that clusters are reproducible."""
+    recluster_interval_s: float = 3_600.0
+    """Each worker asks this often for a full recluster (one runs, in a child process, if the
+    last finished longer ago than this); new works re-cluster their neighbourhood in between.
+    0 turns the schedule off."""
+
+    graph_slice_fanout: int = 25
+    """Neighbours a graph slice takes of one node per relation (co-authors, works, topics,
+    members...): a 100-author work or a 2,000-researcher institution adds at most this many."""
+    graph_slice_max_depth: int = 3
+    graph_slice_max_limit: int = 200
 
     in_process_workers: bool = True
     """``bzpeer serve`` runs the relay and an event worker in its own process (the embedded

@@ -64,6 +64,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from tests.events.test_faults import REPORTS
 
     if REPORTS:
-        terminalreporter.section("event delivery under faults")
+        terminalreporter.section("measured by the tests")
         for line in REPORTS:
             terminalreporter.write_line(line)

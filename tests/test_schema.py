@@ -11,6 +11,7 @@ DELIVERED = (
     "researcher_search.graphql",
     "researcher_lookup.graphql",
     "integrator_nested.graphql",
+    "graph_slice.graphql",
 )
 """Contract documents this service serves so far; the others arrive with later issues."""
 

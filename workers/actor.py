@@ -1,6 +1,6 @@
 """How actors are declared. An event consumer is two async functions of a session and event
 payloads: ``touched`` names the researchers whose trust the events move, ``apply`` writes their
-effect. Both take a list, because the runtime applies events that arrive together in one
+effect. Both take several events, because the runtime applies events that arrive together in one
 transaction (group commit). ``workers/runtime.py`` binds every consumer to a broker as a
 Dramatiq actor named after its event type; consumers never see Dramatiq."""
 
@@ -12,11 +12,24 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.config import Settings
 from workers.broker import EVENTS_QUEUE
 
 Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events of one type applied together, and what their consumer may need with them."""
+
+    payloads: Sequence[Payload]
+    touched: Sequence[int]
+    """The researchers the actor's ``touched`` named, so ``apply`` need not look them up."""
+    settings: Settings
+
+
 Touched = Callable[[AsyncSession, Sequence[Payload]], Awaitable[list[int]]]
-Apply = Callable[[AsyncSession, Sequence[Payload], Sequence[int]], Awaitable[None]]
+Apply = Callable[[AsyncSession, Batch], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,18 +40,18 @@ class EventActor:
     """Researchers whose trust these events move; the runtime marks them stale first (lock
     order: stale rows, then researcher rows)."""
     apply: Apply
-    """The events' own effect, such as a counter; may be nothing beyond the stale mark. Gets
-    the researchers ``touched`` named, so it need not look them up again."""
+    """The events' own effect, such as a counter; may be nothing beyond the stale mark."""
     queue: str = EVENTS_QUEUE
+    order: int = 0
+    """Effects of one transaction apply by (order, name): an actor that takes the graph lock
+    goes first, before any other takes researcher row locks."""
 
 
 EVENT_ACTORS: dict[str, EventActor] = {}
 """Every event consumer, by event type (filled as ``workers.actors`` is imported)."""
 
 
-async def nothing_more(
-    _session: AsyncSession, _payloads: Sequence[Payload], _touched: Sequence[int]
-) -> None:
+async def nothing_more(_session: AsyncSession, _batch: Batch) -> None:
     """For events whose whole effect is the trust they move."""
 
 
@@ -47,7 +60,10 @@ async def researcher_in_payload(_session: AsyncSession, payloads: Sequence[Paylo
 
 
 def event_actor(
-    *event_types: str, touched: Touched = researcher_in_payload, queue: str = EVENTS_QUEUE
+    *event_types: str,
+    touched: Touched = researcher_in_payload,
+    queue: str = EVENTS_QUEUE,
+    order: int = 0,
 ) -> Callable[[Apply], Apply]:
     """Register the decorated ``apply`` as the consumer of ``event_types``."""
 
@@ -55,7 +71,7 @@ def event_actor(
         for event_type in event_types:
             if event_type in EVENT_ACTORS:
                 raise ValueError(f"{event_type} already has a consumer")
-            EVENT_ACTORS[event_type] = EventActor(event_type, touched, apply, queue)
+            EVENT_ACTORS[event_type] = EventActor(event_type, touched, apply, queue, order)
         return apply
 
     return register

@@ -14,6 +14,7 @@ from service.logging import log
 from workers.broker import create_broker
 from workers.relay import Relay
 from workers.runtime import WorkerRuntime
+from workers.schedule import ReclusterSchedule
 
 SHUTDOWN_TIMEOUT_MS = 10_000
 
@@ -27,10 +28,12 @@ def run_worker(settings: Settings, threads: int | None = None) -> None:
     """Consume events until SIGTERM or SIGINT; unacknowledged messages go back to the queue."""
     runtime = WorkerRuntime(settings)
     worker = runtime.start_worker(threads)
+    schedule = ReclusterSchedule(settings)
     log.info("worker.started", threads=threads or settings.worker_threads)
     stop = threading.Event()
     _stop_on_signals(stop)
     stop.wait()
+    schedule.close()
     worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)
     runtime.close()
     log.info("worker.stopped", **runtime.stats)
@@ -66,11 +69,13 @@ class EmbeddedWorkers:
         self._stop = asyncio.Event()
         self._worker = self.runtime.start_worker()
         self._relay_run: Future[None] = self.runtime.loop.submit(self._run_relay())
+        self.schedule = ReclusterSchedule(settings)
 
     async def _run_relay(self) -> None:
         await self.relay.run(self._stop)
 
     def close(self) -> None:
+        self.schedule.close()
         self.runtime.loop.call_soon(self._stop.set)
         self._relay_run.result(timeout=10)
         self._worker.stop(timeout=SHUTDOWN_TIMEOUT_MS)

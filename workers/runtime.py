@@ -27,7 +27,7 @@ from service.db.session import writer_options
 from service.events.service import events
 from service.logging import log
 from service.trust.service import StaleRefresh, trust
-from workers.actor import EVENT_ACTORS, EventActor
+from workers.actor import EVENT_ACTORS, Batch, EventActor
 from workers.broker import DERIVED_QUEUE, create_broker
 from workers.coalesce import Flag, LocalFlag, RedisFlag
 from workers.group_commit import IN_FLIGHT, Delivery, GroupCommit
@@ -185,9 +185,10 @@ class WorkerRuntime:
             for name, group in by_type.items():
                 touched[name] = await group[0].spec.touched(session, [d.payload for d in group])
             await trust.mark_stale(session, sorted({r for ids in touched.values() for r in ids}))
-            for name in sorted(by_type):
+            for name in sorted(by_type, key=lambda n: (by_type[n][0].spec.order, n)):
                 group = by_type[name]
-                await group[0].spec.apply(session, [d.payload for d in group], touched[name])
+                batch = Batch([d.payload for d in group], touched[name], self.settings)
+                await group[0].spec.apply(session, batch)
         self.stats["batches"] += 1
         self.stats["apply_ms"] += round((time.perf_counter() - started) * 1000)
         self.stats["processed"] += len(first)

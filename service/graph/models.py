@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Float, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,3 +30,17 @@ class Cluster(IdMixin, TimestampMixin, Base):
     __tablename__ = "clusters"
 
     size: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CoauthorGraphState(Base):
+    """Derived, one row (id 1): what reclustering part of the graph needs of the whole."""
+
+    __tablename__ = "coauthor_graph_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    total_weight: Mapped[float] = mapped_column(Float, default=0.0)
+    """Sum of the edge weights, each pair once: modularity's m. Kept by every edge change."""
+    modularity: Mapped[float | None] = mapped_column(Float)
+    """Of the last full recluster."""
+    reclustered_at: Mapped[dt.datetime | None]
+    """When the last full recluster wrote its memberships."""

@@ -1,19 +1,39 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, literal, select, text, update
+import numpy as np
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from service.db.repository import is_postgresql
-from service.graph.clustering import WeightedEdge
-from service.graph.models import Cluster, CoauthorEdge
+from service.db.base import table_of, utcnow
+from service.db.repository import RepositoryBase, chunked, is_postgresql
+from service.graph.clustering import EdgeArrays, WeightedEdge
+from service.graph.models import Cluster, CoauthorEdge, CoauthorGraphState
 from service.researchers.models import Researcher
 from service.works.models import Authorship
 
 EDGE_COLUMNS = ("researcher_id", "coauthor_id", "weight", "joint_works")
+GRAPH_LOCK = 0x62_7A_67_72  # "bzgr": the advisory lock of cluster membership writers
+RECLUSTER_LOCK = GRAPH_LOCK + 1  # held by the one full recluster running
+IN_LIST_SIZE = 5_000
 
 
 def _pairs(work_ids: Sequence[int] | None = None) -> Select[int, int, float, int]:
@@ -40,6 +60,37 @@ def _pairs(work_ids: Sequence[int] | None = None) -> Select[int, int, float, int
         .where(literal(True))  # SQLite's upsert needs a WHERE after INSERT ... SELECT ... JOIN
         .group_by(mine.researcher_id, theirs.researcher_id)
     )
+
+
+COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("a_size", ">i4"),
+        ("a", ">i8"),
+        ("b_size", ">i4"),
+        ("b", ">i8"),
+        ("w_size", ">i4"),
+        ("w", ">f8"),
+    ]
+)
+COPY_HEADER = 19  # signature (11), flags (4), header extension length (4, zero)
+COPY_TRAILER = 2  # -1 as int16
+
+
+def edge_arrays_from_copy(data: bytes) -> EdgeArrays:
+    """PostgreSQL's binary COPY of (bigint, bigint, double precision) rows, no NULLs: fixed
+    38-byte rows between a header and a trailer."""
+    count = (len(data) - COPY_HEADER - COPY_TRAILER) // COPY_ROW.itemsize
+    rows = np.frombuffer(data, dtype=COPY_ROW, count=count, offset=COPY_HEADER)
+    if count and not (rows["fields"] == 3).all():
+        raise ValueError("unexpected COPY row layout")
+    return EdgeArrays(
+        rows["a"].astype(np.int64), rows["b"].astype(np.int64), rows["w"].astype(np.float64)
+    )
+
+
+class ClusterRepository(RepositoryBase[Cluster]):
+    model = Cluster
 
 
 class CoauthorGraphRepository:
@@ -81,28 +132,151 @@ class CoauthorGraphRepository:
         if is_postgresql(self.session):
             await self.session.execute(text("ANALYZE coauthor_edges, researchers, clusters"))
 
-    async def undirected_edges(self) -> list[WeightedEdge]:
+    async def joint_works(self, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
+        """Joint works of each (researcher, co-author) pair that has an edge."""
+        found: dict[tuple[int, int], int] = {}
+        for batch in chunked(sorted(set(pairs)), IN_LIST_SIZE // 2):
+            stmt = select(
+                CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id, CoauthorEdge.joint_works
+            ).where(tuple_(CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id).in_(batch))
+            found.update(((a, b), n) for a, b, n in await self.session.execute(stmt))
+        return found
+
+    # Whole-graph state
+
+    async def lock(self) -> None:
+        """Serialise writers of cluster memberships until the transaction ends (PostgreSQL;
+        SQLite has one writer). Taken before any researcher row lock, so no deadlock."""
+        if is_postgresql(self.session):
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": GRAPH_LOCK}
+            )
+
+    async def try_lock_reclustering(self) -> bool:
+        """Whether this transaction is now the only full recluster running (PostgreSQL)."""
+        if not is_postgresql(self.session):
+            return True
+        stmt = text("SELECT pg_try_advisory_xact_lock(:key)")
+        return bool(await self.session.scalar(stmt, {"key": RECLUSTER_LOCK}))
+
+    async def total_weight(self) -> float:
+        stmt = select(CoauthorGraphState.total_weight).where(CoauthorGraphState.id == 1)
+        return float(await self.session.scalar(stmt) or 0.0)
+
+    async def reclustered_at(self) -> dt.datetime | None:
+        stmt = select(CoauthorGraphState.reclustered_at).where(CoauthorGraphState.id == 1)
+        return await self.session.scalar(stmt)
+
+    async def recount_total_weight(self) -> None:
+        summed = select(func.coalesce(func.sum(CoauthorEdge.weight), 0) / 2).scalar_subquery()
+        await self._update_state(total_weight=summed)  # both directions stored: halved
+
+    async def add_to_total_weight(self, work_ids: Sequence[int]) -> None:
+        """A work with n distinct authors adds n(n-1)/2 pairs of weight 1/(n-1): n/2 in all."""
+        authors = (
+            select(func.count().label("n"))
+            .where(Authorship.work_id.in_(work_ids))
+            .group_by(Authorship.work_id)
+            .having(func.count() > 1)
+            .subquery()
+        )
+        added = select(func.coalesce(func.sum(authors.c.n), 0) / 2.0).scalar_subquery()
+        await self._update_state(total_weight=CoauthorGraphState.total_weight + added)
+
+    async def record_recluster(self, modularity: float) -> None:
+        await self._update_state(modularity=modularity, reclustered_at=utcnow())
+
+    async def _update_state(self, **values: Any) -> None:
+        stmt = update(CoauthorGraphState).where(CoauthorGraphState.id == 1).values(**values)
+        await self.session.execute(stmt)
+
+    # Clusters
+
+    async def all_edges(self) -> EdgeArrays:
+        """Every pair once (``researcher_id < coauthor_id``), as arrays. On PostgreSQL by
+        binary COPY straight into them: 9.5M pairs as rows took tens of seconds."""
         stmt = select(CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id, CoauthorEdge.weight)
         stmt = stmt.where(CoauthorEdge.researcher_id < CoauthorEdge.coauthor_id)
-        return list(await self.session.execute(stmt))
+        if not is_postgresql(self.session):
+            return EdgeArrays.of((a, b, w) for a, b, w in await self.session.execute(stmt))
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        chunks: list[bytes] = []
 
-    async def replace_clusters(self, groups: Iterable[list[int]]) -> None:
-        """Replace every cluster: one row per group of researchers, memberships set on them.
-        Researchers in no group get no cluster."""
-        await self.session.execute(update(Researcher).values(cluster_id=None))
-        await self.session.execute(delete(Cluster))
-        groups = list(groups)
-        if not groups:
+        async def collect(chunk: bytes) -> None:
+            chunks.append(chunk)
+
+        sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        driver: Any = raw.driver_connection  # asyncpg's Connection
+        await driver.copy_from_query(sql, output=collect, format="binary")
+        return edge_arrays_from_copy(b"".join(chunks))
+
+    async def memberships(self) -> dict[int, int | None]:
+        """Every researcher's cluster id."""
+        rows = await self.session.execute(select(Researcher.id, Researcher.cluster_id))
+        return {r: c for r, c in rows}
+
+    async def cluster_scope(self, researcher_ids: Sequence[int]) -> dict[int, int | None]:
+        """These researchers and every member of their clusters, with their cluster ids."""
+        clusters = (
+            select(Researcher.cluster_id)
+            .where(Researcher.id.in_(researcher_ids), Researcher.cluster_id.is_not(None))
+            .scalar_subquery()
+        )
+        stmt = select(Researcher.id, Researcher.cluster_id).where(
+            Researcher.id.in_(researcher_ids) | Researcher.cluster_id.in_(clusters)
+        )
+        return {r: c for r, c in await self.session.execute(stmt)}
+
+    async def edges_from(self, researcher_ids: Sequence[int]) -> list[WeightedEdge]:
+        """Every edge row leaving these researchers (each pair inside the set twice)."""
+        edges: list[WeightedEdge] = []
+        for batch in chunked(sorted(researcher_ids), IN_LIST_SIZE):
+            stmt = select(
+                CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id, CoauthorEdge.weight
+            ).where(CoauthorEdge.researcher_id.in_(batch))
+            edges.extend((a, b, w) for a, b, w in await self.session.execute(stmt))
+        return edges
+
+    async def create_clusters(self, sizes: Sequence[int]) -> list[int]:
+        if not sizes:
+            return []
+        stmt = insert(Cluster).returning(Cluster.id, sort_by_parameter_order=True)
+        return list((await self.session.scalars(stmt, [{"size": n} for n in sizes])).all())
+
+    async def set_memberships(self, changes: Mapping[int, int | None]) -> None:
+        """Researcher id -> its new cluster id (None: no cluster)."""
+        await self._set_by_id(table_of(Researcher), "cluster_id", changes)
+
+    async def set_cluster_sizes(self, sizes: Mapping[int, int]) -> None:
+        await self._set_by_id(table_of(Cluster), "size", sizes)
+
+    async def delete_empty_clusters(self, cluster_ids: Sequence[int]) -> None:
+        """Delete those of these clusters that no researcher belongs to any more."""
+        members = select(Researcher.id).where(Researcher.cluster_id == Cluster.id).exists()
+        for batch in chunked(sorted(cluster_ids), IN_LIST_SIZE):
+            await self.session.execute(delete(Cluster).where(Cluster.id.in_(batch), ~members))
+
+    async def _set_by_id(self, table: Table, column: str, values: Mapping[int, Any]) -> None:
+        if not values:
             return
-        ids = (
-            await self.session.scalars(
-                insert(Cluster).returning(Cluster.id, sort_by_parameter_order=True),
-                [{"size": len(group)} for group in groups],
+        if is_postgresql(self.session):
+            # One statement from two arrays: executemany of a million rows takes minutes.
+            sql_type = "bigint" if column != "size" else "integer"
+            await self.session.execute(
+                text(
+                    f"UPDATE {table.name} SET {column} = v.value "
+                    f"FROM unnest(CAST(:ids AS bigint[]), CAST(:values AS {sql_type}[])) "
+                    f"AS v(id, value) WHERE {table.name}.id = v.id"
+                ),
+                {"ids": list(values), "values": list(values.values())},
             )
-        ).all()
-        memberships = [
-            {"id": researcher_id, "cluster_id": cluster_id}
-            for cluster_id, group in zip(ids, groups, strict=True)
-            for researcher_id in group
-        ]
-        await self.session.execute(update(Researcher), memberships)
+            return
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({column: bindparam("b_value")})
+        )
+        await self.session.execute(
+            stmt, [{"b_id": key, "b_value": value} for key, value in values.items()]
+        )

@@ -16,6 +16,7 @@ from service.claims.repository import ClaimRepository
 from service.db.paging import Page, PageRequest
 from service.db.repository import RepositoryBase
 from service.follows.repository import FollowRepository
+from service.graph.repository import ClusterRepository, CoauthorGraphRepository
 from service.institutions.repository import InstitutionRepository
 from service.researchers.models import Researcher
 from service.researchers.repository import ResearcherRepository
@@ -117,6 +118,43 @@ class Loaders:
     @cached_property
     def close_collaborator_count_by_researcher(self) -> DataLoader[int, int]:
         return mapped_loader(ResearcherRepository(self.session).count_close_collaborators)
+
+    @cached_property
+    def coauthor_page_by_researcher(self) -> DataLoader[PageKey, Page[Any]]:
+        return page_loader(ResearcherRepository(self.session).coauthor_pages)
+
+    @cached_property
+    def coauthor_count_by_researcher(self) -> DataLoader[int, int]:
+        return mapped_loader(ResearcherRepository(self.session).count_coauthors)
+
+    @cached_property
+    def joint_works_by_pair(self) -> DataLoader[tuple[int, int], int]:
+        repository = CoauthorGraphRepository(self.session)
+
+        async def fetch(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+            found = await repository.joint_works(pairs)
+            return {pair: found.get(pair, 0) for pair in pairs}
+
+        return mapped_loader(fetch)
+
+    @cached_property
+    def cluster_by_id(self) -> DataLoader[int, Any]:
+        return by_id_loader(ClusterRepository(self.session))
+
+    @cached_property
+    def member_page_by_cluster(self) -> DataLoader[PageKey, Page[Any]]:
+        return page_loader(ResearcherRepository(self.session).member_pages)
+
+    @cached_property
+    def top_topic_ids_by_cluster(self) -> DataLoader[tuple[int, int], list[int]]:
+        repository = ResearcherRepository(self.session)
+
+        async def fetch(keys: list[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+            limit = max(n for _, n in keys)
+            topics = await repository.top_topics_of_clusters([c for c, _ in keys], limit)
+            return {(c, n): topics[c][:n] for c, n in keys}
+
+        return mapped_loader(fetch)
 
     @cached_property
     def authorships_by_work(self) -> DataLoader[int, list[Authorship]]:

@@ -22,6 +22,7 @@ from service.accounts.schema import AccountMutation, AccountQuery
 from service.claims.schema import ClaimMutation
 from service.config import Settings
 from service.follows.schema import FollowMutation
+from service.graph.schema import GraphQuery
 from service.graphql.errors import ErrorCodes
 from service.graphql.limits import CostLimit
 from service.graphql.nodes import NodeQuery
@@ -35,7 +36,9 @@ from service.works.schema import WorkQuery
 
 
 @strawberry.type
-class Query(ResearcherQuery, WorkQuery, TopicQuery, InstitutionQuery, AccountQuery, NodeQuery):
+class Query(
+    ResearcherQuery, WorkQuery, TopicQuery, InstitutionQuery, GraphQuery, AccountQuery, NodeQuery
+):
     pass
 
 

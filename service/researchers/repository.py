@@ -34,6 +34,11 @@ BY_NAME = Ordering(
 BY_WEIGHT = Ordering(
     "collab", (CoauthorEdge.weight, CoauthorEdge.coauthor_id), cursor_types=((float, int), int)
 )
+BY_CLOSE_COLLABORATORS = Ordering(
+    "members",
+    (Researcher.close_collaborators_count, Researcher.id),
+    cursor_types=(int, int),
+)
 BY_TOPIC_WORKS = Ordering(
     "rtopic", (ResearcherTopic.work_count, ResearcherTopic.topic_id), cursor_types=(int, int)
 )
@@ -102,18 +107,28 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         self, researcher_ids: Sequence[int], page: PageRequest
     ) -> dict[int, Page[Researcher]]:
         """Co-authors in the researcher's own cluster, by edge weight (heaviest first)."""
+        return await self._coauthor_pages(researcher_ids, page, same_cluster=True)
 
+    async def coauthor_pages(
+        self, researcher_ids: Sequence[int], page: PageRequest
+    ) -> dict[int, Page[Researcher]]:
+        """All co-authors, by edge weight (heaviest first)."""
+        return await self._coauthor_pages(researcher_ids, page, same_cluster=False)
+
+    async def _coauthor_pages(
+        self, researcher_ids: Sequence[int], page: PageRequest, *, same_cluster: bool
+    ) -> dict[int, Page[Researcher]]:
         def build() -> Select[Any]:
-            center = aliased(Researcher, name="center")
             inner = (
                 select(Researcher)
                 .join(CoauthorEdge, CoauthorEdge.coauthor_id == Researcher.id)
-                .join(center, center.id == CoauthorEdge.researcher_id)
-                .where(
-                    CoauthorEdge.researcher_id.in_(PARENT_IDS),
-                    Researcher.cluster_id == center.cluster_id,
-                )
+                .where(CoauthorEdge.researcher_id.in_(PARENT_IDS))
             )
+            if same_cluster:
+                center = aliased(Researcher, name="center")
+                inner = inner.join(center, center.id == CoauthorEdge.researcher_id).where(
+                    Researcher.cluster_id == center.cluster_id
+                )
             return paged_per_parent(
                 inner,
                 Researcher,
@@ -123,10 +138,62 @@ class ResearcherRepository(RepositoryBase[Researcher]):
                 options=[shown_with],
             )
 
-        stmt = statement(("researchers.close_collaborators", page_shape(page)), build)
+        name = "researchers.close_collaborators" if same_cluster else "researchers.coauthors"
+        stmt = statement((name, page_shape(page)), build)
         values = page_parameters(page, researcher_ids)
         rows = (await self.session.execute(stmt, values)).unique().all()
         return group_pages(rows, researcher_ids, page)
+
+    async def count_coauthors(self, researcher_ids: Sequence[int]) -> dict[int, int]:
+        return await self.count_grouped(CoauthorEdge.researcher_id, researcher_ids)
+
+    async def member_pages(
+        self, cluster_ids: Sequence[int], page: PageRequest
+    ) -> dict[int, Page[Researcher]]:
+        """Members of each cluster, the most connected within it first."""
+        stmt = statement(
+            ("researchers.cluster_members", page_shape(page)),
+            lambda: paged_per_parent(
+                select(Researcher).where(Researcher.cluster_id.in_(PARENT_IDS)),
+                Researcher,
+                parent=Researcher.cluster_id,
+                ordering=BY_CLOSE_COLLABORATORS,
+                page=page,
+                options=[shown_with],
+            ),
+        )
+        rows = (await self.session.execute(stmt, page_parameters(page, cluster_ids))).unique()
+        return group_pages(rows.all(), cluster_ids, page)
+
+    async def top_topics_of_clusters(
+        self, cluster_ids: Sequence[int], limit: int
+    ) -> dict[int, list[int]]:
+        """Topic ids most worked on by each cluster's members (summed works), best first."""
+        summed = (
+            select(
+                Researcher.cluster_id.label("cluster_id"),
+                ResearcherTopic.topic_id.label("topic_id"),
+                func.sum(ResearcherTopic.work_count).label("works"),
+            )
+            .join(ResearcherTopic, ResearcherTopic.researcher_id == Researcher.id)
+            .where(Researcher.cluster_id.in_(cluster_ids))
+            .group_by(Researcher.cluster_id, ResearcherTopic.topic_id)
+            .subquery()
+        )
+        rank = func.row_number().over(
+            partition_by=summed.c.cluster_id,
+            order_by=(summed.c.works.desc(), summed.c.topic_id),
+        )
+        ranked = select(summed.c.cluster_id, summed.c.topic_id, rank.label("rank")).subquery()
+        stmt = (
+            select(ranked.c.cluster_id, ranked.c.topic_id)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.cluster_id, ranked.c.rank)
+        )
+        topics: dict[int, list[int]] = {cluster_id: [] for cluster_id in cluster_ids}
+        for cluster_id, topic_id in await self.session.execute(stmt):
+            topics[cluster_id].append(topic_id)
+        return topics
 
     async def count_close_collaborators(self, researcher_ids: Sequence[int]) -> dict[int, int]:
         coauthor = aliased(Researcher, name="coauthor")
@@ -169,22 +236,33 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         """Counters recounted from the source tables, one dict per researcher."""
         ids = list(researcher_ids)
         followers = await self.count_grouped(Follow.researcher_id, ids)
-        close = await self.count_close_collaborators(ids)
         return [
-            {
-                **row,
-                "followers_count": followers[row["id"]],
-                "close_collaborators_count": close[row["id"]],
-            }
+            {**row, "followers_count": followers[row["id"]]}
             for row in await self.work_counter_values(ids)
         ]
 
     async def work_counter_values(self, researcher_ids: Sequence[int]) -> list[dict[str, int]]:
-        """The counters that works move (works, topics), recounted, one dict per researcher."""
+        """The counters that works move (works, topics, close collaborators), recounted, one
+        dict per researcher."""
         ids = list(researcher_ids)
         works = await self.count_works(ids)
         topics = await self.count_topics(ids)
-        return [{"id": rid, "works_count": works[rid], "topics_count": topics[rid]} for rid in ids]
+        close = await self.count_close_collaborators(ids)
+        return [
+            {
+                "id": rid,
+                "works_count": works[rid],
+                "topics_count": topics[rid],
+                "close_collaborators_count": close[rid],
+            }
+            for rid in ids
+        ]
+
+    async def close_collaborator_values(
+        self, researcher_ids: Sequence[int]
+    ) -> list[dict[str, int]]:
+        close = await self.count_close_collaborators(researcher_ids)
+        return [{"id": rid, "close_collaborators_count": n} for rid, n in close.items()]
 
     async def rebuild_topics(self, researcher_ids: Sequence[int]) -> None:
         """Recount ``researcher_topics`` (topics of a researcher's works) for these researchers."""
@@ -237,7 +315,8 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         )
 
     async def update_counters(self, rows: Sequence[dict[str, int]]) -> None:
-        """``rows``: ``{"id", "works_count", "followers_count", "topics_count",
-        "close_collaborators_count"}`` per researcher, written in one executemany."""
+        """``rows``: ``"id"`` and the counters to set (``works_count``, ``followers_count``,
+        ``topics_count``, ``close_collaborators_count``) per researcher, in one executemany;
+        rows of one call name the same counters."""
         if rows:
             await self.session.execute(update(Researcher), list(rows))

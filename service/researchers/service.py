@@ -83,21 +83,36 @@ class ResearcherService:
     async def recount_work_counters(
         self, session: AsyncSession, researcher_ids: Sequence[int]
     ) -> None:
-        """Recount topics and the works and topics counters after a new work. Leaves the
-        followers counter alone: follow events move it by exact deltas, and a recount here
-        would already include follows whose events are still on their way."""
+        """Recount topics and the counters a new work moves (works, topics, close
+        collaborators). Leaves the followers counter alone: follow events move it by exact
+        deltas, and a recount here would already include follows whose events are still on
+        their way."""
         await self._recount(session, researcher_ids, ResearcherRepository.work_counter_values)
+
+    async def recount_close_collaborators(
+        self, session: AsyncSession, researcher_ids: Sequence[int]
+    ) -> None:
+        """After cluster moves: the close collaborators counter only."""
+        await self._recount(
+            session,
+            researcher_ids,
+            ResearcherRepository.close_collaborator_values,
+            topics=False,
+        )
 
     async def _recount(
         self,
         session: AsyncSession,
         researcher_ids: Sequence[int],
         values: Callable[[ResearcherRepository, Sequence[int]], Awaitable[list[dict[str, int]]]],
+        *,
+        topics: bool = True,
     ) -> None:
         repository = ResearcherRepository(session)
         for batch in chunked(researcher_ids, BATCH_SIZE):
             await repository.lock(batch)
-            await repository.rebuild_topics(batch)
+            if topics:
+                await repository.rebuild_topics(batch)
             await repository.update_counters(await values(repository, batch))
 
     async def add_followers(self, session: AsyncSession, deltas: Mapping[int, int]) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
@@ -19,6 +19,9 @@ from service.trust.types import Trust
 from service.works.repository import BY_RECENCY
 from service.works.types import Work
 
+if TYPE_CHECKING:
+    from service.graph.types import Cluster
+
 
 @strawberry.type(description="Counters derived from the graph.")
 class ResearcherCounts:
@@ -28,25 +31,49 @@ class ResearcherCounts:
     close_collaborators: int
 
 
-@strawberry.type(description="A co-author in the researcher's own collaborator cluster.")
-class CloseCollaboratorEdge:
+@strawberry.type(description="Why two researchers are collaborators.")
+class CollaborationReason:
+    joint_works: int
+    shared_cluster: bool = strawberry.field(
+        description="Whether both are in the same collaborator cluster (close collaborators)."
+    )
+
+    @strawberry.field(description='For people: "3 joint works, same collaborator cluster".')
+    def summary(self) -> str:
+        works = f"{self.joint_works} joint work" + ("" if self.joint_works == 1 else "s")
+        return works + (", same collaborator cluster" if self.shared_cluster else "")
+
+
+@strawberry.type(description="A co-author, with the strength of the collaboration.")
+class CollaboratorEdge:
     cursor: str
     node: Researcher
     weight: float = strawberry.field(
         description="Newman's collaboration weight: sum over joint works of 1/(authors - 1)."
     )
+    researcher_id: strawberry.Private[int]
+    shared_cluster: strawberry.Private[bool]
+
+    @strawberry.field
+    async def reason(self, info: Info) -> CollaborationReason:
+        loader = info.context.loaders.joint_works_by_pair
+        joint = await loader.load((self.researcher_id, int(self.node.id)))
+        return CollaborationReason(joint_works=joint, shared_cluster=self.shared_cluster)
 
 
-@strawberry.type
-class CloseCollaboratorConnection:
-    edges: list[CloseCollaboratorEdge]
+@strawberry.type(description="Co-authors ranked by collaboration weight.")
+class CollaboratorConnection:
+    edges: list[CollaboratorEdge]
     page_info: relay.PageInfo
     researcher_id: strawberry.Private[int]
+    close_only: strawberry.Private[bool]
 
     @strawberry.field
     async def total_count(self, info: Info) -> int:
-        loader = info.context.loaders.close_collaborator_count_by_researcher
-        return await loader.load(self.researcher_id)
+        loaders = info.context.loaders
+        if self.close_only:
+            return await loaders.close_collaborator_count_by_researcher.load(self.researcher_id)
+        return await loaders.coauthor_count_by_researcher.load(self.researcher_id)
 
 
 @strawberry.type(description="An account following a researcher.")
@@ -114,6 +141,7 @@ class Researcher(LoadedNode):
     affiliation: Institution | None = strawberry.field(
         description="Last known institution; null when none was imported."
     )
+    cluster_id: strawberry.Private[int | None] = None
 
     @classmethod
     def from_model(cls, m: models.Researcher) -> Self:
@@ -132,7 +160,22 @@ class Researcher(LoadedNode):
             ),
             trust=Trust.from_model(m.trust) if m.trust else None,
             affiliation=Institution.from_model(m.affiliation) if m.affiliation else None,
+            cluster_id=m.cluster_id,
         )
+
+    @strawberry.field(
+        description="The researcher's collaborator cluster (a Leiden community of the "
+        "co-author graph); null for a researcher with no close co-author."
+    )
+    async def cluster(
+        self, info: Info
+    ) -> Annotated[Cluster, strawberry.lazy("service.graph.types")] | None:
+        from service.graph.types import Cluster
+
+        if self.cluster_id is None:
+            return None
+        found = await info.context.loaders.cluster_by_id.load(self.cluster_id)
+        return Cluster.from_model(found) if found is not None else None
 
     @strawberry.field(description="Whether the signed-in account follows this researcher.")
     async def viewer_follows(self, info: Info) -> bool:
@@ -219,17 +262,50 @@ class Researcher(LoadedNode):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> CloseCollaboratorConnection:
+    ) -> CollaboratorConnection:
+        return await self._collaborators(info, True, first, after, last, before)
+
+    @strawberry.field(description="Every co-author, heaviest edge first.")
+    async def coauthors(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CollaboratorConnection:
+        return await self._collaborators(info, False, first, after, last, before)
+
+    async def _collaborators(
+        self,
+        info: Info,
+        close_only: bool,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+    ) -> CollaboratorConnection:
         request = page_args(info, BY_WEIGHT, first=first, after=after, last=last, before=before)
-        page = await info.context.loaders.close_collaborator_page_by_researcher.load(
-            (self.id, request)
+        loaders = info.context.loaders
+        loader = (
+            loaders.close_collaborator_page_by_researcher
+            if close_only
+            else loaders.coauthor_page_by_researcher
         )
+        page = await loader.load((self.id, request))
         edges = [
-            CloseCollaboratorEdge(cursor=cursor, node=Researcher.from_model(m), weight=key[0])
+            CollaboratorEdge(
+                cursor=cursor,
+                node=Researcher.from_model(m),
+                weight=key[0],
+                researcher_id=self.id,
+                shared_cluster=self.cluster_id is not None and m.cluster_id == self.cluster_id,
+            )
             for m, cursor, key in zip(page.items, page.cursors, page.keys, strict=True)
         ]
-        return CloseCollaboratorConnection(
+        return CollaboratorConnection(
             edges=edges,
             page_info=page_info(page),
             researcher_id=self.id,
+            close_only=close_only,
         )

@@ -144,3 +144,20 @@ async def _researcher_ids(settings: Settings) -> list[int]:
 
 def researcher_ids(settings: Settings) -> list[int]:
     return asyncio.run(_researcher_ids(settings))
+
+
+async def _add_researchers(settings: Settings, names: Sequence[str]) -> list[int]:
+    engine = create_engine(settings, maintenance=True)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            added = [Researcher(display_name=name, search_name=name.lower()) for name in names]
+            session.add_all(added)
+            await session.flush()
+            return [researcher.id for researcher in added]
+    finally:
+        await engine.dispose()
+
+
+def add_researchers(settings: Settings, names: Sequence[str]) -> list[int]:
+    """Author records with these names and nothing else, in order."""
+    return asyncio.run(_add_researchers(settings, names))

@@ -5,7 +5,14 @@ from itertools import combinations
 
 import pytest
 
-from service.graph.clustering import coauthor_pairs, leiden
+from service.graph.clustering import (
+    coauthor_pairs,
+    groups_of,
+    leiden,
+    match_clusters,
+    modularity,
+    reoptimise,
+)
 
 
 class TestCoauthorPairs:
@@ -81,3 +88,131 @@ class TestLeiden:
         nodes, edges, truth = planted_partition(3, 10, p_in=0.6, p_out=0.02, seed=9)
         clustering = leiden(nodes, edges, seed=1, initial=truth)
         assert len(set(clustering.membership.values())) == 3
+
+
+def planted_works(
+    groups: int, size: int, works: int, seed: int, *, inside: float = 0.85
+) -> list[list[int]]:
+    """Author lists of 2-5 researchers, each mostly from one planted group."""
+    rng = random.Random(seed)
+    author_lists = []
+    for _ in range(works):
+        group = rng.randrange(groups)
+        authors = [
+            group * size + rng.randrange(size)
+            if rng.random() < inside
+            else rng.randrange(groups * size)
+            for _ in range(rng.randint(2, 5))
+        ]
+        author_lists.append(authors)
+    return author_lists
+
+
+class IncrementalGraph:
+    """The co-author graph and its clusters kept in memory, updated one work at a time the way
+    the ``works.added`` consumer does: fold the work into the edges, re-optimise the clusters
+    of its authors from their current membership, give the groups ids by overlap."""
+
+    def __init__(self, nodes: list[int], author_lists: list[list[int]], seed: int) -> None:
+        self.nodes = nodes
+        self.pairs = coauthor_pairs(author_lists)
+        self.seed = seed
+        self.neighbours: dict[int, set[int]] = {}
+        self.strengths: dict[int, float] = {}
+        self.total = 0.0
+        for (a, b), stats in self.pairs.items():
+            self._count(a, b, stats.weight)
+        clustering = leiden(nodes, self.edges(), seed=seed)
+        self.cluster: dict[int, int] = dict(clustering.membership)
+        self.next_id = max(self.cluster.values()) + 1
+
+    def edges(self) -> list[tuple[int, int, float]]:
+        return [(a, b, stats.weight) for (a, b), stats in self.pairs.items()]
+
+    def _count(self, a: int, b: int, weight: float) -> None:
+        self.neighbours.setdefault(a, set()).add(b)
+        self.neighbours.setdefault(b, set()).add(a)
+        self.strengths[a] = self.strengths.get(a, 0.0) + weight
+        self.strengths[b] = self.strengths.get(b, 0.0) + weight
+        self.total += weight
+
+    def add_work(self, authors: list[int]) -> None:
+        for (a, b), stats in coauthor_pairs([authors]).items():
+            mine = self.pairs.setdefault((a, b), type(stats)())
+            mine.weight += stats.weight
+            mine.joint_works += 1
+            self._count(a, b, stats.weight)
+        touched = {self.cluster[a] for a in authors}
+        scope = [n for n in self.nodes if self.cluster[n] in touched]
+        inside = set(scope)
+        local = reoptimise(
+            scope,
+            [
+                (a, b, self.pairs[(a, b)].weight)
+                for a in scope
+                for b in self.neighbours.get(a, ())
+                if a < b and b in inside
+            ],
+            strengths=self.strengths,
+            total_weight=self.total,
+            initial={n: self.cluster[n] for n in scope},
+            seed=self.seed,
+        )
+        groups = groups_of(local)
+        kept = match_clusters(groups, {n: self.cluster[n] for n in scope})
+        for group, cluster_id in zip(groups, kept, strict=True):
+            if cluster_id is None:
+                cluster_id, self.next_id = self.next_id, self.next_id + 1
+            for node in group:
+                self.cluster[node] = cluster_id
+
+
+class TestIncrementalLeiden:
+    def test_thousand_updates_stay_within_one_percent_of_a_full_run(self) -> None:
+        groups, size = 20, 40
+        nodes = list(range(groups * size))
+        graph = IncrementalGraph(nodes, planted_works(groups, size, 1200, seed=11), seed=42)
+        for authors in planted_works(groups, size, 1000, seed=12):
+            graph.add_work(authors)
+        incremental = modularity(nodes, graph.edges(), graph.cluster)
+        full = leiden(nodes, graph.edges(), seed=42).modularity
+        assert incremental >= 0.99 * full, (incremental, full)
+
+    def test_a_bridge_heavy_enough_merges_two_clusters(self) -> None:
+        triangles = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]]
+        graph = IncrementalGraph(list(range(1, 13)), triangles * 3, seed=1)
+        first, second = graph.cluster[1], graph.cluster[4]
+        assert first != second
+        for _ in range(6):
+            graph.add_work([3, 4])
+        assert graph.cluster[3] == graph.cluster[4]
+        untouched = {graph.cluster[n] for n in (7, 8, 9)}
+        assert len(untouched) == 1 and untouched != {first, second}
+
+    def test_deterministic_for_a_seed(self) -> None:
+        runs = []
+        for _ in range(2):
+            graph = IncrementalGraph(list(range(200)), planted_works(5, 40, 150, seed=3), seed=9)
+            for authors in planted_works(5, 40, 100, seed=4):
+                graph.add_work(authors)
+            runs.append(graph.cluster)
+        assert runs[0] == runs[1]
+
+
+class TestMatchClusters:
+    def test_a_cluster_that_gains_a_member_keeps_its_id(self) -> None:
+        previous = {1: 7, 2: 7, 3: 7, 4: None}
+        assert match_clusters([[1, 2, 3, 4]], previous) == [7]
+
+    def test_the_larger_part_of_a_split_keeps_the_id(self) -> None:
+        previous = {n: 5 for n in range(10)}
+        assert match_clusters([[0, 1, 2], [3, 4, 5, 6, 7, 8, 9]], previous) == [None, 5]
+
+    def test_merged_clusters_keep_the_larger_id(self) -> None:
+        previous = {1: 1, 2: 1, 3: 2, 4: 2, 5: 2}
+        assert match_clusters([[1, 2, 3, 4, 5]], previous) == [2]
+
+    def test_a_reshuffle_gets_new_ids(self) -> None:
+        previous = {1: 1, 2: 1, 3: 1, 4: 1, 5: 2, 6: 2, 7: 2, 8: 2}
+        # each new group takes half of each old cluster: no majority either way
+        assert match_clusters([[1, 2, 5, 6], [3, 4, 7, 8]], previous) == [None, None]

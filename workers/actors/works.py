@@ -1,5 +1,5 @@
-"""A new work moves its authors' works and topics counters, their co-author edges and their
-trust (clusters follow the edges in issue 6's incremental Leiden)."""
+"""A new work moves its authors' works and topics counters, their co-author edges, the
+clusters around them, their close collaborators and their trust."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.graph.service import coauthor_graph
+from service.graph.service import announce_moves, coauthor_graph
 from service.researchers.service import researchers
 from service.works.repository import WorkRepository
-from workers.actor import Payload, event_actor
+from workers.actor import Batch, Payload, event_actor
 
 
 async def authors(session: AsyncSession, payloads: Sequence[Payload]) -> list[int]:
@@ -19,9 +19,13 @@ async def authors(session: AsyncSession, payloads: Sequence[Payload]) -> list[in
     return sorted({a.researcher_id for work in by_work.values() for a in work})
 
 
-@event_actor("works.added", touched=authors)
-async def works_added(
-    session: AsyncSession, payloads: Sequence[Payload], touched: Sequence[int]
-) -> None:
-    await researchers.recount_work_counters(session, touched)  # the works' authors
-    await coauthor_graph.add_work_edges(session, [int(p["work_id"]) for p in payloads])
+@event_actor("works.added", touched=authors, order=-1)
+async def works_added(session: AsyncSession, batch: Batch) -> None:
+    await coauthor_graph.lock(session)  # first: before the recount's researcher row locks
+    await coauthor_graph.add_work_edges(session, [int(p["work_id"]) for p in batch.payloads])
+    moved = await coauthor_graph.recluster_around(
+        session, batch.touched, seed=batch.settings.cluster_seed
+    )
+    # Counts after the clusters: the authors' close collaborators depend on both.
+    await researchers.recount_work_counters(session, batch.touched)
+    announce_moves(session, moved)

@@ -1,0 +1,103 @@
+"""The researcher in context: the typed graph around one node, ranked and cut. Pure functions
+over edges the repository found; no I/O.
+
+Relevance is personalised PageRank from the center (restart probability 0.15) over the edges
+found, weighted. Chosen over hop distance because it ranks within a hop: a co-author of ten
+joint works over a co-author of one, a topic that many of the center's works share over one
+that a single work has, and a node reached by several short paths over one reached by a
+single path. Its cost is that of the slice, not of the graph: the walk never leaves the
+edges found."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import igraph as ig
+
+RESTART = 0.15
+
+
+class NodeKind(enum.StrEnum):
+    """Kinds of node, named as their GraphQL types (and global ids)."""
+
+    RESEARCHER = "Researcher"
+    WORK = "Work"
+    TOPIC = "Topic"
+    INSTITUTION = "Institution"
+
+
+class EdgeKind(enum.StrEnum):
+    AUTHORED = "AUTHORED"
+    """Researcher -> work."""
+    COAUTHOR = "COAUTHOR"
+    """Researcher -> researcher, weight Newman's; one edge per pair, lower id first."""
+    HAS_TOPIC = "HAS_TOPIC"
+    """Work -> topic (weight: the topic's score on the work) or researcher -> topic (weight:
+    the researcher's works on it)."""
+    AFFILIATED = "AFFILIATED"
+    """Researcher -> institution."""
+
+
+NodeKey = tuple[NodeKind, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEdge:
+    source: NodeKey
+    target: NodeKey
+    kind: EdgeKind
+    weight: float
+
+    @property
+    def key(self) -> tuple[NodeKey, NodeKey, EdgeKind]:
+        return (self.source, self.target, self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSlice:
+    nodes: list[tuple[NodeKey, float]]
+    """Kept nodes with their relevance, most relevant first (the center first)."""
+    edges: list[SliceEdge]
+    truncated: bool
+
+
+def relevance(center: NodeKey, edges: Iterable[SliceEdge]) -> dict[NodeKey, float]:
+    """Personalised PageRank from ``center`` over these edges, undirected and weighted; the
+    center itself included. Scores sum to 1 over the nodes reached."""
+    index: dict[NodeKey, int] = {center: 0}
+    pairs: list[tuple[int, int]] = []
+    weights: list[float] = []
+    for edge in edges:
+        a = index.setdefault(edge.source, len(index))
+        b = index.setdefault(edge.target, len(index))
+        pairs.append((a, b))
+        weights.append(max(edge.weight, 1e-9))
+    if not pairs:
+        return {center: 1.0}
+    graph = ig.Graph(n=len(index), edges=pairs, directed=False)
+    scores = graph.personalized_pagerank(
+        directed=False, damping=1 - RESTART, reset_vertices=[0], weights=weights
+    )
+    nodes = list(index)
+    return {node: float(score) for node, score in zip(nodes, scores, strict=True)}
+
+
+def most_relevant(
+    center: NodeKey, scores: Mapping[NodeKey, float], limit: int
+) -> list[tuple[NodeKey, float]]:
+    """The center and the ``limit - 1`` best-scored other nodes, best first; ties by kind and
+    id so that the cut is reproducible."""
+    others = sorted(
+        ((node, score) for node, score in scores.items() if node != center),
+        key=lambda item: (-item[1], item[0]),
+    )
+    return [(center, scores.get(center, 1.0)), *others[: max(limit - 1, 0)]]
+
+
+def kept_edges(edges: Iterable[SliceEdge], kept: Sequence[NodeKey]) -> list[SliceEdge]:
+    """Edges with both ends kept, each once, in a stable order."""
+    inside = set(kept)
+    unique = {e.key: e for e in edges if e.source in inside and e.target in inside}
+    return sorted(unique.values(), key=lambda e: (e.kind, e.source, e.target))
