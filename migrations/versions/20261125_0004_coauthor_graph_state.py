@@ -1,5 +1,5 @@
-"""Co-author graph state: the total edge weight that incremental reclustering needs, and when
-the last full recluster ran.
+"""Co-author graph state: the total edge weight and each cluster's summed degree, which
+incremental reclustering needs, and when the last full recluster ran.
 
 Revision ID: 0004
 Revises: 0003
@@ -28,6 +28,12 @@ def upgrade() -> None:
         sa.Column("reclustered_at", service.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coauthor_graph_state")),
     )
+    with op.batch_alter_table("clusters") as batch_op:
+        batch_op.add_column(sa.Column("strength", sa.Float(), server_default="0", nullable=False))
+    op.execute(
+        "UPDATE clusters SET strength = (SELECT COALESCE(SUM(e.weight), 0) FROM coauthor_edges e "
+        "JOIN researchers r ON r.id = e.researcher_id WHERE r.cluster_id = clusters.id)"
+    )
     # Edges are stored in both directions: each pair's weight counts once.
     op.execute(
         "INSERT INTO coauthor_graph_state (id, total_weight) "
@@ -37,3 +43,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("coauthor_graph_state")
+    with op.batch_alter_table("clusters") as batch_op:
+        batch_op.drop_column("strength")

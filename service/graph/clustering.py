@@ -90,7 +90,7 @@ def weighted_graph(
 
 
 @contextmanager
-def _seeded(seed: int) -> Iterator[None]:
+def seeded(seed: int) -> Iterator[None]:
     """igraph draws from a Python RNG; give it a private, seeded one for one run only."""
     ig.set_random_number_generator(random.Random(seed))
     try:
@@ -104,6 +104,8 @@ class Clustering:
     membership: dict[int, int]
     """Researcher id -> cluster label (0..k-1, largest cluster first)."""
     modularity: float
+    strengths: dict[int, float]
+    """Researcher id -> weighted degree (only researchers with an edge)."""
 
 
 def leiden(
@@ -128,7 +130,7 @@ def leiden(
                 label, fresh = fresh, fresh + 1
             start.append(label)
 
-    with _seeded(seed):
+    with seeded(seed):
         partition = graph.community_leiden(
             objective_function="modularity",
             weights=weights,
@@ -137,44 +139,12 @@ def leiden(
             initial_membership=start,
         )
     modularity = graph.modularity(partition.membership, weights=weights) if weights else 0.0
+    strengths = graph.strength(weights=weights) if weights else [0.0] * len(nodes)
     return Clustering(
-        membership=_relabel_by_size(nodes, partition.membership), modularity=modularity
+        membership=_relabel_by_size(nodes, partition.membership),
+        modularity=modularity,
+        strengths={node: s for node, s in zip(nodes, strengths, strict=True) if s},
     )
-
-
-def reoptimise(
-    nodes: Sequence[int],
-    edges: Iterable[WeightedEdge],
-    *,
-    strengths: Mapping[int, float],
-    total_weight: float,
-    initial: Mapping[int, int],
-    seed: int,
-) -> dict[int, int]:
-    """Leiden on part of the graph only, starting from its current membership: ``nodes`` are
-    whole clusters (every member of each, so nothing outside shares a cluster with them),
-    ``edges`` the edges among them, ``strengths`` each node's weighted degree in the WHOLE
-    graph and ``total_weight`` the whole graph's edge weight (each edge once).
-
-    With those, the Constant Potts Model with node weights k_i and resolution 1/(2m) ranks
-    partitions of ``nodes`` exactly as global modularity does while the rest of the graph
-    stays put: modularity's null model needs global degrees, which the subgraph alone lacks.
-    Returns node -> label (labels local to this call)."""
-    if not nodes:
-        return {}
-    graph, weights = weighted_graph(nodes, edges)
-    compact: dict[int, int] = {}
-    start = [compact.setdefault(initial[node], len(compact)) for node in nodes]
-    with _seeded(seed):
-        partition = graph.community_leiden(
-            objective_function="CPM",
-            weights=weights,
-            node_weights=[strengths.get(node, 0.0) for node in nodes],
-            resolution=1.0 / (2.0 * total_weight) if total_weight > 0 else 1.0,
-            n_iterations=LOCAL_ITERATIONS,
-            initial_membership=start,
-        )
-    return dict(zip(nodes, partition.membership, strict=True))
 
 
 def groups_of(membership: Mapping[int, int]) -> list[list[int]]:

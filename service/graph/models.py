@@ -30,6 +30,9 @@ class Cluster(IdMixin, TimestampMixin, Base):
     __tablename__ = "clusters"
 
     size: Mapped[int] = mapped_column(Integer, default=0)
+    strength: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    """Summed weighted degree of the members: what incremental clustering needs of the
+    members it does not load."""
 
 
 class CoauthorGraphState(Base):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from service.db.base import table_of, utcnow
 from service.db.repository import RepositoryBase, chunked, is_postgresql
 from service.graph.clustering import EdgeArrays, WeightedEdge
+from service.graph.local import ClusterTotals, Neighbourhood
 from service.graph.models import Cluster, CoauthorEdge, CoauthorGraphState
 from service.researchers.models import Researcher
 from service.works.models import Authorship
@@ -216,18 +217,6 @@ class CoauthorGraphRepository:
         rows = await self.session.execute(select(Researcher.id, Researcher.cluster_id))
         return {r: c for r, c in rows}
 
-    async def cluster_scope(self, researcher_ids: Sequence[int]) -> dict[int, int | None]:
-        """These researchers and every member of their clusters, with their cluster ids."""
-        clusters = (
-            select(Researcher.cluster_id)
-            .where(Researcher.id.in_(researcher_ids), Researcher.cluster_id.is_not(None))
-            .scalar_subquery()
-        )
-        stmt = select(Researcher.id, Researcher.cluster_id).where(
-            Researcher.id.in_(researcher_ids) | Researcher.cluster_id.in_(clusters)
-        )
-        return {r: c for r, c in await self.session.execute(stmt)}
-
     async def edges_from(self, researcher_ids: Sequence[int]) -> list[WeightedEdge]:
         """Every edge row leaving these researchers (each pair inside the set twice)."""
         edges: list[WeightedEdge] = []
@@ -238,18 +227,111 @@ class CoauthorGraphRepository:
             edges.extend((a, b, w) for a, b, w in await self.session.execute(stmt))
         return edges
 
-    async def create_clusters(self, sizes: Sequence[int]) -> list[int]:
-        if not sizes:
+    async def create_clusters(self, totals: Sequence[ClusterTotals]) -> list[int]:
+        if not totals:
             return []
         stmt = insert(Cluster).returning(Cluster.id, sort_by_parameter_order=True)
-        return list((await self.session.scalars(stmt, [{"size": n} for n in sizes])).all())
+        rows = [{"size": t.size, "strength": t.strength} for t in totals]
+        return list((await self.session.scalars(stmt, rows)).all())
 
     async def set_memberships(self, changes: Mapping[int, int | None]) -> None:
         """Researcher id -> its new cluster id (None: no cluster)."""
         await self._set_by_id(table_of(Researcher), "cluster_id", changes)
 
-    async def set_cluster_sizes(self, sizes: Mapping[int, int]) -> None:
-        await self._set_by_id(table_of(Cluster), "size", sizes)
+    async def set_cluster_totals(self, totals: Mapping[int, ClusterTotals]) -> None:
+        await self._set_by_id(table_of(Cluster), "size", {c: t.size for c, t in totals.items()})
+        strengths = {c: t.strength for c, t in totals.items()}
+        await self._set_by_id(table_of(Cluster), "strength", strengths)
+
+    async def merge_cluster(self, absorbed: int, keeper: int) -> list[int]:
+        """Move every member of ``absorbed`` to ``keeper``; returns them."""
+        stmt = (
+            update(Researcher)
+            .where(Researcher.cluster_id == absorbed)
+            .values(cluster_id=keeper)
+            .returning(Researcher.id)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def add_to_cluster_strengths(self, work_ids: Sequence[int]) -> None:
+        """A work with n >= 2 distinct authors adds exactly 1 to each author's weighted degree
+        (n - 1 co-authors at 1/(n - 1) each): so to their clusters' strengths."""
+        shared = (
+            select(Authorship.work_id)
+            .where(Authorship.work_id.in_(work_ids))
+            .group_by(Authorship.work_id)
+            .having(func.count() > 1)
+        )
+        gains = (
+            select(Researcher.cluster_id, func.count().label("gain"))
+            .join(Authorship, Authorship.researcher_id == Researcher.id)
+            .where(Authorship.work_id.in_(shared), Researcher.cluster_id.is_not(None))
+            .group_by(Researcher.cluster_id)
+        )
+        found = {c: float(n) for c, n in await self.session.execute(gains)}
+        if found:
+            current = await self.session.execute(
+                select(Cluster.id, Cluster.strength).where(Cluster.id.in_(list(found)))
+            )
+            await self._set_by_id(
+                table_of(Cluster), "strength", {c: s + found[c] for c, s in current}
+            )
+
+    async def neighbourhood(self, authors: Sequence[int], per_author: int) -> Neighbourhood:
+        """The authors, their ``per_author`` heaviest co-authors each, their edges, and the
+        clusters around them (see ``service.graph.local``)."""
+        membership: dict[int, int | None] = {
+            r: c
+            for r, c in await self.session.execute(
+                select(Researcher.id, Researcher.cluster_id).where(Researcher.id.in_(authors))
+            )
+        }
+        rows = await self._edges_with_clusters(list(membership))
+        heaviest: dict[int, list[tuple[float, int, int | None]]] = {}
+        for a, b, weight, cluster_id in rows:
+            heaviest.setdefault(a, []).append((-weight, b, cluster_id))
+        for candidates in heaviest.values():
+            for _, b, cluster_id in sorted(candidates)[:per_author]:
+                membership.setdefault(b, cluster_id)
+        rows += await self._edges_with_clusters([r for r in membership if r not in heaviest])
+        hood = Neighbourhood(membership, strengths={}, inner=[], outer={}, clusters={})
+        for a, b, weight, cluster_id in rows:
+            if a not in membership:
+                continue
+            hood.strengths[a] = hood.strengths.get(a, 0.0) + weight
+            if b in membership:
+                if a < b:
+                    hood.inner.append((a, b, weight))
+            elif cluster_id is not None:
+                key = (a, cluster_id)
+                hood.outer[key] = hood.outer.get(key, 0.0) + weight
+        for node in membership:
+            hood.strengths.setdefault(node, 0.0)
+        touched = {c for c in membership.values() if c is not None} | {c for _, c in hood.outer}
+        if touched:
+            stmt = select(Cluster.id, Cluster.size, Cluster.strength).where(
+                Cluster.id.in_(sorted(touched))
+            )
+            hood.clusters = {c: ClusterTotals(n, s) for c, n, s in await self.session.execute(stmt)}
+        hood.inner.sort()
+        return hood
+
+    async def _edges_with_clusters(
+        self, researcher_ids: Sequence[int]
+    ) -> list[tuple[int, int, float, int | None]]:
+        if not researcher_ids:
+            return []
+        stmt = (
+            select(
+                CoauthorEdge.researcher_id,
+                CoauthorEdge.coauthor_id,
+                CoauthorEdge.weight,
+                Researcher.cluster_id,
+            )
+            .join(Researcher, Researcher.id == CoauthorEdge.coauthor_id)
+            .where(CoauthorEdge.researcher_id.in_(researcher_ids))
+        )
+        return [(a, b, w, c) for a, b, w, c in await self.session.execute(stmt)]
 
     async def delete_empty_clusters(self, cluster_ids: Sequence[int]) -> None:
         """Delete those of these clusters that no researcher belongs to any more."""
@@ -262,7 +344,7 @@ class CoauthorGraphRepository:
             return
         if is_postgresql(self.session):
             # One statement from two arrays: executemany of a million rows takes minutes.
-            sql_type = "bigint" if column != "size" else "integer"
+            sql_type = {"size": "integer", "strength": "double precision"}.get(column, "bigint")
             await self.session.execute(
                 text(
                     f"UPDATE {table.name} SET {column} = v.value "

@@ -12,13 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db.base import utcnow
 from service.db.repository import chunked
 from service.events.service import emit
-from service.graph.clustering import (
-    WeightedEdge,
-    groups_of,
-    leiden,
-    match_clusters,
-    reoptimise,
-)
+from service.graph.clustering import groups_of, leiden, match_clusters
+from service.graph.local import ClusterTotals, NewCluster, plan_local
 from service.graph.neighbourhood import RELATIONS, NeighbourhoodRepository
 from service.graph.repository import CoauthorGraphRepository
 from service.graph.slice import (
@@ -36,9 +31,9 @@ CLUSTERS_CHANGED = "clusters.changed"
 """Event: these researchers changed cluster; their and their co-authors' close collaborators
 (and so trust) move."""
 CHANGED_PER_EVENT = 1_000
-SCOPE_LIMIT = 50_000
-"""Researchers beyond which a new work's clusters are left to the next full recluster: the
-incremental step loads every edge of its scope."""
+NEIGHBOURS_PER_AUTHOR = 20
+"""Co-authors of each new work's author that may move with it (the heaviest edges): the rest
+of the graph enters the incremental step only through cluster totals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +54,12 @@ class CoauthorGraphService:
         return pairs
 
     async def add_work_edges(self, session: AsyncSession, work_ids: Sequence[int]) -> None:
-        """Fold new works into the edges incrementally (only the pairs they touch)."""
+        """Fold new works into the edges incrementally (only the pairs they touch), and into
+        the totals incremental clustering reads (graph weight, cluster strengths)."""
         repository = CoauthorGraphRepository(session)
         await repository.add_work_edges(work_ids)
         await repository.add_to_total_weight(work_ids)
+        await repository.add_to_cluster_strengths(work_ids)
 
     async def with_coauthors(
         self, session: AsyncSession, researcher_ids: Sequence[int]
@@ -92,7 +89,7 @@ class CoauthorGraphService:
         current = await repository.memberships()
         previous = {r: current[r] for r in nodes if r in current}
         groups = [[r for r in g if r in previous] for g in groups_of(clustering.membership)]
-        moved, clusters = await self._store(session, groups, previous)
+        moved, clusters = await self._store(session, groups, previous, clustering.strengths)
         await repository.record_recluster(clustering.modularity)
         await repository.refresh_statistics()
         if announce:
@@ -115,47 +112,35 @@ class CoauthorGraphService:
     async def recluster_around(
         self, session: AsyncSession, researcher_ids: Sequence[int], *, seed: int
     ) -> list[int]:
-        """Re-optimise only the clusters of these researchers (new edges' ends), starting from
-        their current membership, and store the result. Members can move between those
-        clusters, merge them, split them or leave; the rest of the graph stays as it is. Returns
-        the researchers whose cluster changed. The caller holds the graph lock."""
+        """Re-optimise the clusters around these researchers (a new work's authors) from
+        their current membership and store the result (``service.graph.local``). Returns the
+        researchers whose cluster changed. The caller holds the graph lock and has added the
+        work's edges."""
         if not researcher_ids:
             return []
         repository = CoauthorGraphRepository(session)
-        scope = await repository.cluster_scope(researcher_ids)
-        if len(scope) > SCOPE_LIMIT:
-            return []
-        rows = await repository.edges_from(list(scope))
-        strengths: dict[int, float] = {}
-        inside: list[WeightedEdge] = []
-        for a, b, weight in rows:
-            strengths[a] = strengths.get(a, 0.0) + weight
-            if a < b and b in scope:
-                inside.append((a, b, weight))
-        inside.sort()  # igraph's result depends on edge order; rows come in any order
-        lone = -1  # researchers without a cluster start alone, under labels no cluster has
-        initial: dict[int, int] = {}
-        for researcher_id, cluster_id in scope.items():
-            if cluster_id is None:
-                initial[researcher_id], lone = lone, lone - 1
-            else:
-                initial[researcher_id] = cluster_id
-        membership = reoptimise(
-            sorted(scope),
-            inside,
-            strengths=strengths,
-            total_weight=await repository.total_weight(),
-            initial=initial,
-            seed=seed,
+        hood = await repository.neighbourhood(researcher_ids, NEIGHBOURS_PER_AUTHOR)
+        plan = plan_local(hood, total_weight=await repository.total_weight(), seed=seed)
+        new_ids = await repository.create_clusters(plan.new_clusters)
+        await repository.set_memberships(
+            {
+                node: new_ids[c.index] if isinstance(c, NewCluster) else c
+                for node, c in plan.assignment.items()
+            }
         )
-        moved, _ = await self._store(session, groups_of(membership), scope)
-        return moved
+        moved = set(plan.assignment)
+        for absorbed, keeper in sorted(plan.merges.items()):
+            moved.update(await repository.merge_cluster(absorbed, keeper))
+        await repository.set_cluster_totals(plan.totals)
+        await repository.delete_empty_clusters(plan.deleted)
+        return sorted(moved)
 
     async def _store(
         self,
         session: AsyncSession,
         groups: Iterable[list[int]],
         previous: Mapping[int, int | None],
+        strengths: Mapping[int, float],
     ) -> tuple[list[int], int]:
         """Write a partition of the researchers in ``previous`` (their current cluster ids):
         groups keep matching cluster ids, new groups get new clusters, single researchers
@@ -163,24 +148,28 @@ class CoauthorGraphService:
         repository = CoauthorGraphRepository(session)
         clustered = [group for group in groups if len(group) > 1]
         kept = match_clusters(clustered, previous)
+        totals = [
+            ClusterTotals(len(group), sum(strengths.get(r, 0.0) for r in group))
+            for group in clustered
+        ]
         new_ids = iter(
             await repository.create_clusters(
-                [len(g) for g, k in zip(clustered, kept, strict=True) if k is None]
+                [t for t, k in zip(totals, kept, strict=True) if k is None]
             )
         )
         assigned: dict[int, int | None] = dict.fromkeys(previous)
-        sizes: dict[int, int] = {}
-        for group, cluster_id in zip(clustered, kept, strict=True):
+        kept_totals: dict[int, ClusterTotals] = {}
+        for group, cluster_id, group_totals in zip(clustered, kept, totals, strict=True):
             if cluster_id is None:
                 cluster_id = next(new_ids)
             else:
-                sizes[cluster_id] = len(group)
+                kept_totals[cluster_id] = group_totals
             for researcher_id in group:
                 assigned[researcher_id] = cluster_id
         changes = {r: c for r, c in assigned.items() if c != previous[r]}
         await repository.set_memberships(changes)
-        await repository.set_cluster_sizes(sizes)
-        vacated = {c for c in previous.values() if c is not None} - set(sizes)
+        await repository.set_cluster_totals(kept_totals)
+        vacated = {c for c in previous.values() if c is not None} - set(kept_totals)
         await repository.delete_empty_clusters(sorted(vacated))
         return sorted(changes), len(clustered)
 

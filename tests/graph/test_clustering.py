@@ -11,8 +11,9 @@ from service.graph.clustering import (
     leiden,
     match_clusters,
     modularity,
-    reoptimise,
 )
+from service.graph.local import ClusterTotals, Neighbourhood, NewCluster, plan_local
+from service.graph.service import NEIGHBOURS_PER_AUTHOR
 
 
 class TestCoauthorPairs:
@@ -110,8 +111,8 @@ def planted_works(
 
 class IncrementalGraph:
     """The co-author graph and its clusters kept in memory, updated one work at a time the way
-    the ``works.added`` consumer does: fold the work into the edges, re-optimise the clusters
-    of its authors from their current membership, give the groups ids by overlap."""
+    the ``works.added`` consumer does: fold the work into the edges, re-optimise the
+    neighbourhood of its authors (``plan_local``) and apply the plan."""
 
     def __init__(self, nodes: list[int], author_lists: list[list[int]], seed: int) -> None:
         self.nodes = nodes
@@ -123,11 +124,20 @@ class IncrementalGraph:
         for (a, b), stats in self.pairs.items():
             self._count(a, b, stats.weight)
         clustering = leiden(nodes, self.edges(), seed=seed)
-        self.cluster: dict[int, int] = dict(clustering.membership)
-        self.next_id = max(self.cluster.values()) + 1
+        self.cluster: dict[int, int | None] = {}
+        for group in groups_of(clustering.membership):
+            label = clustering.membership[group[0]] if len(group) > 1 else None
+            self.cluster.update(dict.fromkeys(group, label))
+        self.next_id = max(clustering.membership.values()) + 1
 
     def edges(self) -> list[tuple[int, int, float]]:
         return [(a, b, stats.weight) for (a, b), stats in self.pairs.items()]
+
+    def weight(self, a: int, b: int) -> float:
+        return self.pairs[(min(a, b), max(a, b))].weight
+
+    def labels(self) -> dict[int, int]:
+        return {n: c if c is not None else -1 - n for n, c in self.cluster.items()}
 
     def _count(self, a: int, b: int, weight: float) -> None:
         self.neighbours.setdefault(a, set()).add(b)
@@ -142,29 +152,44 @@ class IncrementalGraph:
             mine.weight += stats.weight
             mine.joint_works += 1
             self._count(a, b, stats.weight)
-        touched = {self.cluster[a] for a in authors}
-        scope = [n for n in self.nodes if self.cluster[n] in touched]
-        inside = set(scope)
-        local = reoptimise(
-            scope,
-            [
-                (a, b, self.pairs[(a, b)].weight)
-                for a in scope
-                for b in self.neighbours.get(a, ())
-                if a < b and b in inside
-            ],
-            strengths=self.strengths,
-            total_weight=self.total,
-            initial={n: self.cluster[n] for n in scope},
-            seed=self.seed,
+        plan = plan_local(
+            self.neighbourhood(sorted(set(authors))), total_weight=self.total, seed=self.seed
         )
-        groups = groups_of(local)
-        kept = match_clusters(groups, {n: self.cluster[n] for n in scope})
-        for group, cluster_id in zip(groups, kept, strict=True):
-            if cluster_id is None:
-                cluster_id, self.next_id = self.next_id, self.next_id + 1
-            for node in group:
-                self.cluster[node] = cluster_id
+        new_ids = list(range(self.next_id, self.next_id + len(plan.new_clusters)))
+        self.next_id += len(plan.new_clusters)
+        for node, target in plan.assignment.items():
+            self.cluster[node] = new_ids[target.index] if isinstance(target, NewCluster) else target
+        for absorbed, keeper in plan.merges.items():
+            for node, cluster_id in self.cluster.items():
+                if cluster_id == absorbed:
+                    self.cluster[node] = keeper
+
+    def neighbourhood(self, authors: list[int]) -> Neighbourhood:
+        membership = {a: self.cluster[a] for a in authors}
+        for a in authors:
+            around = sorted(self.neighbours.get(a, ()), key=lambda b: (-self.weight(a, b), b))
+            for b in around[:NEIGHBOURS_PER_AUTHOR]:
+                membership.setdefault(b, self.cluster[b])
+        inner: list[tuple[int, int, float]] = []
+        outer: dict[tuple[int, int], float] = {}
+        for a in membership:
+            for b in self.neighbours.get(a, ()):
+                theirs = self.cluster[b]
+                if b in membership:
+                    if a < b:
+                        inner.append((a, b, self.weight(a, b)))
+                elif theirs is not None:
+                    outer[(a, theirs)] = outer.get((a, theirs), 0.0) + self.weight(a, b)
+        touched = {c for c in membership.values() if c is not None} | {c for _, c in outer}
+        clusters: dict[int, ClusterTotals] = {
+            c: ClusterTotals(
+                sum(1 for n in self.nodes if self.cluster[n] == c),
+                sum(self.strengths.get(n, 0.0) for n in self.nodes if self.cluster[n] == c),
+            )
+            for c in touched
+        }
+        strengths = {n: self.strengths.get(n, 0.0) for n in membership}
+        return Neighbourhood(membership, strengths, sorted(inner), outer, clusters)
 
 
 class TestIncrementalLeiden:
@@ -174,7 +199,7 @@ class TestIncrementalLeiden:
         graph = IncrementalGraph(nodes, planted_works(groups, size, 1200, seed=11), seed=42)
         for authors in planted_works(groups, size, 1000, seed=12):
             graph.add_work(authors)
-        incremental = modularity(nodes, graph.edges(), graph.cluster)
+        incremental = modularity(nodes, graph.edges(), graph.labels())
         full = leiden(nodes, graph.edges(), seed=42).modularity
         assert incremental >= 0.99 * full, (incremental, full)
 
@@ -188,6 +213,13 @@ class TestIncrementalLeiden:
         assert graph.cluster[3] == graph.cluster[4]
         untouched = {graph.cluster[n] for n in (7, 8, 9)}
         assert len(untouched) == 1 and untouched != {first, second}
+
+    def test_clusters_away_from_the_work_are_not_read(self) -> None:
+        triangles = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+        graph = IncrementalGraph(list(range(1, 10)), triangles * 3, seed=1)
+        hood = graph.neighbourhood([1, 2])
+        assert set(hood.membership) == {1, 2, 3}
+        assert set(hood.clusters) == {graph.cluster[1]}
 
     def test_deterministic_for_a_seed(self) -> None:
         runs = []

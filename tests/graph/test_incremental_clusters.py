@@ -75,6 +75,25 @@ def announced(settings: Settings) -> int:
     return int(count)
 
 
+def assert_cluster_totals(settings: Settings) -> None:
+    """Stored sizes and strengths (kept incrementally) equal a recount; no empty cluster."""
+    rows = sql(
+        settings,
+        "SELECT c.size, c.strength, "
+        "(SELECT count(*) FROM researchers r WHERE r.cluster_id = c.id), "
+        "(SELECT COALESCE(SUM(e.weight), 0) FROM coauthor_edges e "
+        " JOIN researchers r ON r.id = e.researcher_id WHERE r.cluster_id = c.id) "
+        "FROM clusters c",
+    )
+    assert rows
+    for size, strength, members, summed in rows:
+        assert size == members > 1
+        assert strength == pytest.approx(summed)
+    ((total,),) = sql(settings, "SELECT total_weight FROM coauthor_graph_state")
+    ((summed_all,),) = sql(settings, "SELECT COALESCE(SUM(weight), 0) / 2 FROM coauthor_edges")
+    assert total == pytest.approx(summed_all)
+
+
 def labelled(membership: dict[int, int | None]) -> dict[int, int]:
     """Cluster ids as labels, researchers without a cluster each alone."""
     return {r: c if c is not None else -r for r, c in membership.items()}
@@ -155,6 +174,7 @@ def test_a_new_work_moves_clusters_counts_and_trust_without_a_full_recluster(
     edges = [(x, y, w) for x, y, w in sql(settings, pairs) if x < y]
     nodes = sorted(after)
     assert modularity(nodes, edges, labelled(after)) > modularity(nodes, edges, labelled(before))
+    assert_cluster_totals(settings)
     assert sql(settings, "SELECT reclustered_at FROM coauthor_graph_state") == [(None,)]
     assert announced(settings) > 0
 
@@ -191,6 +211,7 @@ def test_full_recluster_keeps_ids_and_announces_moves(graph_settings: Settings) 
     bzpeer(settings, "recompute", "--all")
     assert clusters(settings)[newcomer] == group_a
     assert same_cluster(clusters(settings), b) == group_b
+    assert_cluster_totals(settings)
     assert "not due" in bzpeer(settings, "recluster", "--if-older-than", "3600")
     assert "1 clusters" not in bzpeer(settings, "recluster", "--if-older-than", "0")
 
