@@ -263,7 +263,7 @@ def incremental(url: str, count: int, rng: random.Random) -> tuple[list[float], 
         try:
             return int(
                 await connection.fetchval(
-                    "SELECT coalesce(sum(json_array_length(payload->'researcher_ids')), 0) "
+                    "SELECT coalesce(sum(jsonb_array_length(payload->'researcher_ids')), 0) "
                     "FROM outbox_events WHERE event_type = 'clusters.changed' "
                     "AND processed_at IS NULL"
                 )

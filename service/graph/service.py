@@ -31,7 +31,7 @@ CLUSTERS_CHANGED = "clusters.changed"
 """Event: these researchers changed cluster; their and their co-authors' close collaborators
 (and so trust) move."""
 CHANGED_PER_EVENT = 1_000
-NEIGHBOURS_PER_AUTHOR = 20
+NEIGHBOURS_PER_AUTHOR = 8
 """Co-authors of each new work's author that may move with it (the heaviest edges): the rest
 of the graph enters the incremental step only through cluster totals."""
 
