@@ -260,7 +260,7 @@ def cmd_recompute(_args: argparse.Namespace) -> int:
     return 0
 
 
-async def _recluster(settings: Settings, if_older_than: float | None) -> str:
+async def _recluster(settings: Settings, if_older_than: float | None, from_scratch: bool) -> str:
     from service.db.engine import create_engine, create_sessionmaker
     from service.db.session import begin_writing
     from service.graph.service import Reclustered, coauthor_graph
@@ -271,7 +271,9 @@ async def _recluster(settings: Settings, if_older_than: float | None) -> str:
             await begin_writing(session)
             done: Reclustered | None
             if if_older_than is None:
-                done = await coauthor_graph.recluster(session, seed=settings.cluster_seed)
+                done = await coauthor_graph.recluster(
+                    session, seed=settings.cluster_seed, from_scratch=from_scratch
+                )
             else:
                 done = await coauthor_graph.recluster_if_due(
                     session,
@@ -290,7 +292,7 @@ async def _recluster(settings: Settings, if_older_than: float | None) -> str:
 
 
 def cmd_recluster(args: argparse.Namespace) -> int:
-    print(asyncio.run(_recluster(get_settings(), args.if_older_than)))
+    print(asyncio.run(_recluster(get_settings(), args.if_older_than, args.from_scratch)))
     return 0
 
 
@@ -339,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="SECONDS",
         help="only if the last full recluster finished longer ago (the worker's schedule)",
+    )
+    recluster.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="ignore the stored clusters as a starting point (ids are still kept by overlap)",
     )
     recluster.set_defaults(func=cmd_recluster)
 

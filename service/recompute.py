@@ -14,7 +14,7 @@ from service.trust.service import trust
 
 async def recompute_all(session: AsyncSession, *, seed: int) -> None:
     await coauthor_graph.rebuild_edges(session)
-    await coauthor_graph.recluster(session, seed=seed, announce=False)
+    await coauthor_graph.recluster(session, seed=seed, announce=False, from_scratch=True)
     ids = await ResearcherRepository(session).all_ids()
     await researchers.recompute_derived(session, ids)
     await trust.recompute_settled(session, ids)

@@ -6,6 +6,7 @@ graphs larger than one machine (DESIGN.md "Beyond one machine")."""
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -73,20 +74,46 @@ class EdgeArrays:
 def weighted_graph(
     nodes: Sequence[int] | npt.NDArray[np.int64], edges: Iterable[WeightedEdge] | EdgeArrays
 ) -> tuple[ig.Graph, list[float]]:
-    """An undirected igraph graph whose vertex i is ``nodes[i]`` (sorted ids), and its edge
-    weights."""
+    """An undirected igraph graph whose vertex i is ``nodes[i]``, and its edge weights. Edges
+    to ids not in ``nodes`` (added after the nodes were read) are left out."""
     arrays = edges if isinstance(edges, EdgeArrays) else EdgeArrays.of(edges)
     ids = np.asarray(nodes, dtype=np.int64)
+    sources, targets = vertex_indexes(ids, arrays.sources), vertex_indexes(ids, arrays.targets)
+    known = (sources >= 0) & (targets >= 0)
+    pairs = np.column_stack([sources[known], targets[known]])
+    with _collector_paused():  # igraph makes millions of objects; GC passes would rescan all
+        graph = ig.Graph(n=len(ids), edges=pairs, directed=False)
+    return graph, arrays.weights[known].tolist()
+
+
+def vertex_indexes(
+    ids: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Position of each ``wanted`` id in ``ids`` (-1 when absent). A lookup table when ids are
+    dense (researcher ids are): 0.5 s for 19M lookups, where a sorted search took 28 s."""
+    if not len(ids) or not len(wanted):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    low = min(int(ids.min()), int(wanted.min()))
+    high = max(int(ids.max()), int(wanted.max()))
+    if low >= 0 and high < 4 * len(ids) + 1_000_000:
+        table = np.full(high + 1, -1, dtype=np.int64)
+        table[ids] = np.arange(len(ids), dtype=np.int64)
+        return table[wanted]
     order = np.argsort(ids, kind="stable")
-    ends = []
-    for column in (arrays.sources, arrays.targets):
-        at = np.minimum(np.searchsorted(ids, column, sorter=order), max(len(ids) - 1, 0))
-        ends.append(order[at] if len(ids) else at)
-    # An edge to a node not in ``nodes`` (added after they were read) is left out.
-    known = (ids[ends[0]] == arrays.sources) & (ids[ends[1]] == arrays.targets)
-    pairs = np.column_stack(ends)[known] if len(ids) else np.empty((0, 2), dtype=np.int64)
-    graph = ig.Graph(n=len(ids), edges=pairs, directed=False)
-    return graph, arrays.weights[known].tolist() if len(ids) else []
+    at = np.minimum(np.searchsorted(ids, wanted, sorter=order), len(ids) - 1)
+    found = order[at]
+    return np.where(ids[found] == wanted, found, -1)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
@@ -122,13 +149,13 @@ def leiden(
 
     start = None
     if initial is not None:
-        fresh = max(initial.values(), default=-1) + 1
+        # Compact labels (cluster ids can be large); a node without one starts alone.
+        compact: dict[int | tuple[str, int], int] = {}
         start = []
         for node in nodes:
             label = initial.get(node)
-            if label is None:
-                label, fresh = fresh, fresh + 1
-            start.append(label)
+            key: int | tuple[str, int] = label if label is not None else ("alone", node)
+            start.append(compact.setdefault(key, len(compact)))
 
     with seeded(seed):
         partition = graph.community_leiden(

@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
     Select,
     Table,
@@ -63,31 +64,29 @@ def _pairs(work_ids: Sequence[int] | None = None) -> Select[int, int, float, int
     )
 
 
-COPY_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("a_size", ">i4"),
-        ("a", ">i8"),
-        ("b_size", ">i4"),
-        ("b", ">i8"),
-        ("w_size", ">i4"),
-        ("w", ">f8"),
-    ]
-)
+def _copy_row(*fields: tuple[str, str]) -> np.dtype[Any]:
+    """One row of PostgreSQL's binary COPY of fixed-size, non-NULL fields: a field count, then
+    each field's length and big-endian value."""
+    layout: list[tuple[str, str]] = [("fields", ">i2")]
+    for name, kind in fields:
+        layout += [(f"{name}_size", ">i4"), (name, kind)]
+    return np.dtype(layout)
+
+
+EDGE_ROW = _copy_row(("a", ">i8"), ("b", ">i8"), ("w", ">f8"))
+ID_PAIR_ROW = _copy_row(("a", ">i8"), ("b", ">i8"))
 COPY_HEADER = 19  # signature (11), flags (4), header extension length (4, zero)
 COPY_TRAILER = 2  # -1 as int16
 
 
-def edge_arrays_from_copy(data: bytes) -> EdgeArrays:
-    """PostgreSQL's binary COPY of (bigint, bigint, double precision) rows, no NULLs: fixed
-    38-byte rows between a header and a trailer."""
-    count = (len(data) - COPY_HEADER - COPY_TRAILER) // COPY_ROW.itemsize
-    rows = np.frombuffer(data, dtype=COPY_ROW, count=count, offset=COPY_HEADER)
-    if count and not (rows["fields"] == 3).all():
+def rows_from_copy(data: bytes, row: np.dtype[Any]) -> npt.NDArray[Any]:
+    """The rows of a binary COPY whose rows all have the layout ``row``."""
+    count = (len(data) - COPY_HEADER - COPY_TRAILER) // row.itemsize
+    rows = np.frombuffer(data, dtype=row, count=count, offset=COPY_HEADER)
+    expected = (len(row.names or ()) - 1) // 2
+    if count and not np.all(rows["fields"] == expected):
         raise ValueError("unexpected COPY row layout")
-    return EdgeArrays(
-        rows["a"].astype(np.int64), rows["b"].astype(np.int64), rows["w"].astype(np.float64)
-    )
+    return rows
 
 
 class ClusterRepository(RepositoryBase[Cluster]):
@@ -200,6 +199,13 @@ class CoauthorGraphRepository:
         stmt = stmt.where(CoauthorEdge.researcher_id < CoauthorEdge.coauthor_id)
         if not is_postgresql(self.session):
             return EdgeArrays.of((a, b, w) for a, b, w in await self.session.execute(stmt))
+        sources, targets, weights = await self._copy(stmt, EDGE_ROW, ("a", "b", "w"))
+        return EdgeArrays(sources, targets, weights)
+
+    async def _copy(
+        self, stmt: Any, row: np.dtype[Any], fields: Sequence[str]
+    ) -> list[npt.NDArray[Any]]:
+        """Run ``stmt`` as PostgreSQL's binary COPY straight into arrays, one per field."""
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         chunks: list[bytes] = []
@@ -210,12 +216,16 @@ class CoauthorGraphRepository:
         sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
         driver: Any = raw.driver_connection  # asyncpg's Connection
         await driver.copy_from_query(sql, output=collect, format="binary")
-        return edge_arrays_from_copy(b"".join(chunks))
+        rows = rows_from_copy(b"".join(chunks), row)
+        return [rows[name].astype(rows[name].dtype.newbyteorder("=")) for name in fields]
 
     async def memberships(self) -> dict[int, int | None]:
-        """Every researcher's cluster id."""
-        rows = await self.session.execute(select(Researcher.id, Researcher.cluster_id))
-        return {r: c for r, c in rows}
+        """Every researcher's cluster id (by binary COPY on PostgreSQL, like the edges)."""
+        stmt = select(Researcher.id, func.coalesce(Researcher.cluster_id, 0))
+        if not is_postgresql(self.session):
+            return {r: c or None for r, c in await self.session.execute(stmt)}
+        ids, clusters = await self._copy(stmt, ID_PAIR_ROW, ("a", "b"))
+        return {r: c or None for r, c in zip(ids.tolist(), clusters.tolist(), strict=True)}
 
     async def edges_from(self, researcher_ids: Sequence[int]) -> list[WeightedEdge]:
         """Every edge row leaving these researchers (each pair inside the set twice)."""

@@ -31,7 +31,7 @@ CLUSTERS_CHANGED = "clusters.changed"
 """Event: these researchers changed cluster; their and their co-authors' close collaborators
 (and so trust) move."""
 CHANGED_PER_EVENT = 1_000
-NEIGHBOURS_PER_AUTHOR = 8
+NEIGHBOURS_PER_AUTHOR = 4
 """Co-authors of each new work's author that may move with it (the heaviest edges): the rest
 of the graph enters the incremental step only through cluster totals."""
 
@@ -73,15 +73,25 @@ class CoauthorGraphService:
         await CoauthorGraphRepository(session).lock()
 
     async def recluster(
-        self, session: AsyncSession, *, seed: int, announce: bool = True
+        self,
+        session: AsyncSession,
+        *,
+        seed: int,
+        announce: bool = True,
+        from_scratch: bool = False,
     ) -> Reclustered:
-        """Full Leiden over the stored edges. Researchers alone in their community (no
-        co-author, or none close) get no cluster; groups keep the id of the cluster they mostly
-        continue. With ``announce``, moved researchers are announced by ``clusters.changed``
-        events (``recompute --all`` recounts everything itself instead)."""
+        """Full Leiden over the stored edges, started from the stored clusters (unless
+        ``from_scratch``): every researcher may move, clusters may split or merge, but a graph
+        that changed a little keeps its partition. From scratch, 200 new works among a million
+        researchers moved 986,590 of them between relabelled clusters of the same quality.
+        Researchers alone in their community get no cluster; groups keep the id of the
+        cluster they mostly continue. With ``announce``, moved researchers are announced by
+        ``clusters.changed`` events (``recompute --all`` recounts everything itself)."""
         repository = CoauthorGraphRepository(session)
-        nodes = sorted(await repository.memberships())
-        clustering = leiden(nodes, await repository.all_edges(), seed=seed)
+        stored = await repository.memberships()
+        nodes = sorted(stored)
+        initial = None if from_scratch else {r: c for r, c in stored.items() if c is not None}
+        clustering = leiden(nodes, await repository.all_edges(), seed=seed, initial=initial)
         # Locked only to write: works that arrive meanwhile wait milliseconds, not the whole
         # run. Their incremental moves are overwritten by this run's partition of a slightly
         # older graph; the next run sees their edges.
@@ -179,23 +189,26 @@ class GraphSliceService:
         self, session: AsyncSession, center: NodeKey, *, depth: int, limit: int, fanout: int
     ) -> GraphSlice:
         """The nodes within ``depth`` hops of ``center`` and the edges among them, ranked by
-        relevance and cut at ``limit``. Each node contributes at most ``fanout`` neighbours per
-        relation, and each hop expands at most ``limit`` nodes (the most relevant so far), so
-        the work done depends on ``depth``, ``limit`` and ``fanout``, never on the graph's
-        size. ``truncated`` says that something was left out: a node cut, a capped
-        supernode, a hop not expanded in full."""
+        relevance and cut at ``limit``. The center contributes at most ``fanout`` neighbours per
+        relation; each later hop expands the most relevant ``limit / 2**hop`` nodes found so
+        far, each with at most ``fanout / 2**hop`` neighbours per relation. So the work done
+        depends on ``depth``, ``limit`` and ``fanout``, never on the graph's size.
+        ``truncated`` says that something was left out: a node cut, a capped supernode, a hop
+        not expanded in full."""
         repository = NeighbourhoodRepository(session)
         found: dict[tuple[NodeKey, NodeKey, EdgeKind], SliceEdge] = {}
         seen = {center}
         frontier = [center]
         truncated = False
         for hop in range(depth):
+            # Farther hops matter less to the ranking: each expands fewer nodes, less widely.
+            hop_fanout = max(1, fanout >> hop)
             for kind in NodeKind:
                 ids = sorted(node_id for k, node_id in frontier if k is kind)
                 if not ids:
                     continue
                 for relation in RELATIONS[kind]:
-                    edges, capped = await repository.neighbours(relation, ids, fanout)
+                    edges, capped = await repository.neighbours(relation, ids, hop_fanout)
                     truncated = truncated or capped
                     found.update((e.key, e) for e in edges)
             reached = {n for e in found.values() for n in (e.source, e.target)} - seen
@@ -203,8 +216,9 @@ class GraphSliceService:
             if hop + 1 < depth and reached:
                 scores = relevance(center, found.values())
                 ranked = sorted(reached, key=lambda n: (-scores.get(n, 0.0), n))
-                truncated = truncated or len(ranked) > limit
-                frontier = ranked[:limit]
+                width = max(1, limit >> (hop + 1))
+                truncated = truncated or len(ranked) > width
+                frontier = ranked[:width]
         scores = relevance(center, found.values())
         kept = most_relevant(center, scores, limit)
         truncated = truncated or len(scores) > len(kept)

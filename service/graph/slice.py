@@ -2,11 +2,15 @@
 over edges the repository found; no I/O.
 
 Relevance is personalised PageRank from the center (restart probability 0.15) over the edges
-found, weighted. Chosen over hop distance because it ranks within a hop: a co-author of ten
-joint works over a co-author of one, a topic that many of the center's works share over one
-that a single work has, and a node reached by several short paths over one reached by a
-single path. Its cost is that of the slice, not of the graph: the walk never leaves the
-edges found."""
+found. Chosen over hop distance because it ranks within a hop: a co-author of ten joint works
+over a co-author of one, a topic that many of the center's works share over one that a single
+work has, and a node reached by several short paths over one reached by a single path. Its
+cost is that of the slice, not of the graph: the walk never leaves the edges found.
+
+Each relation of a node gets an equal share of the walk from it, split among that relation's
+edges by weight (an edge's walk weight is its share at each end, summed). Raw weights are not
+comparable across relations (Newman weights, topic work counts, ones), and a prolific author's
+25 works would otherwise drown their single institution."""
 
 from __future__ import annotations
 
@@ -66,14 +70,23 @@ class GraphSlice:
 def relevance(center: NodeKey, edges: Iterable[SliceEdge]) -> dict[NodeKey, float]:
     """Personalised PageRank from ``center`` over these edges, undirected and weighted; the
     center itself included. Scores sum to 1 over the nodes reached."""
+    found = list(edges)
+    totals: dict[tuple[NodeKey, EdgeKind], float] = {}
+    for edge in found:
+        for end in (edge.source, edge.target):
+            key = (end, edge.kind)
+            totals[key] = totals.get(key, 0.0) + max(edge.weight, 1e-9)
     index: dict[NodeKey, int] = {center: 0}
     pairs: list[tuple[int, int]] = []
     weights: list[float] = []
-    for edge in edges:
+    for edge in found:
         a = index.setdefault(edge.source, len(index))
         b = index.setdefault(edge.target, len(index))
         pairs.append((a, b))
-        weights.append(max(edge.weight, 1e-9))
+        raw = max(edge.weight, 1e-9)
+        weights.append(
+            raw / totals[(edge.source, edge.kind)] + raw / totals[(edge.target, edge.kind)]
+        )
     if not pairs:
         return {center: 1.0}
     graph = ig.Graph(n=len(index), edges=pairs, directed=False)

@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, joinedload
 
 from service.db.base import table_of
@@ -281,6 +282,25 @@ class ResearcherRepository(RepositoryBase[Researcher]):
                 ["researcher_id", "topic_id", "work_count"], counted
             )
         )
+
+    async def add_work_topics(self, work_ids: Sequence[int]) -> None:
+        """Fold new works into ``researcher_topics``: each author gains one work per topic of
+        each work (apply once per new work; the caller's processed mark sees to that)."""
+        counted = (
+            select(Authorship.researcher_id, WorkTopic.topic_id, func.count())
+            .join(WorkTopic, WorkTopic.work_id == Authorship.work_id)
+            .where(Authorship.work_id.in_(list(work_ids)), literal(True))
+            .group_by(Authorship.researcher_id, WorkTopic.topic_id)
+        )
+        dialect_insert = postgresql.insert if is_postgresql(self.session) else sqlite.insert
+        stmt = dialect_insert(ResearcherTopic).from_select(
+            ["researcher_id", "topic_id", "work_count"], counted
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["researcher_id", "topic_id"],
+            set_={"work_count": ResearcherTopic.work_count + stmt.excluded.work_count},
+        )
+        await self.session.execute(stmt)
 
     async def all_ids(self) -> list[int]:
         return list((await self.session.execute(select(Researcher.id))).scalars())

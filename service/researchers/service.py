@@ -80,14 +80,19 @@ class ResearcherService:
         """Recount topics and every counter for these researchers from the source tables."""
         await self._recount(session, researcher_ids, ResearcherRepository.counter_values)
 
-    async def recount_work_counters(
-        self, session: AsyncSession, researcher_ids: Sequence[int]
+    async def add_works(
+        self, session: AsyncSession, work_ids: Sequence[int], researcher_ids: Sequence[int]
     ) -> None:
-        """Recount topics and the counters a new work moves (works, topics, close
-        collaborators). Leaves the followers counter alone: follow events move it by exact
-        deltas, and a recount here would already include follows whose events are still on
-        their way."""
-        await self._recount(session, researcher_ids, ResearcherRepository.work_counter_values)
+        """New works of these researchers (their authors): their topics fold into
+        ``researcher_topics`` once, then the counters a new work moves (works, topics, close
+        collaborators) are recounted. Leaves the followers counter alone: follow events move
+        it by exact deltas, and a recount here would already include follows whose events are
+        still on their way."""
+        repository = ResearcherRepository(session)
+        await repository.add_work_topics(work_ids)
+        await self._recount(
+            session, researcher_ids, ResearcherRepository.work_counter_values, topics=False
+        )
 
     async def recount_close_collaborators(
         self, session: AsyncSession, researcher_ids: Sequence[int]

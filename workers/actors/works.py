@@ -21,11 +21,12 @@ async def authors(session: AsyncSession, payloads: Sequence[Payload]) -> list[in
 
 @event_actor("works.added", touched=authors, order=-1)
 async def works_added(session: AsyncSession, batch: Batch) -> None:
+    work_ids = [int(p["work_id"]) for p in batch.payloads]
     await coauthor_graph.lock(session)  # first: before the recount's researcher row locks
-    await coauthor_graph.add_work_edges(session, [int(p["work_id"]) for p in batch.payloads])
+    await coauthor_graph.add_work_edges(session, work_ids)
     moved = await coauthor_graph.recluster_around(
         session, batch.touched, seed=batch.settings.cluster_seed
     )
     # Counts after the clusters: the authors' close collaborators depend on both.
-    await researchers.recount_work_counters(session, batch.touched)
+    await researchers.add_works(session, work_ids, batch.touched)
     announce_moves(session, moved)
