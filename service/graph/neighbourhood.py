@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.graph.models import CoauthorEdge
 from service.graph.slice import EdgeKind, NodeKind, SliceEdge
 from service.researchers.models import Researcher, ResearcherTopic
-from service.works.models import Authorship, Work, WorkTopic
+from service.works.models import Authorship, WorkTopic
 
 R, W, T, INST = NodeKind.RESEARCHER, NodeKind.WORK, NodeKind.TOPIC, NodeKind.INSTITUTION
 Triples = Select[tuple[int, int, float]] | Any
@@ -62,10 +62,10 @@ def _relations() -> dict[NodeKind, list[Relation]]:
         EdgeKind.AUTHORED,
         R,
         W,
-        select(Authorship.researcher_id, Authorship.work_id, literal(1.0)).join(
-            Work, Work.id == Authorship.work_id
-        ),
-        (Work.cited_by_count.desc(), Work.id.desc()),
+        select(Authorship.researcher_id, Authorship.work_id, literal(1.0)),
+        # The latest stored first: the (researcher, work) index answers it without reading
+        # the works (ordering by citations read every work row: 39 ms of a 170 ms slice).
+        (Authorship.work_id.desc(),),
         known_is_source=True,
     )
     researcher_topics = Relation(
@@ -127,6 +127,9 @@ def _relations() -> dict[NodeKind, list[Relation]]:
 
 
 RELATIONS = _relations()
+HUBS = frozenset({T, INST})
+"""Kinds expanded only from the center: a topic or an institution reached on the way has
+hundreds of researchers, few of them related to the center."""
 
 
 class NeighbourhoodRepository:

@@ -14,7 +14,7 @@ from service.db.repository import chunked
 from service.events.service import emit
 from service.graph.clustering import groups_of, leiden, match_clusters
 from service.graph.local import ClusterTotals, NewCluster, plan_local
-from service.graph.neighbourhood import RELATIONS, NeighbourhoodRepository
+from service.graph.neighbourhood import HUBS, RELATIONS, NeighbourhoodRepository
 from service.graph.repository import CoauthorGraphRepository
 from service.graph.slice import (
     EdgeKind,
@@ -191,7 +191,8 @@ class GraphSliceService:
         """The nodes within ``depth`` hops of ``center`` and the edges among them, ranked by
         relevance and cut at ``limit``. The center contributes at most ``fanout`` neighbours per
         relation; each later hop expands the most relevant ``limit / 2**hop`` nodes found so
-        far, each with at most ``fanout / 2**hop`` neighbours per relation. So the work done
+        far, each with at most ``fanout / 2**hop`` neighbours per relation, except topics and
+        institutions (``HUBS``), which only the center expands. So the work done
         depends on ``depth``, ``limit`` and ``fanout``, never on the graph's size.
         ``truncated`` says that something was left out: a node cut, a capped supernode, a hop
         not expanded in full."""
@@ -206,6 +207,9 @@ class GraphSliceService:
             for kind in NodeKind:
                 ids = sorted(node_id for k, node_id in frontier if k is kind)
                 if not ids:
+                    continue
+                if hop and kind in HUBS:
+                    truncated = True  # reached hubs are not expanded
                     continue
                 for relation in RELATIONS[kind]:
                     edges, capped = await repository.neighbours(relation, ids, hop_fanout)

@@ -20,7 +20,7 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.events.service import emit
 from service.follows.models import Follow
 from service.researchers.models import Researcher
-from service.works.models import Authorship, Work, WorkType
+from service.works.models import Authorship, Work, WorkTopic, WorkType
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,9 @@ def follow_all(
     asyncio.run(_follow_all(settings, researcher_id, account_ids, per_commit))
 
 
-async def _add_work(settings: Settings, title: str, author_ids: Sequence[int]) -> int:
+async def _add_work(
+    settings: Settings, title: str, author_ids: Sequence[int], topic_ids: Sequence[int]
+) -> int:
     engine = create_engine(settings, maintenance=True)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
@@ -106,15 +108,19 @@ async def _add_work(settings: Settings, title: str, author_ids: Sequence[int]) -
                 session.add(
                     Authorship(work_id=work.id, researcher_id=researcher_id, position=position)
                 )
+            for topic_id in topic_ids:
+                session.add(WorkTopic(work_id=work.id, topic_id=topic_id))
             emit(session, "works.added", work_id=work.id)
             return work.id
     finally:
         await engine.dispose()
 
 
-def add_work(settings: Settings, title: str, author_ids: Sequence[int]) -> int:
-    """A new work by these researchers with its ``works.added`` event."""
-    return asyncio.run(_add_work(settings, title, author_ids))
+def add_work(
+    settings: Settings, title: str, author_ids: Sequence[int], topic_ids: Sequence[int] = ()
+) -> int:
+    """A new work by these researchers (on these topics) with its ``works.added`` event."""
+    return asyncio.run(_add_work(settings, title, author_ids, topic_ids))
 
 
 async def _query(settings: Settings, statement: str, params: dict[str, Any]) -> list[Any]:

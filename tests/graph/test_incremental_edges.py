@@ -13,6 +13,7 @@ from sqlalchemy import text
 from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
 from service.graph.service import coauthor_graph
+from service.researchers.repository import ResearcherRepository
 from tests.events.population import add_work, researcher_ids, sql
 from tests.support import create_database, drop_database, eventually, load_demo_into, settings_for
 from workers.process import EmbeddedWorkers
@@ -56,6 +57,30 @@ def rebuilt_edges(settings: Settings) -> Edges:
     return asyncio.run(rebuild())
 
 
+TOPICS = "SELECT researcher_id, topic_id, work_count FROM researcher_topics"
+
+
+def stored_topics(settings: Settings) -> set[tuple[int, int, int]]:
+    return {(r, t, n) for r, t, n in sql(settings, TOPICS)}
+
+
+def rebuilt_topics(settings: Settings, researcher_ids: list[int]) -> set[tuple[int, int, int]]:
+    """``researcher_topics`` as a recount from the works computes it, rolled back."""
+
+    async def rebuild() -> set[tuple[int, int, int]]:
+        engine = create_engine(settings, maintenance=True)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                await ResearcherRepository(session).rebuild_topics(researcher_ids)
+                rows = {(r, t, n) for r, t, n in await session.execute(text(TOPICS))}
+                await session.rollback()
+                return rows
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(rebuild())
+
+
 def assert_same_edges(got: Edges, expected: Edges) -> None:
     assert got.keys() == expected.keys()
     for pair, (weight, joint) in expected.items():
@@ -69,12 +94,14 @@ def test_new_works_update_only_their_pairs_and_equal_a_rebuild(demo_settings: Se
     before = stored_edges(settings)
     assert_same_edges(before, rebuilt_edges(settings))  # the demo starts consistent
     a, b, c, d, stranger = ids[0], ids[1], ids[2], ids[3], ids[-1]
+    topics = [t for (t,) in sql(settings, "SELECT id FROM topics ORDER BY id")]
+    topics_before = stored_topics(settings)
     workers = EmbeddedWorkers(settings)
     try:
         add_work(settings, "Two known co-authors and a newcomer", [a, b, stranger])
         add_work(settings, "A pair again", [a, b])
         add_work(settings, "Alone", [d])  # one author: no edge
-        add_work(settings, "Four at once", [a, b, c, d])
+        add_work(settings, "Four at once", [a, b, c, d], topic_ids=topics[:2])
 
         def applied() -> None:
             ((unprocessed,),) = sql(
@@ -87,6 +114,8 @@ def test_new_works_update_only_their_pairs_and_equal_a_rebuild(demo_settings: Se
         workers.close()
     after = stored_edges(settings)
     assert_same_edges(after, rebuilt_edges(settings))
+    # Topics were folded in, not rebuilt: the same as a recount, and they moved.
+    assert stored_topics(settings) == rebuilt_topics(settings, ids) != topics_before
     # (a, b) gained 1/2 + 1/1 + 1/3 over three joint works; pairs of no new work are unchanged.
     gained = after[(a, b)][0] - before.get((a, b), (0.0, 0))[0]
     assert gained == pytest.approx(0.5 + 1.0 + 1 / 3)
