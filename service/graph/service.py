@@ -217,12 +217,12 @@ class GraphSliceService:
                     found.update((e.key, e) for e in edges)
             reached = {n for e in found.values() for n in (e.source, e.target)} - seen
             seen |= reached
-            if hop + 1 < depth and reached:
+            if hop + 1 < depth:
                 scores = relevance(center, found.values())
                 ranked = sorted(reached, key=lambda n: (-scores.get(n, 0.0), n))
                 width = max(1, limit >> (hop + 1))
                 truncated = truncated or len(ranked) > width
-                frontier = ranked[:width]
+                frontier = ranked[:width]  # empty when nothing new was reached: done
         scores = relevance(center, found.values())
         kept = most_relevant(center, scores, limit)
         truncated = truncated or len(scores) > len(kept)

