@@ -210,11 +210,7 @@ async def igraph_only(url: str, seed: int) -> tuple[float, float]:
         await engine.dispose()
     nodes = sorted(stored)
     graph, weights = weighted_graph(nodes, edges)
-    labels: dict[int | tuple[str, int], int] = {}
-    start = [
-        labels.setdefault(c if (c := stored[n]) is not None else ("alone", n), len(labels))
-        for n in nodes
-    ]
+    start = clustering.starting_labels(nodes, stored)
     with clustering.seeded(seed):
         started = time.perf_counter()
         partition = graph.community_leiden(

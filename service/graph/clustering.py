@@ -147,15 +147,7 @@ def leiden(
     ``initial`` (researcher id -> label) starts the optimisation from a known partition."""
     graph, weights = weighted_graph(nodes, edges)
 
-    start = None
-    if initial is not None:
-        # Compact labels (cluster ids can be large); a node without one starts alone.
-        compact: dict[int | tuple[str, int], int] = {}
-        start = []
-        for node in nodes:
-            label = initial.get(node)
-            key: int | tuple[str, int] = label if label is not None else ("alone", node)
-            start.append(compact.setdefault(key, len(compact)))
+    start = starting_labels(nodes, initial) if initial is not None else None
 
     with seeded(seed):
         partition = graph.community_leiden(
@@ -172,6 +164,27 @@ def leiden(
         modularity=modularity,
         strengths={node: s for node, s in zip(nodes, strengths, strict=True) if s},
     )
+
+
+StartKey = int | tuple[str, int]
+"""A cluster id, or ("alone", node) for a node without one."""
+
+
+def starting_labels(
+    nodes: Sequence[int],
+    clusters: Mapping[int, int | None],
+    labels: dict[StartKey, int] | None = None,
+) -> list[int]:
+    """igraph labels (0..k-1) of a starting partition: one per cluster id (ids can be large);
+    a node without a cluster starts alone. ``labels`` carries the numbering on to callers
+    that add vertices of their own."""
+    labels = {} if labels is None else labels
+    start = []
+    for node in nodes:
+        cluster_id = clusters.get(node)
+        key: StartKey = cluster_id if cluster_id is not None else ("alone", node)
+        start.append(labels.setdefault(key, len(labels)))
+    return start
 
 
 def groups_of(membership: Mapping[int, int]) -> list[list[int]]:

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 
 import igraph as ig
 
-from service.graph.clustering import LOCAL_ITERATIONS, WeightedEdge, match_clusters, seeded
+from service.graph.clustering import (
+    LOCAL_ITERATIONS,
+    StartKey,
+    WeightedEdge,
+    match_clusters,
+    seeded,
+    starting_labels,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +102,9 @@ def plan_local(hood: Neighbourhood, *, total_weight: float, seed: int) -> LocalP
     node_weights = [hood.strengths[n] for n in movable] + [
         max(rest_strength[c], 0.0) for c in rests
     ]
-    labels: dict[int | tuple[str, int], int] = {}  # cluster id, or ("alone", node)
-    start = []
-    for node in movable:
-        cluster_id = hood.membership[node]
-        key: int | tuple[str, int] = cluster_id if cluster_id is not None else ("alone", node)
-        start.append(labels.setdefault(key, len(labels)))
-    start += [labels.setdefault(c, len(labels)) for c in rests]
+    labels: dict[StartKey, int] = {}
+    start = starting_labels(movable, hood.membership, labels)
+    start += [labels.setdefault(c, len(labels)) for c in rests]  # a rest keeps its cluster
 
     graph = ig.Graph(n=len(start), edges=pairs, directed=False)
     with seeded(seed):

@@ -272,20 +272,21 @@ class CoauthorGraphRepository:
             .group_by(Authorship.work_id)
             .having(func.count() > 1)
         )
-        gains = (
-            select(Researcher.cluster_id, func.count().label("gain"))
+        authors = (
+            select(Researcher.cluster_id)
             .join(Authorship, Authorship.researcher_id == Researcher.id)
-            .where(Authorship.work_id.in_(shared), Researcher.cluster_id.is_not(None))
-            .group_by(Researcher.cluster_id)
+            .where(Authorship.work_id.in_(shared))
         )
-        found = {c: float(n) for c, n in await self.session.execute(gains)}
-        if found:
-            current = await self.session.execute(
-                select(Cluster.id, Cluster.strength).where(Cluster.id.in_(list(found)))
-            )
-            await self._set_by_id(
-                table_of(Cluster), "strength", {c: s + found[c] for c, s in current}
-            )
+        gain = (
+            authors.with_only_columns(func.count())
+            .where(Researcher.cluster_id == Cluster.id)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(Cluster)
+            .where(Cluster.id.in_(authors.where(Researcher.cluster_id.is_not(None))))
+            .values(strength=Cluster.strength + gain)
+        )
 
     async def neighbourhood(self, authors: Sequence[int], per_author: int) -> Neighbourhood:
         """The authors, their ``per_author`` heaviest co-authors each, their edges, and the
