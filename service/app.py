@@ -27,6 +27,7 @@ from service.events.service import events
 from service.graphql.context import Services
 from service.graphql.schema import create_schema
 from service.graphql.view import GraphQLView
+from service.live.setup import create_live
 from service.logging import configure_logging, log
 from service.mail.mailer import create_mailer
 from service.metrics import Metrics
@@ -49,27 +50,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
     sessionmaker = create_sessionmaker(engine)
     metrics = Metrics()
     metrics.watch_pool(engine)
+    live = create_live(settings, sessionmaker)
     services = Services(
         settings=settings,
         metrics=metrics,
         passwords=Passwords(settings),
         mailer=create_mailer(settings),
         rate_limiter=create_rate_limiter(settings),
+        live=live.hub,
+        publisher=live.publisher,
+        leases=live.leases,
     )
     view = GraphQLView(create_schema(settings), services=services, sessionmaker=sessionmaker)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        await live.start()
         embedded = None
         if settings.in_process_workers:
             from workers.process import EmbeddedWorkers
 
-            embedded = await asyncio.to_thread(EmbeddedWorkers, settings)
+            embedded = await asyncio.to_thread(EmbeddedWorkers, settings, live.publisher)
         try:
             yield {"engine": engine, "sessionmaker": sessionmaker, "metrics": metrics}
         finally:
             if embedded is not None:
                 await asyncio.to_thread(embedded.close)
+            await live.close()
             await engine.dispose()
 
     async def healthz(_request: Request) -> Response:
@@ -111,4 +118,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.engine = engine  # for operators' tooling and tests that count statements
+    app.state.live = live.hub
     return app

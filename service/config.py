@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -82,6 +82,22 @@ class Settings(BaseSettings):
     graph_slice_max_depth: int = 3
     graph_slice_max_limit: int = 200
 
+    frontend_origins: Annotated[list[str], NoDecode] = []
+    """Origins of the web front-ends whose pages may open a WebSocket to ``/graphql``,
+    comma-separated (``https://app.example.org``). Pages of the service's own origin and
+    clients that send no Origin (not browsers) always may; any other handshake gets 403."""
+    ws_init_timeout_s: float = 10.0
+    """A WebSocket must send ``connection_init`` within this, else it is closed (4408)."""
+    ws_max_subscriptions_per_connection: int = 20
+    ws_max_connections_per_account: int = 10
+    """Open WebSockets per signed-in account (or API key), across all API processes."""
+    ws_max_connections_per_address: int = 100
+    """Open anonymous WebSockets per client address, across all API processes. Behind a
+    proxy, run uvicorn with ``--proxy-headers`` so that this is the client's address."""
+    live_resync_interval_s: float = 30.0
+    """Every API process re-reads the values its subscribers watch this often, whatever the
+    pub/sub said: the bound on how long a lost message can leave a value stale. 0 = never."""
+
     in_process_workers: bool = True
     """``bzpeer serve`` runs the relay and an event worker in its own process (the embedded
     default); ``bzpeer serve --api-only`` turns it off for separate ``relay``/``worker``."""
@@ -121,6 +137,13 @@ class Settings(BaseSettings):
     failpoints: str = ""
     """Fault injection for tests, ``name=kill:N,...``: the Nth time the process reaches the
     named point it kills itself with SIGKILL (see ``workers/failpoints.py``)."""
+
+    @field_validator("frontend_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @property
     def debug(self) -> bool:

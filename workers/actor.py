@@ -6,13 +6,14 @@ Dramatiq actor named after its event type; consumers never see Dramatiq."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import Settings
+from service.live.topics import Topic
 from workers.broker import EVENTS_QUEUE
 
 Payload = dict[str, Any]
@@ -26,6 +27,12 @@ class Batch:
     touched: Sequence[int]
     """The researchers the actor's ``touched`` named, so ``apply`` need not look them up."""
     settings: Settings
+    live: dict[Topic, set[int]] = field(default_factory=dict)
+    """Researchers whose watched values (follower count...) the effect changes: subscribers
+    are told once the transaction commits. Shared by the batches of one transaction."""
+
+    def changed(self, topic: Topic, researcher_ids: Iterable[int]) -> None:
+        self.live.setdefault(topic, set()).update(researcher_ids)
 
 
 Touched = Callable[[AsyncSession, Sequence[Payload]], Awaitable[list[int]]]

@@ -10,6 +10,7 @@ from concurrent.futures import Future
 
 from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
+from service.live.publisher import Publisher
 from service.logging import log
 from workers.broker import create_broker
 from workers.relay import Relay
@@ -63,8 +64,8 @@ class EmbeddedWorkers:
     """Relay and worker inside the API process: the same actors on the stub broker (or on
     Redis when ``REDIS_URL`` is set), on an event loop thread apart from the API's."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.runtime = WorkerRuntime(settings)
+    def __init__(self, settings: Settings, publisher: Publisher | None = None) -> None:
+        self.runtime = WorkerRuntime(settings, publisher=publisher)
         self.relay = Relay(settings, self.runtime.broker, self.runtime.sessionmaker)
         self._stop = asyncio.Event()
         self._worker = self.runtime.start_worker()

@@ -25,6 +25,8 @@ from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
 from service.db.session import writer_options
 from service.events.service import events
+from service.live.publisher import Changes, Publisher, RedisPublisher
+from service.live.topics import Channels, Topic
 from service.logging import log
 from service.trust.service import StaleRefresh, trust
 from workers.actor import EVENT_ACTORS, Batch, EventActor
@@ -111,9 +113,19 @@ class DeadLetters(Middleware):
 
 
 class WorkerRuntime:
-    def __init__(self, settings: Settings, broker: Broker | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        broker: Broker | None = None,
+        publisher: Publisher | None = None,
+    ) -> None:
         self.settings = settings
         self.broker = broker or create_broker(settings)
+        self.publisher = publisher or (
+            RedisPublisher(self.broker.client, Channels(settings.broker_namespace))
+            if isinstance(self.broker, RedisBroker)
+            else None  # the stub broker alone: no API process to tell
+        )
         self.stats: Counter[str] = Counter()
         """Per-process tallies: processed, duplicates, trust_refreshes, trust_recomputed ..."""
         # Events (group commit, the embedded relay) and trust refreshes each get an event loop
@@ -172,6 +184,7 @@ class WorkerRuntime:
         every researcher they touch, then each type's effect. Returns the ids applied now;
         redeliveries (already marked) have no effect."""
         started = time.perf_counter()
+        live: dict[Topic, set[int]] = {}
         async with unit_of_work(self.sessionmaker) as session:
             fresh = await events.mark_processed(session, [d.event_id for d in deliveries])
             first: dict[int, Delivery] = {}
@@ -187,7 +200,7 @@ class WorkerRuntime:
             await trust.mark_stale(session, sorted({r for ids in touched.values() for r in ids}))
             for name in sorted(by_type, key=lambda n: (by_type[n][0].spec.order, n)):
                 group = by_type[name]
-                batch = Batch([d.payload for d in group], touched[name], self.settings)
+                batch = Batch([d.payload for d in group], touched[name], self.settings, live)
                 await group[0].spec.apply(session, batch)
         self.stats["batches"] += 1
         self.stats["apply_ms"] += round((time.perf_counter() - started) * 1000)
@@ -196,9 +209,26 @@ class WorkerRuntime:
         for event_id, delivery in first.items():
             log.info("event.applied", event_id=event_id, event_type=delivery.spec.name)
         # Also after redeliveries only: the first delivery may have died before asking.
-        if request_refresh:
-            await asyncio.to_thread(self.request_trust_refresh)
+        if live or request_refresh:
+            await asyncio.to_thread(self._after_commit, live, request_refresh)
         return set(first)
+
+    def _after_commit(self, live: Changes, request_refresh: bool) -> None:
+        self.publish(live)
+        if request_refresh:
+            self.request_trust_refresh()
+
+    def publish(self, changes: Changes) -> None:
+        """Tell subscribers what a committed transaction changed. A failure loses nothing for
+        good: every API process re-reads what its subscribers watch when its pub/sub
+        connection comes back and every ``live_resync_interval_s``."""
+        if self.publisher is None or not any(changes.values()):
+            return
+        try:
+            self.publisher.publish(changes)
+        except Exception:
+            self.stats["publish_failed"] += 1
+            log.warning("live.publish_failed", exc_info=True)
 
     async def record_failure(self, event_id: int, error: str) -> None:
         async with unit_of_work(self.sessionmaker) as session:
@@ -222,6 +252,8 @@ class WorkerRuntime:
         started = time.perf_counter()
         async with unit_of_work(self.refresh_sessionmaker) as session:
             outcome = await trust.refresh_stale(session, self.settings.trust_refresh_batch)
+        if outcome.changes.changed:
+            await asyncio.to_thread(self.publish, {Topic.TRUST: set(outcome.changes.changed)})
         self.stats["refresh_ms"] += round((time.perf_counter() - started) * 1000)
         if outcome.taken:
             self.stats["trust_refreshes"] += 1

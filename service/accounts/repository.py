@@ -29,13 +29,14 @@ class AccountRepository(RepositoryBase[Account]):
         row = (await self.session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 
-    async def revoke_session(self, token_hash: str, now: dt.datetime) -> int:
-        result = await self.session.execute(
+    async def revoke_session(self, token_hash: str, now: dt.datetime) -> list[int]:
+        result = await self.session.scalars(
             update(AccountSession)
             .where(AccountSession.token_hash == token_hash, AccountSession.revoked_at.is_(None))
             .values(revoked_at=now)
+            .returning(AccountSession.id)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return list(result.all())
 
     async def usable_token(
         self, token_hash: str, purpose: TokenPurpose, now: dt.datetime

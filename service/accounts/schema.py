@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-import strawberry
+import asyncio
 
+import strawberry
+from starlette.responses import Response
+
+from service.accounts.cookies import clear_session_cookie, set_session_cookie
 from service.accounts.service import accounts
 from service.accounts.types import Account
 from service.errors import Unauthenticated
@@ -42,7 +46,11 @@ class SignInInput:
 
 @strawberry.type
 class SignInPayload:
-    token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    token: str = strawberry.field(
+        description="Send as `Authorization: Bearer <token>`, or as `token` in a WebSocket's "
+        "`connection_init` payload. Over HTTP the answer also sets it as the HttpOnly session "
+        "cookie, which browsers then send on their own."
+    )
     account: Account
 
 
@@ -107,11 +115,25 @@ class AccountMutation:
             email=input.email,
             password=input.password,
         )
+        if isinstance(context.response, Response):  # over HTTP; a WebSocket takes no cookies
+            set_session_cookie(context.response, result.token, settings)
         return SignInPayload(token=result.token, account=Account.from_model(result.account))
 
-    @strawberry.mutation(description="End this session: its token stops working at once.")
+    @strawberry.mutation(
+        description="End this session: its token stops working at once and every WebSocket "
+        "it opened, on any API process, is closed (4403)."
+    )
     async def sign_out(self, info: Info) -> SignOutPayload:
         context = info.context
         if context.viewer is None or context.bearer_token is None:
             raise Unauthenticated("Sign in first.")
-        return SignOutPayload(ok=await accounts.sign_out(context.session, context.bearer_token))
+        ended = await accounts.sign_out(context.session, context.bearer_token)
+        if isinstance(context.response, Response):
+            clear_session_cookie(context.response, context.settings)
+        publisher = context.services.publisher
+
+        async def close_sockets() -> None:
+            await asyncio.to_thread(publisher.end_sessions, ended)
+
+        context.after_commit.append(close_sockets)
+        return SignOutPayload(ok=bool(ended))

@@ -49,6 +49,13 @@ class SignInResult:
     token: str
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    account: Account
+    session_id: int
+    """The account session the token belongs to (what signing out ends)."""
+
+
 class AccountService:
     async def sign_up(
         self,
@@ -162,12 +169,14 @@ class AccountService:
         )
         return SignInResult(account=account, token=plain)
 
-    async def sign_out(self, session: AsyncSession, token: str) -> bool:
-        return await AccountRepository(session).revoke_session(token_digest(token), utcnow()) > 0
+    async def sign_out(self, session: AsyncSession, token: str) -> list[int]:
+        """End the session of ``token``; the ids of the sessions ended (none when it had
+        already ended)."""
+        return await AccountRepository(session).revoke_session(token_digest(token), utcnow())
 
-    async def authenticate(self, session: AsyncSession, token: str) -> Account | None:
+    async def authenticate(self, session: AsyncSession, token: str) -> SignedIn | None:
         found = await AccountRepository(session).active_session(token_digest(token), utcnow())
-        return found[1] if found else None
+        return SignedIn(account=found[1], session_id=found[0].id) if found else None
 
     async def create_api_key(self, session: AsyncSession, *, name: str, scope: str) -> str:
         """A new integrator key, returned once; only its digest is stored."""

@@ -17,6 +17,9 @@ from service.accounts.secrets import Passwords
 from service.config import Settings
 from service.errors import Unauthenticated
 from service.graphql.loaders import Loaders
+from service.live.hub import LiveHub
+from service.live.leases import Leases
+from service.live.publisher import Publisher
 from service.mail.mailer import Mailer
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter
@@ -31,6 +34,11 @@ class Services:
     passwords: Passwords
     mailer: Mailer
     rate_limiter: RateLimiter
+    live: LiveHub
+    publisher: Publisher
+    """Tells every API process about changes made here (a session that signed out)."""
+    leases: Leases
+    """Places of WebSocket connections per account, key or address."""
 
 
 @dataclass
@@ -45,11 +53,21 @@ class Context:
     api_key: ApiKey | None = None
     """The integrator's key, when the request came with one."""
     bearer_token: str | None = None
+    """The session token or API key the request came with (header, cookie or WebSocket
+    ``connection_init`` payload)."""
+    session_id: int | None = None
+    """The signed-in account session, when the viewer is signed in."""
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Work that must wait until the operation's changes are committed (sending mail)."""
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
+        self.loaders = Loaders(self.session, self)
+
+    async def renew(self) -> None:
+        """Give the session's connection back to the pool and forget what the loaders cached:
+        a subscription does this while it waits for its next message."""
+        await self.session.close()
         self.loaders = Loaders(self.session, self)
 
     @property

@@ -85,9 +85,22 @@ def _database_unreachable(error: BaseException) -> bool:
 
 
 class ErrorCodes(SchemaExtension):
+    """Over HTTP an operation has one result, masked when the operation ends; over a
+    WebSocket each result is masked before it is sent."""
+
+    streamed = False
+
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        if not self.streamed:
+            self._mask(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self.streamed = True
+        self._mask(result)
+        yield
+
+    def _mask(self, result: Any) -> None:
         errors = getattr(result, "errors", None)
         if result is None or not errors:
             return

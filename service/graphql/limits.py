@@ -24,6 +24,7 @@ from graphql import (
     get_named_type,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from service.errors import QueryTooComplex
 
@@ -154,6 +155,10 @@ class CostLimit(SchemaExtension):
                         cost=cost,
                         maxCost=self.max_cost,
                     )
+                    if ctx.operation_type is OperationType.SUBSCRIPTION:
+                        # strawberry subscribes without looking at a result set here; an
+                        # error raised in this hook becomes the stream's one error result.
+                        raise error
                     ctx.result = GraphQLExecutionResult(
                         data=None, errors=[GraphQLError(error.message, original_error=error)]
                     )

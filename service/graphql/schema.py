@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
@@ -16,7 +16,9 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from service.accounts.schema import AccountMutation, AccountQuery
 from service.claims.schema import ClaimMutation
@@ -27,9 +29,11 @@ from service.graphql.errors import ErrorCodes
 from service.graphql.limits import CostLimit
 from service.graphql.nodes import NodeQuery
 from service.graphql.observability import OperationMetrics
+from service.graphql.socket import SocketConnection, per_operation
 from service.graphql.unit_of_work import UnitOfWork
 from service.institutions.schema import InstitutionQuery
 from service.invitations.schema import InvitationMutation
+from service.live.schema import LiveSubscription
 from service.researchers.schema import ResearcherMutation, ResearcherQuery
 from service.topics.schema import TopicQuery
 from service.works.schema import WorkQuery
@@ -46,6 +50,11 @@ class Query(
 class Mutation(
     AccountMutation, FollowMutation, ClaimMutation, ResearcherMutation, InvitationMutation
 ):
+    pass
+
+
+@strawberry.type
+class Subscription(LiveSubscription):
     pass
 
 
@@ -71,6 +80,40 @@ class Schema(strawberry.Schema):
         # strawberry's default would log every validation error with a traceback.
         return None
 
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """As strawberry's, except that an operation over a WebSocket gets a context of its
+        own, as a request over HTTP does (strawberry shares one per connection)."""
+        if not isinstance(context_value, SocketConnection):
+            return await super().stream(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                operation_extensions,
+                allowed_operation_types,
+            )
+        context = context_value.operation_context()
+        stream = await super().stream(
+            query,
+            variable_values,
+            context,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        return per_operation(stream, context)
+
 
 def create_schema(settings: Settings) -> Schema:
     # The limiters build a new rule class per instance, and the validation cache is keyed by the
@@ -91,4 +134,4 @@ def create_schema(settings: Settings) -> Schema:
         ErrorCodes,
         OperationMetrics,
     ]
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)

@@ -1,8 +1,11 @@
 """The ``/graphql`` endpoint: strawberry's ASGI view with our context, orjson, and JSON errors
-(with a code) where strawberry would answer in plain text."""
+(with a code) where strawberry would answer in plain text. Over HTTP one database session per
+request; over WebSocket (``service/graphql/socket.py``) one per operation."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -13,10 +16,13 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
-from service.accounts.service import API_KEY_PREFIX, accounts
+from service.graphql.auth import identify, request_token
 from service.graphql.context import Context, Services
 from service.graphql.schema import Schema
+from service.graphql.socket import GraphQLTransportWS, OpenSockets, SocketConnection, TextFrames
 
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
@@ -24,6 +30,7 @@ HTTP_ERROR_CODES = {
     405: "METHOD_NOT_ALLOWED",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+SOCKET_STATE = "socket_connection"
 
 
 def error_response(status: int, message: str, code: str, **extensions: Any) -> Response:
@@ -31,15 +38,12 @@ def error_response(status: int, message: str, code: str, **extensions: Any) -> R
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def bearer_token(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and 0 < len(token) <= 200 else None
+class GraphQLView(GraphQL[Any, None]):
+    # graphql-transport-ws only: the legacy subscriptions-transport-ws protocol is unmaintained
+    # and has no acknowledged-init or duplicate-id rules.
+    graphql_transport_ws_handler_class = GraphQLTransportWS
+    websocket_adapter_class = TextFrames
 
-
-class GraphQLView(GraphQL[Context, None]):
     def __init__(
         self,
         schema: Schema,
@@ -47,21 +51,29 @@ class GraphQLView(GraphQL[Context, None]):
         services: Services,
         sessionmaker: async_sessionmaker[AsyncSession],
     ) -> None:
+        settings = services.settings
         super().__init__(
             schema,
-            graphql_ide="graphiql" if services.settings.debug else None,
+            graphql_ide="graphiql" if settings.debug else None,
             allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_s),
+            max_subscriptions_per_connection=None,  # GraphQLTransportWS caps, with a code
+            allowed_origins=settings.frontend_origins,
         )
         self.services = services
         self.sessionmaker = sessionmaker
+        self.sockets = OpenSockets()
+        services.live.session_listeners.add(self.sockets.session_ended)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            # No subscriptions yet (live updates are their own issue): refuse with the close
-            # code graphql-transport-ws uses for "no acceptable subprotocol".
-            websocket = WebSocket(scope, receive=receive, send=send)
-            await websocket.accept()
-            await websocket.close(4406, "Subscriptions are not available yet.")
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                connection = scope.get("state", {}).pop(SOCKET_STATE, None)
+                if connection is not None:
+                    await connection.release(self.sockets)
             return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -79,23 +91,38 @@ class GraphQLView(GraphQL[Context, None]):
                 )
         await response(scope, receive, send)
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        session = request.scope["state"]["db_session"]
-        context = Context(
+    async def get_context(
+        self, request: Request | WebSocket, response: Any
+    ) -> Context | SocketConnection:
+        state = request.scope.setdefault("state", {})
+        if isinstance(request, WebSocket):
+            connection = SocketConnection(
+                websocket=request,
+                services=self.services,
+                sessionmaker=self.sessionmaker,
+                request_id=state.get("request_id") or uuid.uuid4().hex,
+            )
+            state[SOCKET_STATE] = connection
+            return connection
+        session = state["db_session"]
+        identity = await identify(session, request_token(request.headers, request.cookies))
+        return Context(
             request=request,
             response=response,
             session=session,
             services=self.services,
-            request_id=request.scope["state"].get("request_id", ""),
+            request_id=state.get("request_id", ""),
+            viewer=identity.viewer,
+            api_key=identity.api_key,
+            bearer_token=identity.token,
+            session_id=identity.session_id,
         )
-        token = bearer_token(request.headers.get("authorization"))
-        if token:
-            context.bearer_token = token
-            if token.startswith(API_KEY_PREFIX):
-                context.api_key = await accounts.authenticate_api_key(session, token)
-            else:
-                context.viewer = await accounts.authenticate(session, token)
-        return context
+
+    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+        connection: SocketConnection = context
+        await connection.admit(self.sockets)
+        unset: UnsetType = UNSET  # a plain ack, no payload
+        return unset
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -6,6 +6,7 @@ from collections import Counter
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.live.topics import Topic
 from service.researchers.service import researchers
 from workers.actor import Batch, event_actor
 
@@ -14,6 +15,7 @@ from workers.actor import Batch, event_actor
 async def followed(session: AsyncSession, batch: Batch) -> None:
     deltas = Counter(int(p["researcher_id"]) for p in batch.payloads)
     await researchers.add_followers(session, deltas)
+    batch.changed(Topic.FOLLOWERS, deltas)
 
 
 @event_actor("follows.deleted")
@@ -21,3 +23,4 @@ async def unfollowed(session: AsyncSession, batch: Batch) -> None:
     deltas = Counter({int(p["researcher_id"]): 0 for p in batch.payloads})
     deltas.subtract(int(p["researcher_id"]) for p in batch.payloads)
     await researchers.add_followers(session, deltas)
+    batch.changed(Topic.FOLLOWERS, deltas)
