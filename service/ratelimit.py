@@ -9,6 +9,10 @@ import time
 from limits import parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service.config import Settings
 from service.errors import RateLimited
@@ -34,6 +38,16 @@ class RateLimiter:
 def create_rate_limiter(settings: Settings) -> RateLimiter:
     if settings.redis_url:
         return RateLimiter(
-            RedisStorage(settings.redis_url, implementation="redispy", key_prefix="bzpeer-rl")
+            RedisStorage(
+                settings.redis_url,
+                implementation="redispy",
+                key_prefix="bzpeer-rl",
+                # limits' client does not retry: after a Redis restart the first request
+                # on each pooled connection would fail on its dead socket.
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),  # type: ignore[arg-type]
+                retry_on_error=[RedisConnectionError, RedisTimeoutError],  # type: ignore[arg-type]
+                socket_connect_timeout=5,
+                socket_timeout=5,
+            )
         )
     return RateLimiter(MemoryStorage())

@@ -60,10 +60,11 @@ def seed_id(demo_server: LiveServer) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The fault tests' counts, in every run's output (CI's included)."""
-    from tests.events.test_faults import REPORTS
+    """The fault tests' counts and live-update times, in every run's output (CI's included)."""
+    from tests.events.test_faults import REPORTS as FAULTS
+    from tests.live.test_across_processes import REPORTS as LIVE
 
-    if REPORTS:
+    if FAULTS or LIVE:
         terminalreporter.section("measured by the tests")
-        for line in REPORTS:
+        for line in FAULTS + LIVE:
             terminalreporter.write_line(line)

@@ -105,23 +105,3 @@ class TestRequestIds:
         assert line["status"] == 200
         assert line["operation"] == "ProfilePage"
         assert line["duration_ms"] > 0
-
-
-class TestWebSocket:
-    def test_no_subprotocol_is_offered_yet(self, demo_server: LiveServer) -> None:
-        import asyncio
-
-        import websockets
-        from websockets.typing import Subprotocol
-
-        async def connect() -> int | None:
-            url = demo_server.base_url.replace("http", "ws") + "/graphql"
-            protocols = [Subprotocol("graphql-transport-ws")]
-            async with websockets.connect(url, subprotocols=protocols) as ws:
-                try:
-                    await asyncio.wait_for(ws.recv(), timeout=5)
-                except websockets.ConnectionClosed as closed:
-                    return closed.rcvd.code if closed.rcvd else None
-            return None
-
-        assert asyncio.run(connect()) == 4406

@@ -12,6 +12,8 @@ DELIVERED = (
     "researcher_lookup.graphql",
     "integrator_nested.graphql",
     "graph_slice.graphql",
+    "follower_updates.graphql",
+    "trust_updates.graphql",
 )
 """Contract documents this service serves so far; the others arrive with later issues."""
 

@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -25,7 +25,7 @@ from service.config import Settings
 from service.db.migrate import upgrade
 from service.graphql.relay import to_global_id
 from tests.events.population import Member, add_work, confirmed_accounts, researcher_ids, sql
-from tests.events.private_servers import PrivatePostgres, PrivateRedis
+from tests.events.private_servers import PrivateRedis
 from tests.support import REPO, free_port, load_demo_into, settings_for, wait_until_serving
 
 CONSUMED = ("follows.created", "follows.deleted", "works.added")
@@ -48,9 +48,13 @@ class Outcome:
         )
 
 
+class DatabaseServer(Protocol):
+    def create_database(self, name: str) -> str: ...
+
+
 class Deployment:
     def __init__(
-        self, postgres: PrivatePostgres, redis: PrivateRedis, workdir: Path, **env: str
+        self, postgres: DatabaseServer, redis: PrivateRedis, workdir: Path, **env: str
     ) -> None:
         self.postgres = postgres
         self.redis = redis
@@ -101,9 +105,14 @@ class Deployment:
         self.processes[name] = process
         return process
 
-    def start_api(self) -> None:
-        api = self.start("api", "serve", "--api-only", "--port", str(self.port))
-        wait_until_serving(self.base_url, api)  # type: ignore[arg-type]
+    def start_api(self, name: str = "api") -> str:
+        """Start an API process (``api`` on ``base_url``, others on ports of their own); its
+        URL once it answers."""
+        port = self.port if name == "api" else free_port()
+        api = self.start(name, "serve", "--api-only", "--port", str(port))
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url, api)  # type: ignore[arg-type]
+        return url
 
     def start_all(self) -> None:
         """API, relay and one worker, as in production."""

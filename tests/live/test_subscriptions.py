@@ -33,8 +33,9 @@ def followers_of(data: dict[str, Any]) -> int:
 
 
 def factor(trust: dict[str, Any], key: str) -> dict[str, Any]:
-    (found,) = [f for f in trust["factors"] if f["key"] == key]
-    return found
+    found: list[dict[str, Any]] = [f for f in trust["factors"] if f["key"] == key]
+    assert len(found) == 1, trust
+    return found[0]
 
 
 def test_a_subscriber_sees_followers_go_0_1_0_and_trust_with_them(
