@@ -154,8 +154,11 @@ def test_a_redis_restart_leaves_no_stale_value(cluster: Deployment) -> None:
         assert followers(socket, "f") == 0
         cluster.redis.kill()
         # A change whose message is lost: committed while nobody could publish it.
-        sql(cluster.settings, "UPDATE researchers SET followers_count = 5 WHERE id = "
-            f"(SELECT id FROM researchers WHERE display_name = 'Kaiyue Lu')")
+        sql(
+            cluster.settings,
+            "UPDATE researchers SET followers_count = 5 WHERE id = "
+            "(SELECT id FROM researchers WHERE display_name = 'Kaiyue Lu')",
+        )
         time.sleep(1)
         assert socket.quiet(0.2) == []
         cluster.redis.start()

@@ -95,9 +95,7 @@ class TestProtocol:
 
 
 class TestOrigin:
-    def test_a_page_of_another_origin_is_refused_at_the_handshake(
-        self, server: LiveServer
-    ) -> None:
+    def test_a_page_of_another_origin_is_refused_at_the_handshake(self, server: LiveServer) -> None:
         with pytest.raises(InvalidStatus) as refused:
             Socket(server.base_url, origin="https://evil.example.com")
         assert refused.value.response.status_code == 403
