@@ -101,6 +101,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         access_log=False,
         log_level="warning",
+        # Live updates are small messages to many sockets: compressing each one cost a fifth of
+        # an API process's time in bench/subscriptions.py and saves a few dozen bytes.
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -27,6 +27,15 @@ class Identity:
     def known(self) -> bool:
         return self.viewer is not None or self.api_key is not None
 
+    @property
+    def key(self) -> str:
+        """Who asks, for sharing work between requests of the same asker."""
+        if self.viewer is not None:
+            return f"account:{self.viewer.id}"
+        if self.api_key is not None:
+            return f"key:{self.api_key.id}"
+        return "anonymous"
+
 
 def bearer_token(header: str | None) -> str | None:
     if not header:

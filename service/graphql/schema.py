@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -29,6 +30,7 @@ from service.graphql.errors import ErrorCodes
 from service.graphql.limits import CostLimit
 from service.graphql.nodes import NodeQuery
 from service.graphql.observability import OperationMetrics
+from service.graphql.shared_streams import SharedStreams, is_subscription
 from service.graphql.socket import SocketConnection, per_operation
 from service.graphql.unit_of_work import UnitOfWork
 from service.institutions.schema import InstitutionQuery
@@ -73,6 +75,10 @@ class DocumentCache(ParserCache):
 
 
 class Schema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared_streams = SharedStreams()
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -90,8 +96,9 @@ class Schema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
     ) -> StreamResult:
-        """As strawberry's, except that an operation over a WebSocket gets a context of its
-        own, as a request over HTTP does (strawberry shares one per connection)."""
+        """As strawberry's, except over a WebSocket: an operation gets a context of its own, as
+        a request over HTTP does (strawberry shares one per connection), and identical
+        subscriptions share one execution (``shared_streams.py``)."""
         if not isinstance(context_value, SocketConnection):
             return await super().stream(
                 query,
@@ -102,17 +109,30 @@ class Schema(strawberry.Schema):
                 operation_extensions,
                 allowed_operation_types,
             )
-        context = context_value.operation_context()
-        stream = await super().stream(
+        connection = context_value
+
+        async def open_source() -> StreamResult:
+            context = connection.operation_context()
+            stream = await super(Schema, self).stream(
+                query,
+                variable_values,
+                context,
+                root_value,
+                operation_name,
+                operation_extensions,
+                allowed_operation_types,
+            )
+            return per_operation(stream, context)
+
+        if query is None or not is_subscription(query, operation_name):
+            return await open_source()
+        key = (
             query,
-            variable_values,
-            context,
-            root_value,
+            orjson.dumps(variable_values or {}, option=orjson.OPT_SORT_KEYS).decode(),
             operation_name,
-            operation_extensions,
-            allowed_operation_types,
+            connection.identity.key,
         )
-        return per_operation(stream, context)
+        return self.shared_streams.join(key, open_source)
 
 
 def create_schema(settings: Settings) -> Schema:

@@ -103,9 +103,10 @@ class LiveHub:
                 await task
         await self.source.close()
 
-    @property
-    def watched(self) -> int:
-        return len(self._watched)
+    def watchers(self, topic: Topic, researcher_id: int) -> int:
+        """How many watch this value in this process (identical subscriptions count once)."""
+        watched = self._watched.get((topic, researcher_id))
+        return len(watched.watchers) if watched is not None else 0
 
     @contextlib.asynccontextmanager
     async def watch(self, topic: Topic, researcher_id: int) -> AsyncIterator[Watcher[Any]]:

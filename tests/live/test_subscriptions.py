@@ -3,6 +3,7 @@ with a real client over a real uvicorn, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,9 +11,17 @@ import pytest
 
 from service.app import create_app
 from service.live.hub import LiveHub
+from service.live.topics import Topic
 from tests.events.population import confirmed_accounts
 from tests.live.client import Socket
-from tests.support import LiveServer, contract, count_statements, serve, settings_for
+from tests.support import (
+    LiveServer,
+    contract,
+    count_statements,
+    eventually,
+    serve,
+    settings_for,
+)
 
 FOLLOWER_UPDATES = contract("follower_updates.graphql")
 TRUST_UPDATES = contract("trust_updates.graphql")
@@ -96,6 +105,50 @@ def test_many_subscribers_cost_one_read_per_change(
     finally:
         for socket in sockets:
             socket.close()
+
+
+def test_identical_subscriptions_share_one_execution_per_viewer(
+    server: LiveServer, fresh_demo_url: str, seed_id: str
+) -> None:
+    (member,) = confirmed_accounts(settings_for(fresh_demo_url), 1)
+    assert "errors" not in server.graphql(FOLLOW, {"id": seed_id}, token=member.token)
+    hub: LiveHub = server.app.state.live
+    seed_pk = int(base64.b64decode(seed_id).decode().split(":")[1])
+    viewer_follows = (
+        "subscription($id: ID!) { followerUpdates(researcherId: $id) "
+        "{ researcher { viewerFollows } followers } }"
+    )
+    anonymous = [Socket(server.base_url) for _ in range(5)]
+    signed_in = [Socket(server.base_url) for _ in range(5)]
+    try:
+        for socket in anonymous:
+            socket.init()
+        for socket in signed_in:
+            socket.init({"token": member.token})
+        for socket in anonymous + signed_in:
+            socket.subscribe("f", viewer_follows, {"id": seed_id})
+        for socket in anonymous + signed_in:
+            update = socket.next_data("f")["followerUpdates"]
+            assert update["followers"] == 1
+            assert update["researcher"]["viewerFollows"] is (socket in signed_in)
+        # One execution for the five visitors, one for the member's five sockets.
+        assert hub.watchers(Topic.FOLLOWERS, seed_pk) == 2
+        assert "errors" not in server.graphql(UNFOLLOW, {"id": seed_id}, token=member.token)
+        for socket in anonymous + signed_in:
+            update = socket.next_data("f")["followerUpdates"]
+            assert (update["followers"], update["researcher"]["viewerFollows"]) == (0, False)
+        for socket in signed_in:
+            socket.send({"id": "f", "type": "complete"})
+        # The last to leave ends the shared execution and its watch.
+        eventually(lambda: _watchers_are(hub, seed_pk, 1))
+    finally:
+        for socket in anonymous + signed_in:
+            socket.close()
+    eventually(lambda: _watchers_are(hub, seed_pk, 0))
+
+
+def _watchers_are(hub: LiveHub, researcher_id: int, expected: int) -> None:
+    assert hub.watchers(Topic.FOLLOWERS, researcher_id) == expected
 
 
 def test_errors_carry_codes_as_over_http(server: LiveServer, seed_id: str) -> None:
