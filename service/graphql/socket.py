@@ -36,6 +36,10 @@ SIGNED_OUT = 4403
 token that names nobody, too many connections)."""
 
 
+INTERNAL_ERROR = 4500
+"""graphql-ws's close code for a failure of the server's own."""
+
+
 class SocketRefused(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -161,6 +165,9 @@ class GraphQLTransportWS(BaseGraphQLTransportWSHandler[SocketConnection, None]):
             await super().handle_connection_init(message)
         except SocketRefused as refused:
             await self.websocket.close(code=refused.code, reason=refused.reason)
+        except Exception:  # the database or Redis is away: the client may try again later
+            log.exception("live.connection_init_failed")
+            await self.websocket.close(code=INTERNAL_ERROR, reason="Internal server error.")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.context.services.settings.ws_max_subscriptions_per_connection

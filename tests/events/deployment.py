@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -52,10 +52,11 @@ class DatabaseServer(Protocol):
     def create_database(self, name: str) -> str: ...
 
 
-class Deployment:
-    def __init__(
-        self, postgres: DatabaseServer, redis: PrivateRedis, workdir: Path, **env: str
-    ) -> None:
+D = TypeVar("D", bound=DatabaseServer)
+
+
+class Deployment(Generic[D]):
+    def __init__(self, postgres: D, redis: PrivateRedis, workdir: Path, **env: str) -> None:
         self.postgres = postgres
         self.redis = redis
         self.workdir = workdir

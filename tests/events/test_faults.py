@@ -26,6 +26,9 @@ from workers.relay import event_message
 
 pytestmark = pytest.mark.timeout(300)
 
+OnPrivateServers = Deployment[PrivatePostgres]
+"""A deployment whose PostgreSQL the tests may restart."""
+
 REPORTS: list[str] = []
 """One line per scenario, printed at the end of the test session (tests/conftest.py)."""
 
@@ -33,7 +36,7 @@ REPORTS: list[str] = []
 @pytest.fixture
 def deployment(
     private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
-) -> Iterator[Deployment]:
+) -> Iterator[OnPrivateServers]:
     deployment = Deployment(private_postgres, private_redis, tmp_path)
     yield deployment
     deployment.stop_all()
@@ -48,7 +51,7 @@ def assert_nothing_lost_or_doubled(outcome: Outcome, scenario: str) -> None:
     )
 
 
-def test_worker_killed_five_times(deployment: Deployment) -> None:
+def test_worker_killed_five_times(deployment: OnPrivateServers) -> None:
     deployment.start_all()
     stream = deployment.stream(events=300, seconds=8)
     for _ in range(5):
@@ -59,7 +62,7 @@ def test_worker_killed_five_times(deployment: Deployment) -> None:
     assert_nothing_lost_or_doubled(deployment.outcome(), "worker kill -9 x5")
 
 
-def test_relay_killed_at_each_crash_point(deployment: Deployment) -> None:
+def test_relay_killed_at_each_crash_point(deployment: OnPrivateServers) -> None:
     deployment.start_api()
     deployment.start_worker()
     stream = deployment.stream(events=300, seconds=8)
@@ -71,7 +74,7 @@ def test_relay_killed_at_each_crash_point(deployment: Deployment) -> None:
     assert_nothing_lost_or_doubled(deployment.outcome(), "relay kill -9 at both crash points")
 
 
-def test_redis_killed_and_restarted(deployment: Deployment) -> None:
+def test_redis_killed_and_restarted(deployment: OnPrivateServers) -> None:
     deployment.start_all()
     stream = deployment.stream(events=300, seconds=8)
     time.sleep(3)
@@ -82,7 +85,7 @@ def test_redis_killed_and_restarted(deployment: Deployment) -> None:
     assert_nothing_lost_or_doubled(deployment.outcome(), "Redis kill -9 and restart")
 
 
-def test_postgres_restarted(deployment: Deployment) -> None:
+def test_postgres_restarted(deployment: OnPrivateServers) -> None:
     deployment.start_all()
     stream = deployment.stream(events=300, seconds=10)
     time.sleep(3)
@@ -115,7 +118,9 @@ def test_postgres_restarted(deployment: Deployment) -> None:
     assert_nothing_lost_or_doubled(outcome, "PostgreSQL kill -9 and restart")
 
 
-def test_same_event_delivered_50_times_concurrently(deployment: Deployment) -> None:
+def test_same_event_delivered_50_times_concurrently(
+    deployment: OnPrivateServers,
+) -> None:
     deployment.start_worker("worker-a")
     deployment.start_worker("worker-b")
     settings = deployment.settings
@@ -157,7 +162,9 @@ PAGE = """query($id: ID!) { researcher(id: $id) { counts { followers }
   trust { score history(first: 20) { score computedAt factors { key detail } } } } }"""
 
 
-def test_a_follow_shows_on_the_page_within_a_second(deployment: Deployment) -> None:
+def test_a_follow_shows_on_the_page_within_a_second(
+    deployment: OnPrivateServers,
+) -> None:
     """The issue's "done when", on separate API, relay and worker processes."""
     deployment.start_all()
     deployment.wait_for_log("relay", "relay.listening")

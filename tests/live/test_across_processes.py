@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -39,8 +40,25 @@ class MachinePostgres:
         return url
 
 
+@dataclass
+class Cluster:
+    deployment: Deployment[MachinePostgres]
+    a: str
+    """URL of API process a (subscribers)."""
+    b: str
+    """URL of API process b (follows, sign-outs)."""
+
+    @property
+    def seed(self) -> str:
+        ((rid,),) = sql(
+            self.deployment.settings,
+            "SELECT id FROM researchers WHERE display_name = 'Kaiyue Lu'",
+        )
+        return to_global_id("Researcher", rid)
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     workdir = tmp_path_factory.mktemp("live")
     redis = PrivateRedis(workdir / "redis")
     redis.start()
@@ -54,21 +72,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         BZPEER_LIVE_RESYNC_INTERVAL_S="3600",
     )
     try:
-        deployment.api_a = deployment.start_api("api")  # type: ignore[attr-defined]
-        deployment.api_b = deployment.start_api("api-b")  # type: ignore[attr-defined]
+        a = deployment.start_api("api")
+        b = deployment.start_api("api-b")
         deployment.start_relay()
         deployment.start_worker()
-        yield deployment
+        yield Cluster(deployment, a, b)
     finally:
         deployment.stop_all()
         redis.close()
         for url in postgres.urls:
             drop_database(url)
-
-
-def seed_of(cluster: Deployment) -> str:
-    ((rid,),) = sql(cluster.settings, "SELECT id FROM researchers WHERE display_name = 'Kaiyue Lu'")
-    return to_global_id("Researcher", rid)
 
 
 def through(url: str, query: str, variables: dict[str, str], token: str) -> None:
@@ -86,11 +99,11 @@ def followers(socket: Socket, id_: str, timeout: float = 15) -> int:
 
 
 def test_a_subscriber_on_one_process_sees_follows_made_through_the_other(
-    cluster: Deployment,
+    cluster: Cluster,
 ) -> None:
-    seed = seed_of(cluster)
-    member = cluster.members[0]
-    a, b = cluster.api_a, cluster.api_b  # type: ignore[attr-defined]
+    seed = cluster.seed
+    member = cluster.deployment.members[0]
+    a, b = cluster.a, cluster.b
     with Socket(a) as socket:
         socket.init()
         socket.subscribe("f", FOLLOWER_UPDATES, {"id": seed})
@@ -117,13 +130,13 @@ def test_a_subscriber_on_one_process_sees_follows_made_through_the_other(
 
 
 def test_signing_out_on_one_process_closes_the_socket_on_the_other(
-    cluster: Deployment,
+    cluster: Cluster,
 ) -> None:
-    member = cluster.members[1]
-    with Socket(cluster.api_a) as socket:  # type: ignore[attr-defined]
+    member = cluster.deployment.members[1]
+    with Socket(cluster.a) as socket:
         socket.init({"token": member.token})
         response = httpx.post(
-            f"{cluster.api_b}/graphql",  # type: ignore[attr-defined]
+            f"{cluster.b}/graphql",
             json={"query": "mutation { signOut { ok } }"},
             headers={"authorization": f"Bearer {member.token}"},
         )
@@ -132,9 +145,9 @@ def test_signing_out_on_one_process_closes_the_socket_on_the_other(
     assert (closed.code, closed.reason) == (4403, "Signed out.")
 
 
-def test_connections_per_account_count_across_processes(cluster: Deployment) -> None:
-    token = cluster.members[2].token
-    a, b = cluster.api_a, cluster.api_b  # type: ignore[attr-defined]
+def test_connections_per_account_count_across_processes(cluster: Cluster) -> None:
+    token = cluster.deployment.members[2].token
+    a, b = cluster.a, cluster.b
     with Socket(a) as one, Socket(b) as two:
         one.init({"token": token})
         two.init({"token": token})
@@ -145,25 +158,25 @@ def test_connections_per_account_count_across_processes(cluster: Deployment) -> 
         assert four.init({"token": token}) == {"type": "connection_ack"}
 
 
-def test_a_redis_restart_leaves_no_stale_value(cluster: Deployment) -> None:
-    seed = seed_of(cluster)
-    member = cluster.members[3]
-    with Socket(cluster.api_a) as socket:  # type: ignore[attr-defined]
+def test_a_redis_restart_leaves_no_stale_value(cluster: Cluster) -> None:
+    seed = cluster.seed
+    member = cluster.deployment.members[3]
+    with Socket(cluster.a) as socket:
         socket.init()
         socket.subscribe("f", FOLLOWER_UPDATES, {"id": seed})
         assert followers(socket, "f") == 0
-        cluster.redis.kill()
+        cluster.deployment.redis.kill()
         # A change whose message is lost: committed while nobody could publish it.
         sql(
-            cluster.settings,
+            cluster.deployment.settings,
             "UPDATE researchers SET followers_count = 5 WHERE id = "
             "(SELECT id FROM researchers WHERE display_name = 'Kaiyue Lu')",
         )
         time.sleep(1)
         assert socket.quiet(0.2) == []
-        cluster.redis.start()
+        cluster.deployment.redis.start()
         # Repaired by the re-read on resubscription (the periodic resync is an hour away).
         assert followers(socket, "f", timeout=20) == 5
         # And the pipeline carries the next change as before.
-        through(cluster.api_b, FOLLOW, {"id": seed}, member.token)  # type: ignore[attr-defined]
+        through(cluster.b, FOLLOW, {"id": seed}, member.token)
         assert followers(socket, "f", timeout=30) == 6

@@ -4,17 +4,27 @@ close codes, handshake refusals, caps, and sign-out closing its session's socket
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from websockets.exceptions import InvalidStatus
 
 from service.accounts.cookies import SESSION_COOKIE
 from service.app import create_app
+from service.config import Settings
 from tests.events.population import Member, confirmed_accounts
 from tests.live.client import Socket
-from tests.support import LiveServer, contract, serve, settings_for
+from tests.support import (
+    LiveServer,
+    contract,
+    create_database,
+    drop_database,
+    serve,
+    settings_for,
+)
 
 FOLLOWER_UPDATES = contract("follower_updates.graphql")
 FRONTEND = "https://app.example.org"
@@ -215,3 +225,40 @@ def test_http_accepts_the_session_cookie(server: LiveServer, members: list[Membe
         client.cookies.set(SESSION_COOKIE, members[1].token)
         body: dict[str, Any] = client.post("/graphql", json={"query": "{ viewer { id } }"}).json()
         assert body["data"]["viewer"] is not None
+
+
+def test_a_cross_site_form_cannot_use_the_cookie(
+    server: LiveServer, members: list[Member], seed_id: str
+) -> None:
+    """What a form on another site can send (no custom content type) is refused before any
+    resolver runs, so the cookie gives it nothing."""
+    mutation = (
+        f'mutation {{ unfollow(input: {{researcherId: "{seed_id}"}}) {{ researcher {{ id }} }} }}'
+    )
+    with httpx.Client(base_url=server.base_url) as browser:
+        browser.cookies.set(SESSION_COOKIE, members[0].token)
+        for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+            response = browser.post(
+                "/graphql",
+                content=orjson.dumps({"query": mutation}),
+                headers={"content-type": content_type},
+            )
+            assert response.status_code == 400
+            assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_a_failure_of_the_server_at_connection_init_closes_4500(database_dir: Path) -> None:
+    url = create_database("postgresql", database_dir)
+    with serve(create_app(settings_for(url, in_process_workers=False))) as server:
+        drop_database(url)  # the token cannot be checked
+        with Socket(server.base_url) as socket:
+            socket.send({"type": "connection_init", "payload": {"token": "some-token"}})
+            closed = socket.closed()
+    assert (closed.code, closed.reason) == (4500, "Internal server error.")
+
+
+def test_front_end_origins_are_given_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BZPEER_FRONTEND_ORIGINS", "https://app.example.org, https://b.example")
+    assert Settings().frontend_origins == ["https://app.example.org", "https://b.example"]
+    monkeypatch.setenv("BZPEER_FRONTEND_ORIGINS", "")
+    assert Settings().frontend_origins == []
