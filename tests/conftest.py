@@ -45,6 +45,15 @@ def demo_server(demo_url: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def fresh_demo_url(backend: str, database_dir: Path) -> Iterator[str]:
+    """A demo database of the test's own, for tests that write (follow, add works...)."""
+    url = create_database(backend, database_dir)
+    load_demo_into(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
 def empty_url(backend: str, database_dir: Path) -> Iterator[str]:
     url = create_database(backend, database_dir)
     yield url

@@ -4,6 +4,8 @@ process's ``LiveHub`` sees it."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any
 
 import strawberry
 
@@ -16,12 +18,16 @@ from service.researchers.types import Researcher
 from service.trust.types import Trust
 
 
-async def _watched_researcher(info: Info, researcher_id: str) -> int:
+async def _values(info: Info, topic: Topic, researcher_id: str) -> AsyncGenerator[Any, None]:
+    """The researcher's current value of ``topic``, then each new one. Callers close it
+    (``aclosing``) so that the watch ends when the subscription does, not when collected."""
     _, pk = from_global_id(researcher_id, "Researcher")
     if await info.context.loaders.researcher_by_id.load(pk) is None:
         raise NotFound(f"No researcher with id {researcher_id}.")
     await info.context.renew()  # no connection held while waiting for values
-    return pk
+    async with info.context.services.live.watch(topic, pk) as watcher:
+        async for value in watcher.values():
+            yield value
 
 
 @strawberry.type
@@ -32,9 +38,8 @@ class LiveSubscription:
     async def follower_updates(
         self, info: Info, researcher_id: strawberry.ID
     ) -> AsyncGenerator[FollowerUpdate, None]:
-        pk = await _watched_researcher(info, researcher_id)
-        async with info.context.services.live.watch(Topic.FOLLOWERS, pk) as watcher:
-            async for researcher in watcher.values():
+        async with aclosing(_values(info, Topic.FOLLOWERS, researcher_id)) as researchers:
+            async for researcher in researchers:
                 yield FollowerUpdate(
                     researcher=Researcher.from_model(researcher),
                     followers=researcher.followers_count,
@@ -46,7 +51,6 @@ class LiveSubscription:
     async def trust_updates(
         self, info: Info, researcher_id: strawberry.ID
     ) -> AsyncGenerator[Trust, None]:
-        pk = await _watched_researcher(info, researcher_id)
-        async with info.context.services.live.watch(Topic.TRUST, pk) as watcher:
-            async for snapshot in watcher.values():
+        async with aclosing(_values(info, Topic.TRUST, researcher_id)) as snapshots:
+            async for snapshot in snapshots:
                 yield Trust.from_model(snapshot)

@@ -104,6 +104,11 @@ def test_a_subscriber_on_one_process_sees_follows_made_through_the_other(
     seed = cluster.seed
     member = cluster.deployment.members[0]
     a, b = cluster.a, cluster.b
+    # Warm-up (first connections, imports), so that the time printed below is a steady one.
+    warm_up = cluster.deployment.members[4]
+    through(b, FOLLOW, {"id": seed}, warm_up.token)
+    through(b, UNFOLLOW, {"id": seed}, warm_up.token)
+    cluster.deployment.wait_until_settled()
     with Socket(a) as socket:
         socket.init()
         socket.subscribe("f", FOLLOWER_UPDATES, {"id": seed})
