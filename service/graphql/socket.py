@@ -31,9 +31,9 @@ from service.graphql.auth import Identity, identify, payload_token, request_toke
 from service.graphql.context import Context, Services
 from service.logging import log
 
-SIGNED_OUT = 4403
-"""Close code of a socket whose session signed out, and of a refused ``connection_init`` (a
-token that names nobody, too many connections)."""
+FORBIDDEN = 4403
+"""Close code of a refused ``connection_init`` (a token that names nobody, too many
+connections) and of a socket whose session signed out."""
 
 
 INTERNAL_ERROR = 4500
@@ -96,7 +96,7 @@ class SocketConnection:
         async with self.sessionmaker() as session:
             self.identity = await identify(session, token)
         if explicit and not self.identity.known:
-            raise SocketRefused(SIGNED_OUT, "Forbidden: the token is not valid; sign in again.")
+            raise SocketRefused(FORBIDDEN, "Forbidden: the token is not valid; sign in again.")
         if token and not self.identity.known:  # a stale cookie: carry on as a visitor
             self.identity = Identity()
         owner, limit = self.owner
@@ -104,7 +104,7 @@ class SocketConnection:
         if lease is None:
             kind = owner.split(":")[0]
             raise SocketRefused(
-                SIGNED_OUT, f"Forbidden: at most {limit} open connections per {kind}."
+                FORBIDDEN, f"Forbidden: at most {limit} open connections per {kind}."
             )
         self.lease = (owner, lease)
         sockets.add(self)
@@ -124,9 +124,6 @@ class OpenSockets:
         self.by_session: dict[int, set[SocketConnection]] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
-    def __len__(self) -> int:
-        return sum(len(s) for s in self.by_session.values())
-
     def add(self, connection: SocketConnection) -> None:
         session_id = connection.identity.session_id
         if session_id is not None:
@@ -143,7 +140,7 @@ class OpenSockets:
     def session_ended(self, session_id: int) -> None:
         for connection in self.by_session.pop(session_id, set()):
             log.info("live.socket_signed_out", session_id=session_id)
-            task = asyncio.create_task(connection.websocket.close(SIGNED_OUT, "Signed out."))
+            task = asyncio.create_task(connection.websocket.close(FORBIDDEN, "Signed out."))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
