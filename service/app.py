@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 metrics.events.labels(state).set(value)
         except Exception:  # the database's own health shows in /readyz; keep serving the rest
             log.warning("metrics.backlog_unavailable", exc_info=True)
+        metrics.live_watched.set(live.hub.watched)
+        metrics.live_pubsub_connections.set(live.hub.connections)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app = Starlette(

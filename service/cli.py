@@ -93,6 +93,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         upgrade(settings.resolved_database_url)
         _, seed_id = asyncio.run(_load_demo(settings))
     _print_banner(settings, host, port, seed_id)
+    if args.workers > 1 and not settings.redis_url:
+        print(
+            f"warning: {args.workers} processes without REDIS_URL: each has its own in-memory "
+            "pub/sub and rate limits, so a live update reaches the other processes' subscribers "
+            "only at their next resync (BZPEER_LIVE_RESYNC_INTERVAL_S). Set REDIS_URL to run "
+            "more than one process.",
+            file=sys.stderr,
+        )
     uvicorn.run(
         "service.app:create_app",
         factory=True,

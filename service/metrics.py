@@ -52,6 +52,22 @@ class Metrics:
             ["state"],
             registry=self.registry,
         )
+        self.websockets = Gauge(
+            "bzpeer_websocket_connections",
+            "WebSocket connections this process has admitted (after connection_init)",
+            registry=self.registry,
+        )
+        self.live_watched = Gauge(
+            "bzpeer_live_watched",
+            "Values (a researcher's follower count or trust) this process's subscribers watch",
+            registry=self.registry,
+        )
+        self.live_pubsub_connections = Gauge(
+            "bzpeer_live_pubsub_connections",
+            "Pub/sub connections this process has made so far; more than 1 means it lost and "
+            "re-established the connection (and re-read every watched value)",
+            registry=self.registry,
+        )
         self._operation_names: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:

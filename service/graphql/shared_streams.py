@@ -15,6 +15,8 @@ from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
+from service.logging import log
+
 Key = tuple[str, str, str | None, str]
 """(document, variables as JSON, operation name, who asks)"""
 
@@ -62,6 +64,8 @@ class _Shared:
                         listener.push(result)
             finally:
                 await source.aclose()
+        except Exception:  # strawberry turns resolver errors into results; this is a bug
+            log.exception("live.shared_subscription_failed")
         finally:
             self.done = True
             for listener in self.listeners:

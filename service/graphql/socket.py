@@ -108,12 +108,14 @@ class SocketConnection:
             )
         self.lease = (owner, lease)
         sockets.add(self)
+        self.services.metrics.websockets.inc()
 
     async def release(self, sockets: OpenSockets) -> None:
         sockets.discard(self)
         if self.lease is not None:
             owner, lease = self.lease
             self.lease = None
+            self.services.metrics.websockets.dec()
             await self.services.leases.release(owner, lease)
 
 

@@ -103,6 +103,16 @@ class LiveHub:
                 await task
         await self.source.close()
 
+    @property
+    def watched(self) -> int:
+        """Values watched in this process."""
+        return len(self._watched)
+
+    @property
+    def connections(self) -> int:
+        """Pub/sub connections made so far (more than one: it reconnected)."""
+        return self.source.connections
+
     def watchers(self, topic: Topic, researcher_id: int) -> int:
         """How many watch this value in this process (identical subscriptions count once)."""
         watched = self._watched.get((topic, researcher_id))

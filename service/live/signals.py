@@ -37,6 +37,9 @@ class Receiver(Protocol):
 
 
 class SignalSource(Protocol):
+    connections: int
+    """Connections made so far (1 + reconnections)."""
+
     async def start(self, receiver: Receiver) -> None: ...
 
     def want(self, channel: str) -> None:
@@ -156,6 +159,7 @@ class MemorySignals:
     def __init__(self, channels: Channels) -> None:
         self.channels = channels
         self.wanted: set[str] = {channels.sessions}
+        self.connections = 1  # never lost
         self._loop: asyncio.AbstractEventLoop | None = None
         self._receiver: Receiver | None = None
 

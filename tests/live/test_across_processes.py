@@ -182,6 +182,8 @@ def test_a_redis_restart_leaves_no_stale_value(cluster: Cluster) -> None:
         cluster.deployment.redis.start()
         # Repaired by the re-read on resubscription (the periodic resync is an hour away).
         assert followers(socket, "f", timeout=20) == 5
+        metrics = httpx.get(f"{cluster.a}/metrics").text
+        assert "bzpeer_live_pubsub_connections 2.0" in metrics
         # And the pipeline carries the next change as before.
         through(cluster.b, FOLLOW, {"id": seed}, member.token)
         assert followers(socket, "f", timeout=30) == 6

@@ -22,6 +22,7 @@ from tests.support import (
     contract,
     create_database,
     drop_database,
+    eventually,
     serve,
     settings_for,
 )
@@ -217,6 +218,24 @@ class TestCaps:
         finally:
             for socket in sockets:
                 socket.close()
+
+
+def test_metrics_count_open_sockets(server: LiveServer) -> None:
+    def open_sockets() -> float:
+        text = httpx.get(f"{server.base_url}/metrics").text
+        (line,) = [x for x in text.splitlines() if x.startswith("bzpeer_websocket_connections ")]
+        return float(line.split()[1])
+
+    eventually(lambda: _is(open_sockets(), 0.0))
+    with Socket(server.base_url) as one, Socket(server.base_url) as two:
+        one.init()
+        two.init()
+        assert open_sockets() == 2.0
+    eventually(lambda: _is(open_sockets(), 0.0))
+
+
+def _is(actual: float, expected: float) -> None:
+    assert actual == expected
 
 
 def test_http_accepts_the_session_cookie(server: LiveServer, members: list[Member]) -> None:
