@@ -134,12 +134,14 @@ class Arrivals:
         if len(times) >= self.expected and count in self.waiters:
             self.waiters[count].set()
 
-    async def all_have(self, count: int, timeout: float) -> bool:
+    async def all_have(self, count: int) -> bool:
+        """Whether every subscriber has ``count`` within ``DELIVERY_TIMEOUT_S``."""
         event = self.waiters.setdefault(count, asyncio.Event())
         if len(self.at[count]) >= self.expected:
             return True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(DELIVERY_TIMEOUT_S):
+                await event.wait()
         return len(self.at[count]) >= self.expected
 
 
@@ -186,8 +188,9 @@ class PushRound:
         return (
             f"{label}: push p50 {percentile(self.latencies_ms, 50):.1f} ms, p99 "
             f"{percentile(self.latencies_ms, 99):.1f} ms over {len(self.latencies_ms)} "
-            f"deliveries; per follow: mutation answered p50 {statistics.median(self.mutation_ms):.1f}"
-            f" ms, event applied p50 {statistics.median(self.applied_ms):.1f} ms, first "
+            f"deliveries; per follow: mutation answered p50 "
+            f"{statistics.median(self.mutation_ms):.1f} ms, event applied p50 "
+            f"{statistics.median(self.applied_ms):.1f} ms, first "
             f"subscriber p50 {statistics.median(self.firsts_ms):.1f} ms, last subscriber p50 "
             f"{statistics.median(self.lasts_ms):.1f} / max {max(self.lasts_ms):.1f} ms; "
             f"missed {self.missed}; {format_cpu(self.cpu)}"
@@ -212,7 +215,7 @@ async def push_round(
         (current,) = await pg.fetchrow(
             "SELECT followers_count FROM researchers WHERE display_name = $1", SEED_NAME
         )
-        if not await arrivals.all_have(current, 30):
+        if not await arrivals.all_have(current):
             raise SystemExit(f"ABORT: {len(arrivals.at[current])} subscribers got the first value")
         started_ids = await pg.fetchval("SELECT coalesce(max(id), 0) FROM outbox_events")
         sent: dict[int, float] = {}
@@ -234,7 +237,7 @@ async def push_round(
                 if "errors" in response.json():
                     raise SystemExit(f"ABORT: follow failed: {response.json()}")
                 sent[count] = t0
-                complete = await arrivals.all_have(count, DELIVERY_TIMEOUT_S)
+                complete = await arrivals.all_have(count)
                 times = arrivals.at[count]
                 missed += args.subscribers - len(times)
                 if not complete:
@@ -300,7 +303,7 @@ async def redis_publish_round(
             await asyncio.sleep(gap_s)
             t0 = time.time()
             await publisher.publish(channel, str(k))
-            await arrivals.all_have(k, DELIVERY_TIMEOUT_S)
+            await arrivals.all_have(k)
             latencies += [(t - t0) * 1000 for t in arrivals.at[k]]
         await publisher.aclose()
         return latencies
