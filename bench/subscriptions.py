@@ -312,7 +312,7 @@ async def redis_publish_round(
             task.cancel()
         for pubsub in pubsubs:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
         for client in clients:
             await client.aclose()
 
