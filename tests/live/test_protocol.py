@@ -266,13 +266,23 @@ def test_a_cross_site_form_cannot_use_the_cookie(
             assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
-def test_a_failure_of_the_server_at_connection_init_closes_4500(database_dir: Path) -> None:
+def test_failures_of_the_server_are_masked_on_the_socket(database_dir: Path) -> None:
     url = create_database("postgresql", database_dir)
     with serve(create_app(settings_for(url, in_process_workers=False))) as server:
-        drop_database(url)  # the token cannot be checked
-        with Socket(server.base_url) as socket:
-            socket.send({"type": "connection_init", "payload": {"token": "some-token"}})
-            closed = socket.closed()
+        with Socket(server.base_url) as early:
+            early.init()
+            drop_database(url)  # from here on every statement fails
+            early.subscribe("1", FOLLOWER_UPDATES, {"id": "UmVzZWFyY2hlcjoz"})
+            (error,) = early.errors_of("1")
+            # Masked as over HTTP: no driver message, a request id to find the logged cause.
+            assert error["message"] == "Internal server error."
+            assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+            assert len(error["extensions"]["requestId"]) == 32
+            assert "does not exist" not in str(error)
+        with Socket(server.base_url) as late:
+            # The token cannot be checked.
+            late.send({"type": "connection_init", "payload": {"token": "some-token"}})
+            closed = late.closed()
     assert (closed.code, closed.reason) == (4500, "Internal server error.")
 
 
