@@ -18,7 +18,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.schema import StreamResult
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from service.accounts.schema import AccountMutation, AccountQuery
@@ -85,6 +85,29 @@ class Schema(strawberry.Schema):
         # ErrorCodes logs what needs logging (unexpected errors, once, with the request id);
         # strawberry's default would log every validation error with a traceback.
         return None
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """As strawberry's, but never a subscription: a plain HTTP request has nowhere to
+        stream its messages (the view answers 400; subscriptions go over the WebSocket)."""
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
 
     async def stream(
         self,

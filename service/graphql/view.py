@@ -84,10 +84,11 @@ class GraphQLView(GraphQL[Any, None]):
             try:
                 response = await self.run(request)
             except HTTPException as exc:
+                reason = exc.reason
+                if reason.startswith("subscriptions are not allowed"):
+                    reason += "; subscribe over the WebSocket at /graphql (graphql-transport-ws)"
                 response = error_response(
-                    exc.status_code,
-                    exc.reason,
-                    HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST"),
+                    exc.status_code, reason, HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST")
                 )
         await response(scope, receive, send)
 

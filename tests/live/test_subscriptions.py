@@ -203,3 +203,18 @@ def test_queries_and_mutations_run_over_the_socket_too(
         assert followers_of(socket.next_data("f")) == 1
         socket.subscribe("me", "{ viewer { id } }")
         assert socket.next_data("me")["viewer"] is not None
+
+
+def test_over_http_a_subscription_is_a_bad_request(demo_server: LiveServer, seed_id: str) -> None:
+    with demo_server.client() as client:
+        for response in (
+            client.post("/graphql", json={"query": FOLLOWER_UPDATES, "variables": {"id": seed_id}}),
+            client.get(
+                "/graphql",
+                params={"query": FOLLOWER_UPDATES, "variables": f'{{"id": "{seed_id}"}}'},
+            ),
+        ):
+            assert response.status_code == 400
+            (error,) = response.json()["errors"]
+            assert error["extensions"]["code"] == "BAD_REQUEST"
+            assert "subscribe over the WebSocket" in error["message"]
