@@ -12,6 +12,7 @@ import uuid
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from service.logging import log
 
@@ -82,9 +83,15 @@ class RedisLeases:
     async def acquire(self, owner: str, limit: int) -> str | None:
         lease = uuid.uuid4().hex
         now = time.time()
-        taken = await self._acquire(
-            keys=[self._key(owner)], args=[now, now + LEASE_TTL_S, limit, lease]
-        )
+        try:
+            taken = await self._acquire(
+                keys=[self._key(owner)], args=[now, now + LEASE_TTL_S, limit, lease]
+            )
+        except (RedisError, OSError):
+            # Fail open: while Redis is away the cap goes uncounted rather than every socket
+            # refused; the renewal registers this lease once Redis is back.
+            log.warning("live.lease_unavailable", owner=owner, exc_info=True)
+            taken = True
         if not taken:
             return None
         self.mine.setdefault(owner, set()).add(lease)
@@ -114,12 +121,25 @@ class RedisLeases:
     async def _renew(self) -> None:
         while True:
             await asyncio.sleep(RENEW_EVERY_S)
-            expiry = time.time() + LEASE_TTL_S
             try:
-                pipe = self.client.pipeline(transaction=False)
-                for owner, leases in self.mine.items():
-                    pipe.zadd(self._key(owner), dict.fromkeys(leases, expiry), xx=True)
-                    pipe.pexpire(self._key(owner), int(LEASE_TTL_S * 1000))
-                await pipe.execute()
+                await self.renew()
             except Exception:
                 log.warning("live.lease_renewal_failed", exc_info=True)
+
+    async def renew(self) -> None:
+        """Push every held lease's expiry out, adding back any a Redis restart lost."""
+        expiry = time.time() + LEASE_TTL_S
+        held = {owner: set(leases) for owner, leases in self.mine.items()}
+        pipe = self.client.pipeline(transaction=False)
+        for owner, leases in held.items():
+            pipe.zadd(self._key(owner), dict.fromkeys(leases, expiry))
+            pipe.pexpire(self._key(owner), int(LEASE_TTL_S * 1000))
+        await pipe.execute()
+        # Released while the pipeline ran: the ZADD above may have put them back.
+        pipe = self.client.pipeline(transaction=False)
+        for owner, leases in held.items():
+            gone = leases - self.mine.get(owner, set())
+            if gone:
+                pipe.zrem(self._key(owner), *gone)
+        if len(pipe):
+            await pipe.execute()
