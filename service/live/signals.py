@@ -63,6 +63,8 @@ class RedisSignals:
         self.wanted: set[str] = {channels.sessions}
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._failures = 0
+        """Failed attempts since the last connection (how long to wait before the next)."""
         self.connections = 0
         """Connections made so far (1 + reconnections)."""
 
@@ -85,18 +87,18 @@ class RedisSignals:
         await self.client.aclose()
 
     async def _run(self, receiver: Receiver) -> None:
-        failures = 0
         while True:
             pubsub = self.client.pubsub()
             try:
                 await self._serve(pubsub, receiver)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                delay = RECONNECT_DELAYS_S[min(failures, len(RECONNECT_DELAYS_S) - 1)]
-                failures += 1
-                log.warning("live.pubsub_lost", error=repr(exc), retry_in_s=delay)
+            except Exception as exc:  # lost (or a bug): never stay without pub/sub
+                delay = RECONNECT_DELAYS_S[min(self._failures, len(RECONNECT_DELAYS_S) - 1)]
+                self._failures += 1
+                expected = isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError))
+                log.warning(
+                    "live.pubsub_lost", error=repr(exc), retry_in_s=delay, exc_info=not expected
+                )
                 await asyncio.sleep(delay)
-            else:
-                failures = 0
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -104,6 +106,7 @@ class RedisSignals:
     async def _serve(self, pubsub: PubSub, receiver: Receiver) -> None:
         subscribed: set[str] = set()
         await self._sync(pubsub, subscribed)
+        self._failures = 0
         self.connections += 1
         if self.connections > 1:
             log.info("live.pubsub_restored", channels=len(subscribed))
