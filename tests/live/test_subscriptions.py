@@ -12,7 +12,7 @@ import pytest
 from service.app import create_app
 from service.live.hub import LiveHub
 from service.live.topics import Topic
-from tests.events.population import confirmed_accounts
+from tests.events.population import confirmed_accounts, sql
 from tests.live.client import Socket
 from tests.support import (
     LiveServer,
@@ -149,6 +149,20 @@ def test_identical_subscriptions_share_one_execution_per_viewer(
 
 def _watchers_are(hub: LiveHub, researcher_id: int, expected: int) -> None:
     assert hub.watchers(Topic.FOLLOWERS, researcher_id) == expected
+
+
+def test_a_change_nobody_announced_arrives_with_the_resync(
+    fresh_demo_url: str, seed_id: str
+) -> None:
+    """A PUBLISH lost between a worker and Redis: the periodic re-read still delivers."""
+    settings = settings_for(fresh_demo_url, live_resync_interval_s=0.3)
+    with serve(create_app(settings)) as server, Socket(server.base_url) as socket:
+        socket.init()
+        socket.subscribe("f", FOLLOWER_UPDATES, {"id": seed_id})
+        assert followers_of(socket.next_data("f")) == 0
+        seed_pk = int(base64.b64decode(seed_id).decode().split(":")[1])
+        sql(settings, f"UPDATE researchers SET followers_count = 7 WHERE id = {seed_pk}")
+        assert followers_of(socket.next_data("f", timeout=5)) == 7
 
 
 def test_errors_carry_codes_as_over_http(server: LiveServer, seed_id: str) -> None:
