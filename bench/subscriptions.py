@@ -41,14 +41,14 @@ Run from the repository root::
     .venv/bin/python bench/subscriptions.py --quick    # one round
 
 Measured (2 cores shared by both API processes, relay, worker, PostgreSQL, Redis and the 1,000
-clients; 4 runs of 3 rounds): follow-to-delivery p99 90.1, 92.2, 90.7 and 99.5 ms (median of
-runs 91.5 ms; goal <= 100 ms met in every run, narrowly in the last; single rounds ranged 85 to
-112 ms), p50 57-61 ms. Per follow the mutation answers in 11-13 ms, the worker applies the
-event at 20-25 ms, the first subscriber has the count at 31-34 ms and the last at 66-73 ms
-(p50). Bare Redis: 1 subscriber p99 2.1-3.2 ms (ratio 32.8, 35.9, 36.3, 36.2), 1,000
-subscriber connections in this script p99 160-223 ms (ratio 0.5-0.6). Before identical
-subscriptions shared one execution, a run had p99 727 ms and the API processes used 17.8 s of
-CPU per 40 follows instead of 1.5 s.
+clients; 5 runs of 3 rounds): follow-to-delivery p99 90.1, 92.2, 90.7, 99.5 and 90.0 ms (median
+of runs 90.7 ms; goal <= 100 ms met in every run, narrowly in one; single rounds ranged 85 to
+121 ms, the first round of a run being the slowest), p50 56.5, 61.2 and 58.4 ms where kept. Per
+follow the mutation answers in 11-13 ms, the worker applies the event at 20-25 ms, the first
+subscriber has the count at 30-35 ms and the last at 63-73 ms (p50). Bare Redis: 1 subscriber
+p99 2.1-3.4 ms (ratio 32.8, 35.9, 36.3, 36.2, 38.2), 1,000 subscriber connections in this
+script p99 160-223 ms (ratio 0.5-0.6). Before identical subscriptions shared one execution, a
+run had p99 727 ms and the API processes used 17.8 s of CPU per 40 follows instead of 1.5 s.
 """
 
 from __future__ import annotations
