@@ -112,6 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Live updates are small messages to many sockets: compressing each one cost a fifth of
         # an API process's time in bench/subscriptions.py and saves a few dozen bytes.
         ws_per_message_deflate=False,
+        ws_max_size=settings.max_body_bytes,  # a WebSocket message is capped like a body
     )
     return 0
 

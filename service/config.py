@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     max_query_cost: int = 20_000
     """Cap on the summed product of page sizes along every path of an operation."""
     max_body_bytes: int = 256 * 1024
-    """Request bodies larger than this get 413, in bytes."""
+    """Request bodies larger than this get 413, in bytes; ``bzpeer serve`` also caps WebSocket
+    messages at it."""
 
     public_url: str = "http://127.0.0.1:8000"
     """Where users reach the service: links in mails and the ORCID redirect are built on it."""

@@ -147,7 +147,8 @@ class Schema(strawberry.Schema):
             )
             return per_operation(stream, context)
 
-        if query is None or not is_subscription(query, operation_name):
+        max_tokens = connection.services.settings.max_tokens
+        if query is None or not is_subscription(query, operation_name, max_tokens):
             return await open_source()
         key = (
             query,

@@ -26,9 +26,11 @@ whole current state (a count, a snapshot), so the socket still ends on the lates
 
 
 @lru_cache(maxsize=1_000)
-def is_subscription(document: str, operation_name: str | None) -> bool:
+def is_subscription(document: str, operation_name: str | None, max_tokens: int) -> bool:
+    """Whether the operation is a subscription; False for a document that does not parse (or
+    has more than ``max_tokens`` tokens: a huge document must not cost a full parse here)."""
     try:
-        operation = get_operation_ast(parse(document), operation_name)
+        operation = get_operation_ast(parse(document, max_tokens=max_tokens), operation_name)
     except GraphQLError:
         return False  # executed alone, where the error is reported
     return operation is not None and operation.operation is OperationType.SUBSCRIPTION
