@@ -125,7 +125,11 @@ def _display_url(settings: Settings) -> str:
 
 def _print_banner(settings: Settings, host: str, port: int, seed_id: str | None) -> None:
     url = f"http://{host}:{port}/graphql"
-    lines = [f"BZPEER serving {_display_url(settings)}", f"GraphQL endpoint: {url}"]
+    lines = [
+        f"BZPEER serving {_display_url(settings)}",
+        f"GraphQL endpoint: {url}",
+        f"Subscriptions: ws://{host}:{port}/graphql (graphql-transport-ws)",
+    ]
     if settings.debug:
         lines.append(f"GraphiQL: {url} (open it in a browser)")
     if seed_id:

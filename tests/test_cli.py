@@ -16,12 +16,16 @@ from typing import Any
 
 import httpx
 
+from service.graphql.relay import to_global_id
+from tests.events.population import confirmed_accounts, sql
+from tests.live.client import Socket
 from tests.support import (
     REPO,
     contract,
     create_database,
     drop_database,
     free_port,
+    settings_for,
     wait_until_serving,
 )
 
@@ -158,8 +162,33 @@ class TestEmbeddedDefault:
             process.wait(timeout=20)
         banner = "".join(lines)
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in banner
+        assert f"Subscriptions: ws://127.0.0.1:{port}/graphql (graphql-transport-ws)" in banner
         assert "query ProfilePage($id: ID!)" in banner
         assert re.search(r'Variables: \{"id":"[A-Za-z0-9+/=]+"\}', banner)
+
+    def test_the_embedded_default_pushes_follower_updates(self, tmp_path: Path) -> None:
+        """``bzpeer serve`` as a user starts it: in-process workers and pub/sub on SQLite."""
+        data = tmp_path / "data"
+        env = environment(BZPEER_DATA_DIR=str(data))
+        follow = "mutation($id: ID!) { follow(input: {researcherId: $id}) { researcher { id } } }"
+        with bzpeer_serve(env) as served:
+            settings = settings_for(f"sqlite:///{data.resolve() / 'bzpeer.sqlite3'}")
+            ((seed_pk,),) = sql(
+                settings, "SELECT id FROM researchers WHERE display_name = 'Kaiyue Lu'"
+            )
+            seed = to_global_id("Researcher", seed_pk)
+            (member,) = confirmed_accounts(settings, 1)
+            with Socket(served.base) as socket:
+                socket.init()
+                socket.subscribe("f", contract("follower_updates.graphql"), {"id": seed})
+                assert socket.next_data("f")["followerUpdates"]["followers"] == 0
+                body = httpx.post(
+                    f"{served.base}/graphql",
+                    json={"query": follow, "variables": {"id": seed}},
+                    headers={"authorization": f"Bearer {member.token}"},
+                ).json()
+                assert "errors" not in body, body
+                assert socket.next_data("f")["followerUpdates"]["followers"] == 1
 
     def test_mail_becomes_eml_files_with_their_path_logged(self, tmp_path: Path) -> None:
         env = environment(BZPEER_DATA_DIR=str(tmp_path / "data"))

@@ -200,9 +200,7 @@ def test_errors_carry_codes_as_over_http(server: LiveServer, seed_id: str) -> No
         ]
         huge = "subscription { " + "a: __typename " * 5_000 + "}"
         socket.subscribe("huge", huge)
-        assert [e["extensions"]["code"] for e in socket.errors_of("huge")] == [
-            "QUERY_TOO_COMPLEX"
-        ]
+        assert [e["extensions"]["code"] for e in socket.errors_of("huge")] == ["QUERY_TOO_COMPLEX"]
         # The connection survives its operations' errors.
         socket.subscribe("fine", FOLLOWER_UPDATES, {"id": seed_id})
         assert followers_of(socket.next_data("fine")) == 0
