@@ -80,11 +80,8 @@ class SocketConnection:
     def owner(self) -> tuple[str, int]:
         """Whose connection this is, and how many such connections are allowed."""
         settings = self.services.settings
-        identity = self.identity
-        if identity.viewer is not None:
-            return f"account:{identity.viewer.id}", settings.ws_max_connections_per_account
-        if identity.api_key is not None:
-            return f"key:{identity.api_key.id}", settings.ws_max_connections_per_account
+        if self.identity.known:
+            return self.identity.key, settings.ws_max_connections_per_account
         client = self.websocket.client
         address = client.host if client else "unknown"
         return f"address:{address}", settings.ws_max_connections_per_address
