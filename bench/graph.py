@@ -90,7 +90,7 @@ from workers.actor import EVENT_ACTORS
 from workers.runtime import WorkerRuntime
 
 REPO = Path(__file__).resolve().parents[1]
-SLICE_QUERY = (REPO.parent / "shared" / "contract" / "graph_slice.graphql").read_text()
+SLICE_QUERY = (REPO / "service" / "documents" / "graph_slice.graphql").read_text()
 GOAL_RECLUSTER_S = 30.0
 GOAL_RATIO = 2.0
 GOAL_INCREMENTAL_P99_MS = 20.0

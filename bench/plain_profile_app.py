@@ -5,7 +5,7 @@ reads ``variables.id`` from the same request body the GraphQL endpoint gets, run
 statements on one pooled asyncpg connection (researcher with affiliation, current trust and
 works total; a page of works with venues; top topics; close collaborators with their trust) and
 writes, with orjson, the document our GraphQL endpoint answers to
-``service/demo/profile_page.graphql``: same fields, same order, same values, same global ids
+``service/documents/profile_page.graphql``: same fields, same order, same values, same global ids
 and cursors. No GraphQL, no ORM, no middleware, no transaction. The bench checks on sample ids
 that both answers are equal before it measures anything.
 

@@ -1,8 +1,7 @@
 """Profile page benchmark: our GraphQL service against a hand-written endpoint, same answer.
 
-What is measured: the contract query ``service/demo/profile_page.graphql`` (a byte-identical
-copy of ``contract/profile_page.graphql``: the whole seed page in one request, 10 works with
-abstracts, 10 topics, 10 close collaborators), POSTed to
+What is measured: the client document ``service/documents/profile_page.graphql`` (the whole
+seed page in one request, 10 works with abstracts, 10 topics, 10 close collaborators), POSTed to
 
 - ``graphql``: our real service, ``uvicorn service.app:create_app --factory --workers 2``
   (``BZPEER_ENV=production``, ``BZPEER_LOG_LEVEL=WARNING``; both servers also get
@@ -73,7 +72,7 @@ from bench.proc import process_ticks  # noqa: E402
 from bench.synthetic import GraphSize  # noqa: E402
 from service.graphql.relay import to_global_id  # noqa: E402
 
-QUERY_PATH = REPO_ROOT / "service" / "demo" / "profile_page.graphql"
+QUERY_PATH = REPO_ROOT / "service" / "documents" / "profile_page.graphql"
 LUA_SCRIPT = Path(__file__).resolve().parent / "profile_page.lua"
 GRAPHQL_APP = "service.app:create_app"
 PLAIN_APP = "bench.plain_profile_app:create_app"

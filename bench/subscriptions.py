@@ -94,7 +94,7 @@ from service.graphql.relay import to_global_id  # noqa: E402
 
 GOAL_P99_MS = 100.0
 DELIVERY_TIMEOUT_S = 10.0
-FOLLOWER_UPDATES = REPO_ROOT.parent / "shared" / "contract" / "follower_updates.graphql"
+FOLLOWER_UPDATES = REPO_ROOT / "service" / "documents" / "follower_updates.graphql"
 FOLLOW = "mutation($id: ID!) { follow(input: {researcherId: $id}) { researcher { id } } }"
 SEED_NAME = "Kaiyue Lu"
 

@@ -14,7 +14,6 @@ import orjson
 from service.config import Settings, get_settings
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema.graphql"
-PROFILE_QUERY = Path(__file__).resolve().parent / "demo" / "profile_page.graphql"
 
 
 def export_schema_sdl() -> str:
@@ -124,6 +123,8 @@ def _display_url(settings: Settings) -> str:
 
 
 def _print_banner(settings: Settings, host: str, port: int, seed_id: str | None) -> None:
+    from service.documents import document
+
     url = f"http://{host}:{port}/graphql"
     lines = [
         f"BZPEER serving {_display_url(settings)}",
@@ -136,7 +137,7 @@ def _print_banner(settings: Settings, host: str, port: int, seed_id: str | None)
         lines += [
             "",
             "The seed researcher's profile page, in one query (paste into GraphiQL):",
-            PROFILE_QUERY.read_text().strip(),
+            document("profile_page.graphql").strip(),
             f"Variables: {orjson.dumps({'id': seed_id}).decode()}",
             "",
             "Or from a shell:",

@@ -28,6 +28,7 @@ from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
 from service.db.migrate import upgrade
 from service.demo.loader import load_demo
+from service.documents import document
 
 T = TypeVar("T")
 
@@ -36,7 +37,8 @@ ADMIN_URL = os.environ.get(
 )
 """A PostgreSQL database (and a role allowed to create databases) the tests start from."""
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+DATA = REPO / "tests" / "data"
+"""Real records the tests read (see its README for where each file comes from)."""
 
 
 async def _admin(statement: str) -> None:
@@ -212,7 +214,8 @@ def wait_until_serving(
 
 
 def contract(name: str) -> str:
-    return (SHARED / "contract" / name).read_text()
+    """One of the client documents the service ships (``service/documents``)."""
+    return document(name)
 
 
 def errors_of(body: dict[str, Any]) -> list[str]:

@@ -1,10 +1,10 @@
 """The demo graph of the embedded default (DESIGN.md "Demo data").
 
-The seed page's work is real: arXiv 2207.13955 and its seven authors in order
-(``shared/data/openalex/arxiv-2207.13955-metadata.json``). The other works are synthetic, marked so
-in their abstracts, and exist only so that the real pipeline (co-author edges, Leiden, trust) has a
-graph to cluster: two groups of co-authors meet on the seed work. Every number the profile page
-shows is computed from this graph, never written here."""
+The seed page's work is real: arXiv 2207.13955 and its seven authors in order (its checked
+metadata is ``tests/data/openalex/arxiv-2207.13955-metadata.json``). The other works are
+synthetic, marked so in their abstracts, and exist only so that the real pipeline (co-author
+edges, Leiden, trust) has a graph to cluster: two groups of co-authors meet on the seed work.
+Every number the profile page shows is computed from this graph, never written here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed profile page (shared/seeds/000_ba3b500e63367aa0.txt) from the contract query, on
+"""The seed profile page (the real page the demo reproduces) from the client's profile query, on
 demo data loaded through the real code path, on each backend."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import SHARED, LiveServer, contract
+from tests.support import DATA, LiveServer, contract
 
-SEED_WORK = json.loads((SHARED / "data/openalex/arxiv-2207.13955-metadata.json").read_text())
+SEED_WORK = json.loads((DATA / "openalex/arxiv-2207.13955-metadata.json").read_text())
 
 
 @pytest.fixture(scope="module")

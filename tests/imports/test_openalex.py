@@ -1,4 +1,4 @@
-"""The OpenAlex loader on the real KFUPM file (shared/data/openalex/README.md): every record
+"""The OpenAlex loader on the real KFUPM file (tests/data/openalex/README.md): every record
 accounted for, and the co-author graph recomputed from it checked against the raw JSON, which
 the test reads with the standard library."""
 
@@ -23,7 +23,7 @@ from service.graphql.relay import to_global_id
 from service.imports.openalex import LoadReport, load_openalex_works
 from service.recompute import recompute_all
 from tests.support import (
-    SHARED,
+    DATA,
     contract,
     count_statements,
     create_database,
@@ -32,9 +32,9 @@ from tests.support import (
     settings_for,
 )
 
-DATA = SHARED / "data" / "openalex"
-WORKS_FILE = DATA / "openalex-kfupm-idb-works.jsonl.gz"
-MEMBER_FILE = DATA / "openalex-kfupm-idb-works-A5000180362.jsonl"
+OPENALEX_DATA = DATA / "openalex"
+WORKS_FILE = OPENALEX_DATA / "openalex-kfupm-idb-works.jsonl.gz"
+MEMBER_FILE = OPENALEX_DATA / "openalex-kfupm-idb-works-A5000180362.jsonl"
 MEMBER = "A5000180362"
 MEMBER_ORCID = "0000-0001-7056-6323"
 OPENALEX = "https://openalex.org/"
