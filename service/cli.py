@@ -14,6 +14,8 @@ import orjson
 from service.config import Settings, get_settings
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema.graphql"
+RECOMPUTE_ATTEMPTS = 5
+"""``recompute --all`` runs again when PostgreSQL refuses its snapshot (workers wrote meanwhile)."""
 
 
 def export_schema_sdl() -> str:
@@ -46,21 +48,17 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 async def _load_demo(settings: Settings) -> tuple[bool, str | None]:
     """Load the demo graph if absent; return whether it was loaded and the seed researcher's
     global id."""
-    from service.db.engine import create_engine, create_sessionmaker
+    from service.db.unit_of_work import command_session, derive_session
     from service.demo.data import SEED_RESEARCHER
     from service.demo.loader import load_demo
     from service.graphql.relay import to_global_id
     from service.researchers.names import fold_name
     from service.researchers.repository import ResearcherRepository
 
-    engine = create_engine(settings, maintenance=True)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            loaded = await load_demo(session, seed=settings.cluster_seed)
-            await session.commit()
-            found = await ResearcherRepository(session).search_ids(fold_name(SEED_RESEARCHER))
-    finally:
-        await engine.dispose()
+    async with derive_session(settings) as session:
+        loaded = await load_demo(session, seed=settings.cluster_seed)
+    async with command_session(settings, writes=False) as session:
+        found = await ResearcherRepository(session).search_ids(fold_name(SEED_RESEARCHER))
     return loaded, to_global_id("Researcher", found[0]) if found else None
 
 
@@ -151,16 +149,10 @@ def _print_banner(settings: Settings, host: str, port: int, seed_id: str | None)
 
 async def _create_api_key(settings: Settings, name: str, scope: str) -> str:
     from service.accounts.service import accounts
-    from service.db.engine import create_engine, create_sessionmaker
+    from service.db.unit_of_work import command_session
 
-    engine = create_engine(settings)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            key = await accounts.create_api_key(session, name=name, scope=scope)
-            await session.commit()
-    finally:
-        await engine.dispose()
-    return key
+    async with command_session(settings, writes=True) as session:
+        return await accounts.create_api_key(session, name=name, scope=scope)
 
 
 def cmd_api_key_create(args: argparse.Namespace) -> int:
@@ -202,15 +194,11 @@ def _configured_settings(command: str) -> Settings:
 
 
 async def _failed_events(settings: Settings, limit: int) -> list[dict[str, object]]:
-    from service.db.engine import create_engine, create_sessionmaker
+    from service.db.unit_of_work import command_session
     from service.events.service import events
 
-    engine = create_engine(settings)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            failed = await events.failed(session, limit)
-    finally:
-        await engine.dispose()
+    async with command_session(settings, writes=False) as session:
+        failed = await events.failed(session, limit)
     return [
         {
             "id": event.id,
@@ -233,20 +221,16 @@ def cmd_events_failed(args: argparse.Namespace) -> int:
 
 
 async def _replay(settings: Settings, event_ids: list[int]) -> list[int]:
-    from service.db.engine import create_engine, create_sessionmaker
+    from service.db.unit_of_work import command_session
     from service.events.service import events
 
-    engine = create_engine(settings)
     missing = []
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            for event_id in event_ids:
-                if not await events.replay(session, event_id):
-                    missing.append(event_id)
-            if missing:
-                await session.rollback()
-    finally:
-        await engine.dispose()
+    async with command_session(settings, writes=True) as session:
+        for event_id in event_ids:
+            if not await events.replay(session, event_id):
+                missing.append(event_id)
+        if missing:
+            await session.rollback()
     return missing
 
 
@@ -260,15 +244,21 @@ def cmd_events_replay(args: argparse.Namespace) -> int:
 
 
 async def _recompute_all(settings: Settings) -> None:
-    from service.db.engine import create_engine, create_sessionmaker
+    from sqlalchemy.exc import DBAPIError
+
+    from service.db.unit_of_work import derive_session, is_serialization_failure
     from service.recompute import recompute_all
 
-    engine = create_engine(settings, maintenance=True)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            await recompute_all(session, seed=settings.cluster_seed)
-    finally:
-        await engine.dispose()
+    for attempt in range(RECOMPUTE_ATTEMPTS):
+        try:
+            async with derive_session(settings) as session:
+                await recompute_all(session, seed=settings.cluster_seed)
+            return
+        except DBAPIError as error:
+            # Another writer (a profile edit, a scheduled recluster) changed a row we read:
+            # again, from a newer snapshot.
+            if not is_serialization_failure(error) or attempt == RECOMPUTE_ATTEMPTS - 1:
+                raise
 
 
 def cmd_recompute(_args: argparse.Namespace) -> int:
@@ -278,28 +268,21 @@ def cmd_recompute(_args: argparse.Namespace) -> int:
 
 
 async def _recluster(settings: Settings, if_older_than: float | None, from_scratch: bool) -> str:
-    from service.db.engine import create_engine, create_sessionmaker
-    from service.db.session import begin_writing
+    from service.db.unit_of_work import command_session
     from service.graph.service import Reclustered, coauthor_graph
 
-    engine = create_engine(settings, maintenance=True)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            await begin_writing(session)
-            done: Reclustered | None
-            if if_older_than is None:
-                done = await coauthor_graph.recluster(
-                    session, seed=settings.cluster_seed, from_scratch=from_scratch
-                )
-            else:
-                done = await coauthor_graph.recluster_if_due(
-                    session,
-                    seed=settings.cluster_seed,
-                    older_than=dt.timedelta(seconds=if_older_than),
-                )
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async with command_session(settings, writes=True, maintenance=True) as session:
+        done: Reclustered | None
+        if if_older_than is None:
+            done = await coauthor_graph.recluster(
+                session, seed=settings.cluster_seed, from_scratch=from_scratch
+            )
+        else:
+            done = await coauthor_graph.recluster_if_due(
+                session,
+                seed=settings.cluster_seed,
+                older_than=dt.timedelta(seconds=if_older_than),
+            )
     if done is None:
         return "not due (or running elsewhere): nothing done"
     return (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.events.service import events
 from service.graph.service import coauthor_graph
 from service.researchers.repository import ResearcherRepository
 from service.researchers.service import researchers
@@ -13,6 +14,10 @@ from service.trust.service import trust
 
 
 async def recompute_all(session: AsyncSession, *, seed: int) -> None:
+    """Everything derived, from the source tables. The caller's transaction must read one
+    snapshot while no event worker writes (``service.db.unit_of_work.derive_session``): the
+    events it marks processed first are exactly those whose changes its reads include."""
+    await events.subsume_pending(session)
     await coauthor_graph.rebuild_edges(session)
     await coauthor_graph.recluster(session, seed=seed, announce=False, from_scratch=True)
     ids = await ResearcherRepository(session).all_ids()

@@ -11,6 +11,7 @@ from tests.support import (
     create_database,
     drop_database,
     load_demo_into,
+    make_read_only,
     serve,
     settings_for,
 )
@@ -31,16 +32,21 @@ def database_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_url(backend: str, database_dir: Path) -> Iterator[str]:
     """A database of each backend, migrated, with the demo graph loaded through the real path.
-    Shared by read-only tests; tests that write make their own."""
+    Shared by read-only tests; tests that write (follow, sign up, claim...) make their own with
+    ``fresh_demo_url``. On PostgreSQL it is made read-only, so that a test writing here fails at
+    once instead of leaving what later tests would depend on."""
     url = create_database(backend, database_dir)
     load_demo_into(url)
+    if backend == "postgresql":
+        make_read_only(url)
     yield url
     drop_database(url)
 
 
 @pytest.fixture(scope="session")
 def demo_server(demo_url: str) -> Iterator[LiveServer]:
-    with serve(create_app(settings_for(demo_url))) as server:
+    """The API over the shared demo database. No workers: nothing here writes."""
+    with serve(create_app(settings_for(demo_url, in_process_workers=False))) as server:
         yield server
 
 

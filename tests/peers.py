@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.support import LiveServer, free_port, serve
+from tests.support import LiveServer, reserved_port, serve
 
 
 class MailTrap:
@@ -64,13 +64,13 @@ def code_in(message: Message) -> str:
 @contextlib.contextmanager
 def smtp_server() -> Iterator[tuple[MailTrap, str]]:
     trap = MailTrap()
-    port = free_port()
-    controller = Controller(trap, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield trap, f"smtp://127.0.0.1:{port}"
-    finally:
-        controller.stop()
+    with reserved_port() as port:
+        controller = Controller(trap, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            yield trap, f"smtp://127.0.0.1:{port}"
+        finally:
+            controller.stop()
 
 
 @dataclass

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from service.config import Settings
-from service.db.engine import create_engine, create_sessionmaker
 from service.db.migrate import upgrade
+from service.db.unit_of_work import derive_session
 from service.demo.loader import load_demo
 from service.documents import document
 
@@ -73,6 +73,12 @@ def drop_database(url: str) -> None:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
 
 
+def make_read_only(url: str) -> None:
+    """New sessions of this PostgreSQL database start read-only: any write raises."""
+    name = make_url(url).database
+    asyncio.run(_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+
+
 def settings_for(url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "env": "development",
@@ -98,20 +104,18 @@ def eventually(check: Callable[[], T], timeout: float = 5.0, interval: float = 0
 
 
 def load_demo_into(url: str) -> None:
+    """The demo graph, loaded the way ``bzpeer demo load`` loads it."""
+
     async def run() -> None:
         settings = settings_for(url)
-        engine = create_engine(settings)
-        try:
-            async with create_sessionmaker(engine)() as session:
-                await load_demo(session, seed=settings.cluster_seed)
-                await session.commit()
-        finally:
-            await engine.dispose()
+        async with derive_session(settings) as session:
+            await load_demo(session, seed=settings.cluster_seed)
 
     asyncio.run(run())
 
 
 def free_socket() -> socket.socket:
+    """A loopback socket bound to a port the kernel picked (port 0), not yet listening."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -121,6 +125,18 @@ def free_socket() -> socket.socket:
 def free_port() -> int:
     with contextlib.closing(free_socket()) as sock:
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def reserved_port() -> Iterator[int]:
+    """A loopback port held for a server another process (or library) binds by number.
+
+    The port stays bound here, with SO_REUSEADDR and without listening, until the block ends:
+    the kernel gives it to no other socket (port 0 never picks it, a plain bind is refused), while
+    a server that binds with SO_REUSEADDR (uvicorn, asyncio, aiosmtpd) still can. Closing a probe
+    socket and hoping the port stays free until the child binds it would race other tests."""
+    with contextlib.closing(free_socket()) as sock:
+        yield int(sock.getsockname()[1])
 
 
 @dataclass
@@ -167,18 +183,24 @@ def serve(app: Starlette, sock: socket.socket | None = None) -> Iterator[LiveSer
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        for _ in range(500):
-            if server.started:
-                break
+        deadline = time.monotonic() + 30
+        while not server.started:
             if not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            threading.Event().wait(0.01)
+                raise RuntimeError("uvicorn did not start (its error is logged above)")
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start within 30 s")
+            time.sleep(0.01)
         host, port = sock.getsockname()
         yield LiveServer(app=app, base_url=f"http://{host}:{port}")
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
+        if thread.is_alive():  # open connections hold a graceful exit; end them
+            server.force_exit = True
+            thread.join(timeout=15)
         sock.close()
+        if thread.is_alive():
+            raise RuntimeError("uvicorn did not stop within 30 s")
 
 
 @contextlib.contextmanager
@@ -194,6 +216,17 @@ def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout``; always reaped."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
 
 
 def wait_until_serving(

@@ -11,7 +11,7 @@ from tests.support import (
     REPO,
     LiveServer,
     contract,
-    free_port,
+    reserved_port,
     serve,
     settings_for,
     wait_until_serving,
@@ -30,11 +30,13 @@ class TestProbes:
         assert response.json()["database"] == "ok"
 
     def test_readyz_without_a_database(self) -> None:
-        url = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
-        with serve(create_app(settings_for(url))) as server, server.client() as client:
-            response = client.get("/readyz")
-            assert response.status_code == 503
-            body = server.graphql("{ researchers { totalCount } }")
+        # A port held here and not listening: every connection to it is refused.
+        with reserved_port() as port:
+            url = f"postgresql://postgres@127.0.0.1:{port}/nothing"
+            with serve(create_app(settings_for(url))) as server, server.client() as client:
+                response = client.get("/readyz")
+                assert response.status_code == 503
+                body = server.graphql("{ researchers { totalCount } }")
         assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
 
 
@@ -64,41 +66,51 @@ class TestRequestIds:
         assert len(response.headers["x-request-id"]) == 32
 
     def test_one_structured_log_line_per_request(self, demo_url: str, seed_id: str) -> None:
-        port = free_port()
-        env = {"DATABASE_URL": demo_url, "BZPEER_LOG_LEVEL": "INFO", "PATH": "/usr/bin:/bin"}
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "service.app:create_app",
-                "--factory",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            cwd=REPO,
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_serving(base, process)
-            response = httpx.post(
-                f"{base}/graphql",
-                json={
-                    "query": contract("profile_page.graphql"),
-                    "variables": {"id": seed_id},
-                    "operationName": "ProfilePage",
-                },
+        env = {
+            "DATABASE_URL": demo_url,
+            "BZPEER_LOG_LEVEL": "INFO",
+            # The shared demo database is read-only: this server only reads.
+            "BZPEER_IN_PROCESS_WORKERS": "false",
+            "PATH": "/usr/bin:/bin",
+        }
+        with reserved_port() as port:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "service.app:create_app",
+                    "--factory",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                cwd=REPO,
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
             )
-            request_id = response.headers["x-request-id"]
-        finally:
-            process.terminate()
-            _, stderr = process.communicate(timeout=10)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                wait_until_serving(base, process)
+                response = httpx.post(
+                    f"{base}/graphql",
+                    json={
+                        "query": contract("profile_page.graphql"),
+                        "variables": {"id": seed_id},
+                        "operationName": "ProfilePage",
+                    },
+                )
+                request_id = response.headers["x-request-id"]
+            finally:
+                process.terminate()
+                try:
+                    _, stderr = process.communicate(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    _, stderr = process.communicate(timeout=20)
         lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
         (line,) = [entry for entry in lines if entry.get("request_id") == request_id]
         assert line["event"] == "request"

@@ -8,13 +8,16 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from service.graphql.relay import to_global_id
 from tests.events.population import confirmed_accounts, sql
@@ -24,8 +27,10 @@ from tests.support import (
     contract,
     create_database,
     drop_database,
-    free_port,
+    eventually,
+    reserved_port,
     settings_for,
+    stop_process,
     wait_until_serving,
 )
 
@@ -56,22 +61,26 @@ class Served:
 @contextmanager
 def bzpeer_serve(env: dict[str, str]) -> Iterator[Served]:
     """``bzpeer serve`` as a process; stops it on exit and checks that it printed its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [*BZPEER, "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    served = Served(base=f"http://127.0.0.1:{port}")
-    try:
-        wait_until_serving(served.base, process)
-        yield served
-    finally:
-        process.terminate()
-        stdout, served.stderr = process.communicate(timeout=20)
+    with reserved_port() as port:
+        process = subprocess.Popen(
+            [*BZPEER, "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        served = Served(base=f"http://127.0.0.1:{port}")
+        try:
+            wait_until_serving(served.base, process)
+            yield served
+        finally:
+            process.terminate()
+            try:
+                stdout, served.stderr = process.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, served.stderr = process.communicate(timeout=20)
     # The banner is only complete once the process has flushed it.
     assert f"{served.base}/graphql" in stdout
 
@@ -141,25 +150,24 @@ class TestEmbeddedDefault:
 
     def test_banner_prints_graphiql_and_the_seed_query(self, tmp_path: Path) -> None:
         env = environment(BZPEER_DATA_DIR=str(tmp_path / "data"))
-        port = free_port()
-        process = subprocess.Popen(
-            [*BZPEER, "serve", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            assert process.stdout is not None
-            lines = []
-            for line in process.stdout:
-                lines.append(line)
-                if line.startswith("Variables:"):
-                    break
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        with reserved_port() as port:
+            process = subprocess.Popen(
+                [*BZPEER, "serve", "--port", str(port)],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            try:
+                assert process.stdout is not None
+                lines = []
+                for line in process.stdout:
+                    lines.append(line)
+                    if line.startswith("Variables:"):
+                        break
+            finally:
+                stop_process(process)
         banner = "".join(lines)
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in banner
         assert f"Subscriptions: ws://127.0.0.1:{port}/graphql (graphql-transport-ws)" in banner
@@ -233,3 +241,86 @@ class TestPostgres:
         target = tmp_path / "schema.graphql"
         run(["export-schema", "--output", str(target)], environment())
         assert target.read_text() == (REPO / "schema.graphql").read_text()
+
+
+class TestCommandsBesideARunningServer:
+    """Operators run commands while the service runs. On SQLite they queue for its one writer
+    lock instead of failing with "database is locked"; on both backends ``recompute --all``
+    subsumes the events still in flight instead of letting the workers count them twice."""
+
+    @pytest.fixture
+    def running(self, backend: str, tmp_path: Path) -> Iterator[tuple[Served, dict[str, str]]]:
+        data = tmp_path / "data"
+        if backend == "sqlite":  # the embedded default, as a user starts it
+            env = environment(BZPEER_DATA_DIR=str(data))
+            with bzpeer_serve(env) as served:
+                env["DATABASE_URL"] = f"sqlite:///{data.resolve() / 'bzpeer.sqlite3'}"
+                yield served, env
+            assert "locked" not in served.stderr  # no write of the server failed either
+            return
+        url = create_database("postgresql", tmp_path)
+        try:
+            env = environment(DATABASE_URL=url, BZPEER_DATA_DIR=str(data))
+            run(["demo", "load"], env)
+            with bzpeer_serve(env) as served:  # in-process relay and worker, no Redis
+                yield served, env
+        finally:
+            drop_database(url)
+
+    def test_writers_wait_and_nothing_is_counted_twice(
+        self, running: tuple[Served, dict[str, str]]
+    ) -> None:
+        served, env = running
+        settings = settings_for(env["DATABASE_URL"])
+        ((seed_pk,),) = sql(settings, "SELECT id FROM researchers WHERE display_name = 'Kaiyue Lu'")
+        members = confirmed_accounts(settings, 400)
+        follow = "mutation($id: ID!) { follow(input: {researcherId: $id}) { researcher { id } } }"
+        variables = {"id": to_global_id("Researcher", seed_pk)}
+        commands_done = threading.Event()
+
+        def follow_until_the_commands_are_done() -> list[dict[str, Any]]:
+            # A steady stream of follows, each committed by the API and then applied by the
+            # server's worker, so that every command overlaps events in flight.
+            answers = []
+            with httpx.Client(base_url=served.base, timeout=60) as client:
+                for member in members:
+                    if commands_done.is_set():
+                        break
+                    answers.append(
+                        client.post(
+                            "/graphql",
+                            json={"query": follow, "variables": variables},
+                            headers={"authorization": f"Bearer {member.token}"},
+                        ).json()
+                    )
+                    commands_done.wait(0.02)
+            return answers
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            follows = pool.submit(follow_until_the_commands_are_done)
+            try:
+                outputs = [
+                    run(["recompute", "--all"], env),
+                    run(["api-key", "create", "--name", "nightly"], env),
+                    run(["recluster"], env),
+                    run(["recompute", "--all"], env),
+                    run(["recompute", "--all"], env),
+                    run(["demo", "load"], env),
+                ]
+            finally:
+                commands_done.set()
+            answers = follows.result(timeout=120)
+        assert [body for body in answers if "errors" in body] == []
+        assert 10 <= len(answers) < len(members), "the follows did not overlap the commands"
+        assert "already present" in outputs[-1]
+
+        def settled() -> None:
+            ((stored, recounted),) = sql(
+                settings,
+                "SELECT followers_count, (SELECT count(*) FROM follows WHERE researcher_id = :i) "
+                "FROM researchers WHERE id = :i",
+                i=seed_pk,
+            )
+            assert (stored, recounted) == (len(answers), len(answers))
+
+        eventually(settled, timeout=30)

@@ -84,6 +84,15 @@ class EventRepository:
         )
         return set(result.scalars().all())
 
+    async def mark_all_processed(self) -> int:
+        """Mark every event not yet processed (dead letters included); returns how many."""
+        result = await self.session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.processed_at.is_(None))
+            .values(processed_at=utcnow(), failed_at=None, last_error=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def record_failure(self, event_id: int, error: str) -> None:
         await self.session.execute(
             update(OutboxEvent)

@@ -69,6 +69,12 @@ class EventService:
         The others are redeliveries, whose effect must be skipped."""
         return await EventRepository(session).mark_processed(event_ids)
 
+    async def subsume_pending(self, session: AsyncSession) -> int:
+        """Mark every pending event processed, for a transaction that derives everything from
+        the source tables in the same snapshot (``recompute --all``): their changes are in what
+        it reads, and applying them again on top would count them twice. Returns how many."""
+        return await EventRepository(session).mark_all_processed()
+
     async def record_failure(self, session: AsyncSession, event_id: int, error: str) -> None:
         await EventRepository(session).record_failure(event_id, error[-MAX_ERROR_LENGTH:])
 

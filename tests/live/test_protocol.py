@@ -15,6 +15,7 @@ from websockets.exceptions import InvalidStatus
 from service.accounts.cookies import SESSION_COOKIE
 from service.app import create_app
 from service.config import Settings
+from service.graphql.relay import to_global_id
 from tests.events.population import Member, confirmed_accounts
 from tests.live.client import Socket
 from tests.support import (
@@ -23,6 +24,7 @@ from tests.support import (
     create_database,
     drop_database,
     eventually,
+    load_demo_into,
     serve,
     settings_for,
 )
@@ -37,9 +39,18 @@ FOLLOW = "mutation($id: ID!) { follow(input: {researcherId: $id}) { researcher {
 
 
 @pytest.fixture(scope="module")
-def server(demo_url: str) -> Iterator[LiveServer]:
+def site_url(backend: str, database_dir: Path) -> Iterator[str]:
+    """A demo database of this module's own: its tests sign up, follow and sign out."""
+    url = create_database(backend, database_dir)
+    load_demo_into(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def server(site_url: str) -> Iterator[LiveServer]:
     settings = settings_for(
-        demo_url,
+        site_url,
         ws_init_timeout_s=0.5,
         ws_max_subscriptions_per_connection=2,
         ws_max_connections_per_account=2,
@@ -51,8 +62,15 @@ def server(demo_url: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def members(demo_url: str) -> list[Member]:
-    return confirmed_accounts(settings_for(demo_url), 3)
+def seed_id(server: LiveServer) -> str:
+    body = server.graphql('{ researchers(search: "Kaiyue Lu") { edges { node { id } } } }')
+    (edge,) = body["data"]["researchers"]["edges"]
+    return str(edge["node"]["id"])
+
+
+@pytest.fixture(scope="module")
+def members(site_url: str) -> list[Member]:
+    return confirmed_accounts(settings_for(site_url), 3)
 
 
 class TestProtocol:
@@ -155,9 +173,9 @@ class TestAuthentication:
         assert "token is not valid" in closed.reason
 
     def test_signing_out_closes_that_sessions_sockets_only(
-        self, server: LiveServer, demo_url: str, seed_id: str
+        self, server: LiveServer, site_url: str, seed_id: str
     ) -> None:
-        first, second = confirmed_accounts(settings_for(demo_url), 2)
+        first, second = confirmed_accounts(settings_for(site_url), 2)
         with (
             Socket(server.base_url) as leaving,
             Socket(server.base_url) as staying,
@@ -243,7 +261,7 @@ def test_http_accepts_the_session_cookie(server: LiveServer, members: list[Membe
     with httpx.Client(base_url=server.base_url) as client:
         client.cookies.set(SESSION_COOKIE, members[1].token)
         body: dict[str, Any] = client.post("/graphql", json={"query": "{ viewer { id } }"}).json()
-        assert body["data"]["viewer"] is not None
+        assert body["data"]["viewer"] == {"id": to_global_id("Account", members[1].account_id)}
 
 
 def test_a_cross_site_form_cannot_use_the_cookie(

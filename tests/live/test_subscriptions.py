@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from service.app import create_app
+from service.graphql.relay import to_global_id
 from service.live.hub import LiveHub
 from service.live.topics import Topic
 from tests.events.population import confirmed_accounts, sql
@@ -110,10 +111,19 @@ def test_many_subscribers_cost_one_read_per_change(
 def test_identical_subscriptions_share_one_execution_per_viewer(
     server: LiveServer, fresh_demo_url: str, seed_id: str
 ) -> None:
-    (member,) = confirmed_accounts(settings_for(fresh_demo_url), 1)
+    settings = settings_for(fresh_demo_url)
+    (member,) = confirmed_accounts(settings, 1)
     assert "errors" not in server.graphql(FOLLOW, {"id": seed_id}, token=member.token)
     hub: LiveHub = server.app.state.live
     seed_pk = int(base64.b64decode(seed_id).decode().split(":")[1])
+
+    def follow_applied() -> None:
+        ((count,),) = sql(settings, f"SELECT followers_count FROM researchers WHERE id = {seed_pk}")
+        assert count == 1
+
+    # The worker applies the follow after the mutation answers: subscribe once it has, so that
+    # every socket's first value is 1.
+    eventually(follow_applied)
     viewer_follows = (
         "subscription($id: ID!) { followerUpdates(researcherId: $id) "
         "{ researcher { viewerFollows } followers } }"
@@ -209,7 +219,9 @@ def test_errors_carry_codes_as_over_http(server: LiveServer, seed_id: str) -> No
 def test_queries_and_mutations_run_over_the_socket_too(
     server: LiveServer, fresh_demo_url: str, seed_id: str
 ) -> None:
-    (member,) = confirmed_accounts(settings_for(fresh_demo_url), 1)
+    # Two accounts, the socket signed in as the second: a socket that took another account's
+    # identity would show it in `viewer` and in whose follow it wrote.
+    _, member = confirmed_accounts(settings_for(fresh_demo_url), 2)
     with Socket(server.base_url) as socket:
         socket.init({"token": member.token})
         socket.subscribe("f", FOLLOWER_UPDATES, {"id": seed_id})
@@ -219,7 +231,13 @@ def test_queries_and_mutations_run_over_the_socket_too(
         assert socket.message_of("follow")["type"] == "complete"
         assert followers_of(socket.next_data("f")) == 1
         socket.subscribe("me", "{ viewer { id } }")
-        assert socket.next_data("me")["viewer"] is not None
+        assert socket.next_data("me")["viewer"] == {
+            "id": to_global_id("Account", member.account_id)
+        }
+    # The follow sent over the socket is the member's.
+    assert sql(settings_for(fresh_demo_url), "SELECT account_id FROM follows") == [
+        (member.account_id,)
+    ]
 
 
 def test_over_http_a_subscription_is_a_bad_request(demo_server: LiveServer, seed_id: str) -> None:
