@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from service.accounts.secrets import Passwords
 from service.claims import orcid
@@ -33,6 +33,7 @@ from service.mail.mailer import create_mailer
 from service.metrics import Metrics
 from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from service.ratelimit import create_rate_limiter
+from service.static.graphiql_page import ASSETS_PATH, GraphiQLAssets
 
 READY_TIMEOUT_SECONDS = 2.0
 
@@ -104,15 +105,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         metrics.live_pubsub_connections.set(live.hub.connections)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route(orcid.CALLBACK_PATH, orcid_callback(settings, sessionmaker)),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]
+    if settings.debug:  # GraphiQL's files, only where the view serves GraphiQL
+        routes.append(Mount(ASSETS_PATH, app=GraphiQLAssets(), name="graphiql-assets"))
     app = Starlette(
-        routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", view),
-            Route(orcid.CALLBACK_PATH, orcid_callback(settings, sessionmaker)),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
-        ],
+        routes=routes,
         middleware=[
             Middleware(RequestContextMiddleware, metrics=metrics),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),

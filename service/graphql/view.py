@@ -23,6 +23,7 @@ from service.graphql.auth import identify, request_token
 from service.graphql.context import Context, Services
 from service.graphql.schema import Schema
 from service.graphql.socket import GraphQLTransportWS, OpenSockets, SocketConnection, TextFrames
+from service.static.graphiql_page import graphiql_page
 
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
@@ -91,6 +92,10 @@ class GraphQLView(GraphQL[Any, None]):
                     exc.status_code, reason, HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST")
                 )
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page, not strawberry's: it loads GraphiQL from this origin, not from unpkg.
+        return graphiql_page(request.scope.get("root_path", ""))
 
     async def get_context(
         self, request: Request | WebSocket, response: Any
