@@ -34,6 +34,8 @@ class Site:
 
     server: LiveServer
     mail: MailTrap
+    smtp: str
+    """The mail server's URL (``smtp://127.0.0.1:PORT``), for other apps on this site."""
     orcid: OrcidServer
     url: str
 
@@ -59,16 +61,22 @@ class Site:
         return str(signed_in["data"]["signIn"]["token"])
 
     def sql(self, statement: str) -> list[Any]:
-        async def run() -> list[Any]:
-            engine = create_engine(settings_for(self.url))
-            try:
-                async with engine.begin() as connection:
-                    result = await connection.execute(text(statement))
-                    return list(result.all()) if result.returns_rows else []
-            finally:
-                await engine.dispose()
+        return run_sql(self.url, statement)
 
-        return asyncio.run(run())
+
+def run_sql(url: str, statement: str) -> list[Any]:
+    """One statement in a transaction of its own; its rows, if any."""
+
+    async def run() -> list[Any]:
+        engine = create_engine(settings_for(url))
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(text(statement))
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def site_settings(
@@ -110,7 +118,7 @@ def site(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
         host, port = sock.getsockname()
         settings = site_settings(url, f"http://{host}:{port}", smtp, orcid, directory / "data")
         with serve(create_app(settings), sock) as server:
-            site = Site(server=server, mail=mail, orcid=orcid, url=url)
+            site = Site(server=server, mail=mail, smtp=smtp, orcid=orcid, url=url)
             site.sql(
                 f"UPDATE researchers SET orcid = '{ARJUN_ORCID}' "
                 "WHERE display_name = 'Arjun Raghavan'"

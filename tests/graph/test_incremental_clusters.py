@@ -4,6 +4,7 @@ And the full recluster: by command, keeping ids, and on the worker's schedule.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -14,7 +15,11 @@ from pathlib import Path
 import pytest
 
 from service.config import Settings
+from service.db.engine import create_engine, create_sessionmaker
 from service.graph.clustering import modularity
+from service.graph.local import Neighbourhood
+from service.graph.repository import CoauthorGraphRepository
+from service.graph.service import CLUSTERS_CHANGED, NEIGHBOURS_PER_AUTHOR, coauthor_graph
 from tests.events.population import add_researchers, add_work, sql
 from tests.events.test_faults import REPORTS
 from tests.support import create_database, drop_database, eventually, settings_for
@@ -67,12 +72,15 @@ def collaboration_detail(settings: Settings, researcher_id: int) -> str:
     return str(next(f["detail"] for f in factors if f["key"] == "collaboration"))
 
 
-def announced(settings: Settings) -> int:
-    """``clusters.changed`` events written so far."""
-    ((count,),) = sql(
-        settings, "SELECT count(*) FROM outbox_events WHERE event_type = 'clusters.changed'"
+def announcements(settings: Settings) -> list[list[int]]:
+    """The researchers each ``clusters.changed`` event written so far names, oldest first."""
+    rows = sql(
+        settings,
+        "SELECT payload FROM outbox_events WHERE event_type = :t ORDER BY id",
+        t=CLUSTERS_CHANGED,
     )
-    return int(count)
+    payloads = [json.loads(p) if isinstance(p, str) else p for (p,) in rows]  # SQLite: text
+    return [[int(r) for r in payload["researcher_ids"]] for payload in payloads]
 
 
 def assert_cluster_totals(settings: Settings) -> None:
@@ -126,6 +134,7 @@ def test_a_new_work_moves_clusters_counts_and_trust_without_a_full_recluster(
         a, b = two_groups(settings)
         eventually(lambda: all_applied(settings), timeout=10)
         before = clusters(settings)  # formed by incremental steps alone
+        announced_before = len(announcements(settings))
         group_a, group_b = same_cluster(before, a), same_cluster(before, b)
         assert group_a != group_b
         assert stored_close_collaborators(settings)[a[0]] == 3
@@ -176,7 +185,10 @@ def test_a_new_work_moves_clusters_counts_and_trust_without_a_full_recluster(
     assert modularity(nodes, edges, labelled(after)) > modularity(nodes, edges, labelled(before))
     assert_cluster_totals(settings)
     assert sql(settings, "SELECT reclustered_at FROM coauthor_graph_state") == [(None,)]
-    assert announced(settings) > 0
+    # Every researcher the bridging works moved was announced (by the works.added actor).
+    moved = {r for r in after if after[r] != before[r]}
+    named = {r for ids in announcements(settings)[announced_before:] for r in ids}
+    assert moved and moved <= named, (moved, named)
 
 
 def bzpeer(settings: Settings, *args: str) -> str:
@@ -191,29 +203,101 @@ def bzpeer(settings: Settings, *args: str) -> str:
     return done.stdout
 
 
+def rebuild_edges(settings: Settings) -> None:
+    """Co-author edges (and the graph's total weight) from the authorships, clusters left as
+    they are: what the workers' edge step would have written, without their local recluster."""
+
+    async def rebuild() -> None:
+        engine = create_engine(settings, maintenance=True)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                await coauthor_graph.rebuild_edges(session)
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(rebuild())
+
+
 def test_full_recluster_keeps_ids_and_announces_moves(graph_settings: Settings) -> None:
     settings = graph_settings
     a, b = two_groups(settings)
-    # No workers ran: no edges or clusters yet. Rebuild them the way an operator would.
+    # No workers ran: no edges or clusters yet. Rebuild them the way an operator would
+    # (recompute recounts everything itself and announces nothing).
     bzpeer(settings, "recompute", "--all")
     first = clusters(settings)
     group_a, group_b = same_cluster(first, a), same_cluster(first, b)
+    assert announcements(settings) == []
+    # A recluster of an unchanged graph moves nobody and announces nothing.
     assert "0 researchers changed cluster" in bzpeer(settings, "recluster")
     assert clusters(settings) == first  # same partition, same ids
-    assert sql(
-        settings, "SELECT count(*) FROM outbox_events WHERE event_type = 'clusters.changed'"
-    ) == [(0,)]
+    assert announcements(settings) == []
 
-    # A newcomer who wrote with all of group A joins it; a full run moves them and says so.
+    # A newcomer who wrote with all of group A: the edges know, the clusters do not yet.
     (newcomer,) = add_researchers(settings, ["Newcomer"])
     add_work(settings, "With the newcomer", [*a, newcomer])
-    sql(settings, "DELETE FROM outbox_events")  # no workers here; the edge comes from a rebuild
-    bzpeer(settings, "recompute", "--all")
-    assert clusters(settings)[newcomer] == group_a
-    assert same_cluster(clusters(settings), b) == group_b
+    rebuild_edges(settings)
+    assert clusters(settings)[newcomer] is None
+    # A full run moves them into group A (ids kept) and says so.
+    assert "1 researchers changed cluster" in bzpeer(settings, "recluster")
+    after = clusters(settings)
+    assert after[newcomer] == group_a
+    assert same_cluster(after, a) == group_a and same_cluster(after, b) == group_b
+    assert announcements(settings) == [[newcomer]]
     assert_cluster_totals(settings)
+
     assert "not due" in bzpeer(settings, "recluster", "--if-older-than", "3600")
-    assert "1 clusters" not in bzpeer(settings, "recluster", "--if-older-than", "0")
+    # Due, on a graph that has not changed since: nobody moves, nothing more is announced.
+    assert "0 researchers changed cluster" in bzpeer(settings, "recluster", "--if-older-than", "0")
+    assert clusters(settings) == after
+    assert announcements(settings) == [[newcomer]]
+
+
+def read_neighbourhood(settings: Settings, authors: Sequence[int]) -> Neighbourhood:
+    """What the ``works.added`` actor's local recluster reads around a work's authors."""
+
+    async def read() -> Neighbourhood:
+        engine = create_engine(settings, maintenance=True)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                return await CoauthorGraphRepository(session).neighbourhood(
+                    authors, NEIGHBOURS_PER_AUTHOR
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_the_neighbourhood_of_a_work_is_the_clusters_around_its_authors(
+    graph_settings: Settings,
+) -> None:
+    """Three triangles, each its own cluster: a work by two members of one reads that
+    triangle and its cluster, nothing of the other two."""
+    settings = graph_settings
+    triangles = [
+        add_researchers(settings, [f"Triangle {t} member {i}" for i in range(3)]) for t in "ABC"
+    ]
+    for members in triangles:
+        for n in range(3):
+            add_work(settings, f"Triangle work {n}", members)
+    bzpeer(settings, "recompute", "--all")
+    membership = clusters(settings)
+    ids = [same_cluster(membership, members) for members in triangles]
+    assert len(set(ids)) == 3
+    first = triangles[0]
+    x, y, z = first
+    weight = 3 * (1 / 2)  # three works of three authors: 1/2 per pair each
+
+    hood = read_neighbourhood(settings, [x, y])
+    assert hood.membership == {x: ids[0], y: ids[0], z: ids[0]}
+    assert list(hood.clusters) == [ids[0]]  # not the other two triangles' clusters
+    assert hood.clusters[ids[0]].size == 3
+    assert hood.clusters[ids[0]].strength == pytest.approx(3 * 2 * weight)
+    assert [(a, b) for a, b, _ in hood.inner] == [(x, y), (x, z), (y, z)]
+    assert [w for _, _, w in hood.inner] == pytest.approx([weight] * 3)
+    assert hood.outer == {}
+    assert hood.strengths == pytest.approx(dict.fromkeys(first, 2 * weight))
 
 
 def test_the_worker_reclusters_on_its_schedule(graph_settings: Settings) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from service.trust.score import (
@@ -114,18 +116,41 @@ class TestBands:
         assert band_for(score) is band
 
 
+CAPS = {"verification": 40, "publications": 20, "collaboration": 20, "followers": 15}
+"""Each factor's most points (the trust model: V + P + C + F); together 95, never 100."""
+
+
 class TestTotal:
-    def test_maximum_is_one_hundred(self) -> None:
+    def test_every_factor_stops_at_its_cap_and_the_maximum_is_95(self) -> None:
+        # Every input far beyond what its factor's cap needs: without a cap, a factor (and
+        # the total, clamped at 100) would come out higher.
         result = compute_trust(
             TrustInputs(
                 verification_level=L4,
-                works=1_000,
-                close_collaborator_levels=[L4] * 50,
-                verified_follower_trust=[100] * 1_000,
-                unverified_followers=1_000,
+                works=1_000_000,  # 4*log2(1+w) = 80 points uncapped
+                close_collaborator_levels=[L4] * 10_000,  # 15,000 points uncapped
+                verified_follower_trust=[100] * 100_000,  # 50 + 2 points uncapped
+                unverified_followers=1_000_000,
                 claimed=True,
             )
         )
-        assert result.score == 40 + 20 + 20 + 15 == 95
+        assert {f.key: f.points for f in result.factors} == CAPS
+        assert result.score == sum(CAPS.values()) == 95
         assert result.band is TrustBand.TRUSTED
         assert result.claimed is True
+
+    def test_a_score_is_the_sum_of_its_factors_and_never_exceeds_the_caps(self) -> None:
+        rng = random.Random(7)
+        for _ in range(500):
+            inputs = TrustInputs(
+                verification_level=rng.choice([L0, L1, L2, L3, L4]),
+                works=rng.choice([0, 1, rng.randrange(1_000_000)]),
+                close_collaborator_levels=rng.choices([L0, L1, L2, L3, L4], k=rng.randrange(60)),
+                verified_follower_trust=[rng.randrange(-50, 200) for _ in range(rng.randrange(60))],
+                unverified_followers=rng.randrange(100_000),
+            )
+            result = compute_trust(inputs)
+            points = {f.key: f.points for f in result.factors}
+            assert all(0 <= points[key] <= cap for key, cap in CAPS.items()), (inputs, points)
+            assert result.score == sum(points.values()) <= 95, inputs
+            assert result.band is band_for(result.score)
