@@ -122,11 +122,6 @@ def free_socket() -> socket.socket:
     return sock
 
 
-def free_port() -> int:
-    with contextlib.closing(free_socket()) as sock:
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def reserved_port() -> Iterator[int]:
     """A loopback port held for a server another process (or library) binds by number.

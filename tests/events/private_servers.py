@@ -1,9 +1,19 @@
 """PostgreSQL and Redis servers of a test's own, which the test may kill and restart at will.
 
 Nothing here touches the machine's shared servers: every server listens on 127.0.0.1 on a spare
-port picked at construction (and kept across restarts), and keeps its files in a folder of its
-own, removed by `close()`. The fixtures at the bottom close what they open; an `atexit` hook
-closes anything still open when the interpreter exits.
+port, and keeps its files in a folder of its own, removed by `close()`. The fixtures at the bottom
+close what they open; an `atexit` hook closes anything still open when the interpreter exits.
+
+Ports. A spare port is picked outside the kernel's ephemeral range, so no other process's
+outgoing connection or port-0 bind can be handed it between our pick and our server's bind
+(the race of "bind port 0, close, let the child bind it"). Should another process still take it
+(one that binds fixed numbers, such as another copy of this harness), the first start picks a
+fresh port and tries again; a restart cannot (the processes under test hold URLs with the port),
+so it fails, saying who holds the port. A server counts as started only once its own process
+holds the listening socket: a stranger answering on the port is never mistaken for it.
+
+When `initdb` or `redis-server` is missing, the fixtures skip, except under `CI=true`, where a
+skipped fault test would hide that it never ran: there they fail.
 
 PostgreSQL refuses to run as root, so when the tests run as root `initdb`, `postgres` and
 `pg_ctl` run as the `postgres` OS user (via `subprocess.Popen(user=...)`, so the postmaster is
@@ -17,6 +27,7 @@ import contextlib
 import grp
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -25,9 +36,9 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, NoReturn
 
 import pytest
 import redis
@@ -41,11 +52,103 @@ _POLL = 0.05
 # -- helpers -------------------------------------------------------------------------------------
 
 
+PORT_ATTEMPTS = 5
+"""Ports a first start tries before giving up (each taken one is logged in the error)."""
+_SPARE_PORTS_FROM = 15000
+_random = random.SystemRandom()  # not the global generator: a test that seeds it would make
+# every copy of this harness on the machine pick the same ports
+
+
+class PortTaken(RuntimeError):
+    """The server could not bind its port: another process holds it."""
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _nothing_holds(port: int) -> bool:
+    """Whether no socket at all (listening, connected or in TIME_WAIT) holds the port: a bind
+    without SO_REUSEADDR succeeds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def spare_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on right now (the kernel's pick)."""
+    """A TCP port on 127.0.0.1 that nothing holds, outside the kernel's ephemeral range: the
+    kernel never hands it to another process's outgoing connection or port-0 bind, so it stays
+    free until our server binds it (unless something binds that very number on purpose)."""
+    low, high = _ephemeral_range()
+    candidates = [
+        *range(_SPARE_PORTS_FROM, max(_SPARE_PORTS_FROM, low)),
+        *range(high + 1, 65536),
+    ]
+    for _ in range(100 if candidates else 0):
+        port: int = _random.choice(candidates)
+        if _nothing_holds(port):
+            return port
+    # No room outside the ephemeral range: the kernel's pick (the start retries if it is taken).
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Inodes of the TCP sockets listening on ``port`` (on 127.0.0.1 or every address)."""
+    wanted = {f"0100007F:{port:04X}", f"00000000:{port:04X}"}
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1] in wanted and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` itself holds a socket listening on ``port``."""
+    listening = _listening_inodes(port)
+    return bool(listening and listening & _socket_inodes(pid))
+
+
+def port_holders(port: int) -> str:
+    """Who holds ``port`` (pids and command lines), for error messages."""
+    listening = _listening_inodes(port)
+    holders = []
+    if listening:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and listening & _socket_inodes(int(entry.name)):
+                with contextlib.suppress(OSError):
+                    command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    holders.append(f"pid {entry.name} ({command.strip()[:120]})")
+    return ", ".join(holders) or "no listener found (a connection or TIME_WAIT, or gone since)"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip for lack of a server binary; under CI=true fail instead: a fault test that silently
+    never runs in CI is worse than a red build."""
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"{reason} (CI is set: the fault tests must run, not skip)", pytrace=False)
+    pytest.skip(reason)
 
 
 def _port_is_free(port: int) -> bool:
@@ -116,6 +219,8 @@ def _postgres_bindir() -> Path:
     """Where initdb, postgres and pg_ctl live: $BZPEER_PG_BINDIR, else the newest
     /usr/lib/postgresql/<version>/bin, else wherever PATH finds initdb."""
     if configured := os.environ.get("BZPEER_PG_BINDIR"):
+        if not (Path(configured) / "initdb").exists():
+            raise FileNotFoundError(f"BZPEER_PG_BINDIR={configured} has no initdb")
         return Path(configured)
     versions = sorted(
         Path("/usr/lib/postgresql").glob("*/bin/initdb"),
@@ -140,6 +245,39 @@ def _clean_environment() -> dict[str, str]:
     """Our environment without PG* variables (PGDATA, PGPORT, PGHOST... would redirect pg_ctl
     and psql elsewhere, possibly to the shared server)."""
     return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+
+
+def _raise_start_failure(kind: str, port: int, code: int, log: Path, since: int) -> NoReturn:
+    with log.open("rb") as file:
+        file.seek(since)
+        output = file.read().decode(errors="replace")
+    if "already in use" in output.lower():
+        raise PortTaken(f"{kind} could not bind port {port}: held by {port_holders(port)}")
+    raise RuntimeError(
+        f"{kind} on port {port} exited with {code} while starting:\n{output[-4000:]}"
+    )
+
+
+def _start_on_a_free_port(
+    server: PrivatePostgres | PrivateRedis, start: Callable[[], None]
+) -> None:
+    """``start()`` on ``server.port``; on a first start, a fresh port for each one found taken."""
+    taken = []
+    for _ in range(1 if server.started_once else PORT_ATTEMPTS):
+        try:
+            start()
+        except PortTaken as error:
+            if server.started_once:
+                raise PortTaken(
+                    f"{error}; it was taken while the server was down, and the server cannot "
+                    "move: the processes under test hold URLs with this port"
+                ) from error
+            taken.append(str(error))
+            server.port = spare_port()
+            continue
+        server.started_once = True
+        return
+    raise PortTaken(f"no free port in {PORT_ATTEMPTS} attempts: " + "; ".join(taken))
 
 
 # -- the safety net ------------------------------------------------------------------------------
@@ -187,6 +325,8 @@ class PrivatePostgres:
         self._as_postgres = os.geteuid() == 0
         self._process: subprocess.Popen[bytes] | None = None
         self._closed = False
+        self.started_once = False
+        """Set by the first successful start: from then on the port may not change."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._as_postgres:
             self._hand_to_postgres_user()
@@ -201,7 +341,9 @@ class PrivatePostgres:
 
     def start(self) -> None:
         """Initialise the cluster on first start, start the server, wait until it answers
-        `SELECT 1` (raising with the log's tail if it does not within 30 s)."""
+        `SELECT 1` on a socket of its own (raising with the log's tail if it does not within
+        30 s). The first start moves to a fresh port if its port is taken; a restart keeps the
+        port, and raises `PortTaken` if another process took it meanwhile."""
         if self._closed:
             raise RuntimeError("this PrivatePostgres is closed")
         if self.running:
@@ -209,6 +351,9 @@ class PrivatePostgres:
         if not (self.data / "PG_VERSION").exists():
             self._initdb()
         self.data.chmod(0o700)
+        _start_on_a_free_port(self, self._start_on_port)
+
+    def _start_on_port(self) -> None:
         settings = {
             **self.settings,
             "listen_addresses": "127.0.0.1",
@@ -219,10 +364,11 @@ class PrivatePostgres:
         for name, value in settings.items():
             command += ["-c", f"{name}={value}"]
         with self.log.open("ab") as log:
+            since = log.tell()
             log.write(f"\n=== {time.strftime('%H:%M:%S')} starting: {command}\n".encode())
             log.flush()
             self._process = self._popen(command, stdout=log)
-        self._wait_until_ready()
+        self._wait_until_ready(since)
 
     def stop(self, mode: str = "fast") -> None:
         """`pg_ctl stop -m mode` and wait for the postmaster to exit. A no-op if not running."""
@@ -381,7 +527,7 @@ class PrivatePostgres:
             check=False,
         )
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, since: int) -> None:
         assert self._process is not None
         deadline = time.monotonic() + POSTGRES_START_TIMEOUT
         last_error = ""
@@ -389,18 +535,20 @@ class PrivatePostgres:
             code = self._process.poll()
             if code is not None:
                 self._process = None
-                raise RuntimeError(
-                    f"postgres on port {self.port} exited with {code} while starting:\n"
-                    f"{_log_tail(self.log)}"
-                )
-            try:
-                result = self._psql("SELECT 1", "postgres", timeout=5)
-            except subprocess.TimeoutExpired:
-                last_error = "psql timed out"
+                _raise_start_failure("postgres", self.port, code, self.log, since)
+            # Ask only once our postmaster holds the listening socket: anyone else's answer on
+            # the port (or silence) is not our server's.
+            if not listens_on(self._process.pid, self.port):
+                last_error = f"not listening on {self.port} yet"
             else:
-                if result.returncode == 0 and result.stdout.strip() == "1":
-                    return
-                last_error = result.stderr.strip()
+                try:
+                    result = self._psql("SELECT 1", "postgres", timeout=5)
+                except subprocess.TimeoutExpired:
+                    last_error = "psql timed out"
+                else:
+                    if result.returncode == 0 and result.stdout.strip() == "1":
+                        return
+                    last_error = result.stderr.strip()
             if time.monotonic() > deadline:
                 break
             time.sleep(_POLL)
@@ -427,6 +575,8 @@ class PrivateRedis:
         self._binary = _redis_server()
         self._process: subprocess.Popen[bytes] | None = None
         self._closed = False
+        self.started_once = False
+        """Set by the first successful start: from then on the port may not change."""
         self.directory.mkdir(parents=True, exist_ok=True)
         _open_servers[id(self)] = self
 
@@ -440,10 +590,14 @@ class PrivateRedis:
             raise RuntimeError("this PrivateRedis is closed")
         if self.running:
             raise RuntimeError(f"redis on port {self.port} is already running")
+        _start_on_a_free_port(self, self._start_on_port)
+
+    def _start_on_port(self) -> None:
         command = [self._binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
         command += ["--daemonize", "no", "--logfile", ""]
         with self.log.open("ab") as log:
+            since = log.tell()
             log.write(f"\n=== {time.strftime('%H:%M:%S')} starting: {command}\n".encode())
             log.flush()
             self._process = subprocess.Popen(
@@ -454,7 +608,7 @@ class PrivateRedis:
                 cwd=self.directory,
                 start_new_session=True,
             )
-        self._wait_until_ready()
+        self._wait_until_ready(since)
 
     def kill(self) -> None:
         """SIGKILL the server and wait for it to exit (and its port to free). A no-op if not
@@ -469,7 +623,8 @@ class PrivateRedis:
         _wait_for_port_to_free(self.port)
 
     def restart(self) -> None:
-        """Kill if running, then start again on the same port (empty)."""
+        """Kill if running, then start again on the same port (empty); `PortTaken` if another
+        process took the port meanwhile."""
         self.kill()
         self.start()
 
@@ -491,7 +646,7 @@ class PrivateRedis:
             _open_servers.pop(id(self), None)
             shutil.rmtree(self.directory, ignore_errors=True)
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, since: int) -> None:
         assert self._process is not None
         deadline = time.monotonic() + REDIS_START_TIMEOUT
         last_error = ""
@@ -499,20 +654,22 @@ class PrivateRedis:
             code = self._process.poll()
             if code is not None:
                 self._process = None
-                raise RuntimeError(
-                    f"redis on port {self.port} exited with {code} while starting:\n"
-                    f"{_log_tail(self.log)}"
+                _raise_start_failure("redis", self.port, code, self.log, since)
+            # Ask only once our server holds the listening socket: anyone else's answer on the
+            # port (or silence) is not our server's.
+            if not listens_on(self._process.pid, self.port):
+                last_error = f"not listening on {self.port} yet"
+            else:
+                client = redis.Redis(
+                    host="127.0.0.1", port=self.port, socket_connect_timeout=1, socket_timeout=1
                 )
-            client = redis.Redis(
-                host="127.0.0.1", port=self.port, socket_connect_timeout=1, socket_timeout=1
-            )
-            try:
-                if client.ping():
-                    return
-            except redis.RedisError as error:
-                last_error = str(error)
-            finally:
-                client.close()
+                try:
+                    if client.ping():
+                        return
+                except redis.RedisError as error:
+                    last_error = str(error)
+                finally:
+                    client.close()
             if time.monotonic() > deadline:
                 break
             time.sleep(_POLL)
@@ -542,7 +699,7 @@ def private_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Priva
     try:
         _postgres_bindir()
     except FileNotFoundError as error:
-        pytest.skip(str(error))
+        unavailable(str(error))
     server = PrivatePostgres(_postgres_folder(tmp_path_factory))
     try:
         server.start()
@@ -557,7 +714,7 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
     try:
         _redis_server()
     except FileNotFoundError as error:
-        pytest.skip(str(error))
+        unavailable(str(error))
     server = PrivateRedis(tmp_path_factory.mktemp("redis"))
     try:
         server.start()

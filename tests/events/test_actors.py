@@ -4,11 +4,12 @@ coalesced, follow spam capped, dead letters listed and replayed."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ import pytest
 from service.app import create_app
 from service.config import Settings
 from service.trust.score import UNVERIFIED_FOLLOWERS_CAP
+from service.trust.service import StaleRefresh
 from tests.events.population import confirmed_accounts, follow_all, sql
 from tests.support import REPO, eventually, serve, settings_for
 from workers.actor import EVENT_ACTORS
@@ -106,6 +108,16 @@ def test_a_burst_of_1000_follows_costs_a_handful_of_trust_recomputes(
     seed = seed_researcher(settings)
     before_score, _ = follower_points(settings, seed)
     members = confirmed_accounts(settings, 1000)
+    runtime = embedded.runtime
+    # When each refresh starts (observed, not changed: the real refresh runs).
+    refresh_starts: list[float] = []
+    refresh = runtime.refresh_trust
+
+    def observed_refresh() -> Coroutine[Any, Any, StaleRefresh]:
+        refresh_starts.append(time.monotonic())
+        return refresh()
+
+    runtime.refresh_trust = observed_refresh  # type: ignore[method-assign]
     started = time.monotonic()
     # 10 commits of 100, as bursts of concurrent follow requests would make them
     follow_all(settings, seed, [m.account_id for m in members], per_commit=100)
@@ -113,17 +125,22 @@ def test_a_burst_of_1000_follows_costs_a_handful_of_trust_recomputes(
     eventually(lambda: settled(settings), timeout=30)
     settled_in = time.monotonic() - started
     assert followers_count(settings, seed) == 1000
-    refreshes = embedded.runtime.stats["trust_refreshes"]
-    print(
-        f"1000 follows written in {written_in:.2f} s, all applied in {settled_in:.2f} s: "
-        f"{refreshes} trust refreshes"
-    )
-    # A burst: 0.5-0.8 s alone, up to 2.2 s inside the whole suite (the writer shares SQLite
-    # and the 2 cores with the workers and the suite's servers); the bound below scales.
-    assert written_in < 4.0
-    # At most one refresh per coalescing window while events keep coming, plus the last one.
+    refreshes = runtime.stats["trust_refreshes"]
     window = settings.trust_coalesce_ms / 1000
-    assert 1 <= refreshes <= settled_in / window + 2
+    gaps = [later - earlier for earlier, later in itertools.pairwise(refresh_starts)]
+    # Figures, not bounds: how long a burst takes is the machine's (bench/ measures speed).
+    print(
+        f"1000 follows written in {written_in:.2f} s, all applied in {settled_in:.2f} s in "
+        f"{runtime.stats['batches']} transactions: {refreshes} trust refreshes "
+        f"({runtime.stats['trust_recomputed']} researchers), {len(refresh_starts)} started, "
+        f"shortest gap {min(gaps, default=0):.3f} s"
+    )
+    # Coalesced: a refresh is asked for at most once per window, whatever the number of
+    # events and transactions; so two refreshes never start less than a window apart. Broken
+    # coalescing (a refresh per transaction) starts them milliseconds apart, however slow the
+    # machine. (Timers are in whole milliseconds: a millisecond of slack.)
+    assert refresh_starts and all(gap >= window - 0.001 for gap in gaps), gaps
+    assert refreshes >= 1  # and the last one came after the last event: nothing stale, above
     score, points = follower_points(settings, seed)
     assert points <= UNVERIFIED_FOLLOWERS_CAP and score <= before_score + UNVERIFIED_FOLLOWERS_CAP
 

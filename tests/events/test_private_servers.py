@@ -4,8 +4,10 @@ and leave nothing behind."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -15,11 +17,14 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tests.events.private_servers import (
+    PortTaken,
     PrivatePostgres,
     PrivateRedis,
+    listens_on,
     private_postgres,
     private_redis,
     process_is_alive,
+    unavailable,
 )
 
 __all__ = ["private_postgres", "private_redis"]  # fixtures, used by name below
@@ -113,3 +118,52 @@ class TestPrivateRedis:
             client.set("greeting", "hello")  # the previous test's key is not seen here either
         finally:
             client.close()
+
+
+def hold(port: int) -> socket.socket:
+    """A listening socket of this process on ``port``: what another program taking it does."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen()
+    return sock
+
+
+@pytest.fixture
+def unstarted_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+class TestPorts:
+    def test_a_first_start_moves_off_a_taken_port(self, unstarted_redis: PrivateRedis) -> None:
+        picked = unstarted_redis.port
+        with hold(picked):
+            unstarted_redis.start()
+            assert unstarted_redis.port != picked
+            assert unstarted_redis._process is not None
+            assert listens_on(unstarted_redis._process.pid, unstarted_redis.port)
+            assert not listens_on(unstarted_redis._process.pid, picked)
+
+    def test_a_restart_on_a_taken_port_fails_loudly(self, unstarted_redis: PrivateRedis) -> None:
+        unstarted_redis.start()
+        unstarted_redis.kill()
+        with hold(unstarted_redis.port), pytest.raises(PortTaken, match="cannot move"):
+            unstarted_redis.start()  # a stranger answering on the port is not taken for ours
+        assert not unstarted_redis.running
+        unstarted_redis.start()  # once the port is free again, on the same port
+        assert unstarted_redis.running
+
+
+def test_a_missing_server_skips_locally_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no redis-server"):
+        unavailable("no redis-server on PATH")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"no redis-server.*must run, not skip"):
+        unavailable("no redis-server on PATH")
