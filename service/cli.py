@@ -14,8 +14,6 @@ import orjson
 from service.config import Settings, get_settings
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema.graphql"
-RECOMPUTE_ATTEMPTS = 5
-"""``recompute --all`` runs again when PostgreSQL refuses its snapshot (workers wrote meanwhile)."""
 
 
 def export_schema_sdl() -> str:
@@ -243,26 +241,59 @@ def cmd_events_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _recompute_all(settings: Settings) -> None:
-    from sqlalchemy.exc import DBAPIError
+IMPORT_SKIPPED_STATUS = 3
+"""``bzpeer import`` exit status when it left anything out (the report says what)."""
 
-    from service.db.unit_of_work import derive_session, is_serialization_failure
-    from service.recompute import recompute_all
 
-    for attempt in range(RECOMPUTE_ATTEMPTS):
-        try:
-            async with derive_session(settings) as session:
-                await recompute_all(session, seed=settings.cluster_seed)
-            return
-        except DBAPIError as error:
-            # Another writer (a profile edit, a scheduled recluster) changed a row we read:
-            # again, from a newer snapshot.
-            if not is_serialization_failure(error) or attempt == RECOMPUTE_ATTEMPTS - 1:
-                raise
+def cmd_import_openalex(args: argparse.Namespace) -> int:
+    from service.imports.openalex.importer import BULK_THRESHOLD, run_import
+    from service.imports.openalex.inputs import discover
+    from service.imports.openalex.progress import ImportSink
+    from service.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging("WARNING")
+    if settings.database_url is None:  # the embedded default: make sure its file is migrated
+        from service.db.migrate import upgrade
+
+        upgrade(settings.resolved_database_url)
+    try:
+        expected = sum(discover(args.paths).expected_records.values()) or None
+    except FileNotFoundError as exc:
+        print(f"bzpeer import: {exc}", file=sys.stderr)
+        return 2
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = args.report or settings.data_dir / "imports" / f"openalex-{stamp}.tsv"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    sink = ImportSink(report, total=expected)
+    try:
+        result = run_import(
+            settings,
+            args.paths,
+            sink,
+            jobs=max(1, args.jobs),
+            bulk_threshold=args.bulk_threshold or BULK_THRESHOLD,
+        )
+    finally:
+        sink.close()
+    totals = result.totals
+    for file in result.files:
+        if file.broken:
+            print(f"{file.path}: stopped at {file.broken}", file=sys.stderr)
+    print(
+        f"read {totals.read:,}, inserted {totals.inserted:,}, updated {totals.updated:,}, "
+        f"unchanged {totals.unchanged:,}, skipped {totals.skipped:,} in {result.seconds:.1f} s"
+        f" ({len(result.files)} files"
+        + (", everything derived recomputed" if result.derived else "")
+        + f"); report: {report} ({sink.lines} lines)"
+    )
+    return IMPORT_SKIPPED_STATUS if result.skipped_anything or sink.skipped else 0
 
 
 def cmd_recompute(_args: argparse.Namespace) -> int:
-    asyncio.run(_recompute_all(get_settings()))
+    from service.recompute import recompute_everything
+
+    asyncio.run(recompute_everything(get_settings()))
     print("recomputed co-author edges, clusters, counters and trust from the source tables")
     return 0
 
@@ -350,6 +381,36 @@ def build_parser() -> argparse.ArgumentParser:
     recluster.set_defaults(func=cmd_recluster)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    imports = commands.add_parser("import", help="import public records")
+    import_commands = imports.add_subparsers(dest="import_command", required=True)
+    openalex = import_commands.add_parser(
+        "openalex",
+        help="OpenAlex JSON Lines files (gzip or plain) or snapshot folders",
+        description=(
+            "Import OpenAlex works, authors, institutions, sources, topics and merged-ids "
+            "lists. Idempotent (a record no newer than the stored one changes nothing) and "
+            "resumable (a stopped run goes on after its last committed batch). Exit status: 0, "
+            f"or {IMPORT_SKIPPED_STATUS} when anything was left out (see the report)."
+        ),
+    )
+    openalex.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    openalex.add_argument(
+        "--jobs", type=int, default=1, help="processes importing files of one kind at once"
+    )
+    openalex.add_argument(
+        "--report",
+        type=Path,
+        help="where to write the report of items left out or repaired "
+        "(default: $BZPEER_DATA_DIR/imports/openalex-<time>.tsv)",
+    )
+    openalex.add_argument(
+        "--bulk-threshold",
+        type=int,
+        help="new works after which the import stops emitting an event per work and "
+        "recomputes everything derived at its end (default 5000)",
+    )
+    openalex.set_defaults(func=cmd_import_openalex)
 
     demo = commands.add_parser("demo", help="demo data")
     demo_commands = demo.add_subparsers(dest="demo_command", required=True)

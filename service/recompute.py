@@ -4,8 +4,11 @@ with."""
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.config import Settings
+from service.db.unit_of_work import derive_session, is_serialization_failure
 from service.events.service import events
 from service.graph.service import coauthor_graph
 from service.researchers.repository import ResearcherRepository
@@ -23,3 +26,23 @@ async def recompute_all(session: AsyncSession, *, seed: int) -> None:
     ids = await ResearcherRepository(session).all_ids()
     await researchers.recompute_derived(session, ids)
     await trust.recompute_settled(session, ids)
+
+
+ATTEMPTS = 5
+"""A recompute runs again when PostgreSQL refuses its snapshot (another writer changed a row
+it read)."""
+
+
+async def recompute_everything(settings: Settings) -> None:
+    """``recompute_all`` in a session of its own (``bzpeer recompute --all``, the end of a bulk
+    import), committed."""
+    for attempt in range(ATTEMPTS):
+        try:
+            async with derive_session(settings) as session:
+                await recompute_all(session, seed=settings.cluster_seed)
+            return
+        except DBAPIError as error:
+            # A profile edit or a scheduled recluster changed a row we read: again, from a
+            # newer snapshot.
+            if not is_serialization_failure(error) or attempt == ATTEMPTS - 1:
+                raise

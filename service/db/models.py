@@ -6,6 +6,7 @@ from service.db.base import Base
 from service.events.models import OutboxEvent
 from service.follows.models import Follow
 from service.graph.models import Cluster, CoauthorEdge
+from service.imports.models import ImportedFile, OpenAlexMerge
 from service.institutions.models import Institution, InstitutionDomain
 from service.invitations.models import Invitation
 from service.researchers.models import Researcher, ResearcherTopic
@@ -24,10 +25,12 @@ __all__ = [
     "Cluster",
     "CoauthorEdge",
     "Follow",
+    "ImportedFile",
     "Institution",
     "InstitutionDomain",
     "Invitation",
     "OneTimeToken",
+    "OpenAlexMerge",
     "OutboxEvent",
     "Researcher",
     "ResearcherTopic",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -38,11 +39,18 @@ RECLUSTER_LOCK = GRAPH_LOCK + 1  # held by the one full recluster running
 IN_LIST_SIZE = 5_000
 
 
-def _pairs(work_ids: Sequence[int] | None = None) -> Select[int, int, float, int]:
+@cache
+def _pair_of_authorships() -> tuple[Any, Any]:
+    """The two authorships of a co-author pair (made on first use: aliasing at import would
+    configure the mappers before every model module is imported)."""
+    return aliased(Authorship, name="mine"), aliased(Authorship, name="theirs")
+
+
+def _pairs(work_ids: Sequence[int] | Select[Any] | None = None) -> Select[int, int, float, int]:
     """Both directions of every co-author pair of these works (all works when None), with the
-    sum of 1/(authors - 1) and the number of joint works."""
-    mine = aliased(Authorship)
-    theirs = aliased(Authorship)
+    sum of 1/(authors - 1) and the number of joint works. ``_pair_of_authorships`` names the
+    two authorships, for callers that narrow the pairs."""
+    mine, theirs = _pair_of_authorships()
     authors = select(Authorship.work_id, func.count().label("n")).group_by(Authorship.work_id)
     if work_ids is not None:
         authors = authors.where(Authorship.work_id.in_(work_ids))
@@ -124,6 +132,96 @@ class CoauthorGraphRepository:
             },
         )
         await self.session.execute(stmt)
+
+    async def recount_edges_among(
+        self, researcher_ids: Sequence[int]
+    ) -> dict[tuple[int, int], float]:
+        """Recount every co-author edge between two of these researchers from the authorships
+        (pairs gained, changed and lost alike) and store it, in both directions. Returns each
+        changed pair's weight change (lower id first). Exact whatever the stored edges said, so
+        safe to run again."""
+        ids = sorted(set(researcher_ids))
+        if len(ids) < 2:
+            return {}
+        stored: dict[tuple[int, int], float] = {}
+        recounted: dict[tuple[int, int], tuple[float, int]] = {}
+        for batch in chunked(ids, IN_LIST_SIZE):
+            stmt = select(
+                CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id, CoauthorEdge.weight
+            ).where(
+                CoauthorEdge.researcher_id.in_(batch),
+                CoauthorEdge.coauthor_id.in_(ids),
+                CoauthorEdge.researcher_id < CoauthorEdge.coauthor_id,
+            )
+            stored.update(((a, b), w) for a, b, w in await self.session.execute(stmt))
+            works = select(Authorship.work_id).where(Authorship.researcher_id.in_(batch))
+            mine, theirs = _pair_of_authorships()
+            pairs = (
+                _pairs(works)
+                .where(mine.researcher_id.in_(batch), theirs.researcher_id.in_(ids))
+                .where(mine.researcher_id < theirs.researcher_id)
+            )
+            recounted.update(((a, b), (w, n)) for a, b, w, n in await self.session.execute(pairs))
+        changes = {
+            pair: recounted.get(pair, (0.0, 0))[0] - stored.get(pair, 0.0)
+            for pair in stored.keys() | recounted.keys()
+        }
+        changes = {pair: delta for pair, delta in changes.items() if abs(delta) > 1e-12}
+        gone = [(x, y) for a, b in stored if (a, b) not in recounted for x, y in ((a, b), (b, a))]
+        for directed in chunked(gone, IN_LIST_SIZE):
+            await self.session.execute(
+                delete(CoauthorEdge).where(
+                    tuple_(CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id).in_(directed)
+                )
+            )
+        rows = [
+            {"researcher_id": x, "coauthor_id": y, "weight": w, "joint_works": n}
+            for (a, b), (w, n) in sorted(recounted.items())
+            for x, y in ((a, b), (b, a))
+        ]
+        if rows:
+            dialect_insert = postgresql.insert if is_postgresql(self.session) else sqlite.insert
+            upsert = dialect_insert(CoauthorEdge)
+            await self.session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["researcher_id", "coauthor_id"],
+                    set_={
+                        "weight": upsert.excluded.weight,
+                        "joint_works": upsert.excluded.joint_works,
+                    },
+                ),
+                rows,
+            )
+        return changes
+
+    async def add_to_totals(self, changes: Mapping[tuple[int, int], float]) -> None:
+        """Move the graph's total weight and the clusters' strengths (each member's weighted
+        degree summed) by these pair weight changes."""
+        if not changes:
+            return
+        await self._update_state(
+            total_weight=CoauthorGraphState.total_weight + sum(changes.values())
+        )
+        ends = sorted({r for pair in changes for r in pair})
+        clusters = dict(
+            (
+                await self.session.execute(
+                    select(Researcher.id, Researcher.cluster_id).where(Researcher.id.in_(ends))
+                )
+            ).all()
+        )
+        gains: dict[int, float] = {}
+        for (a, b), delta in changes.items():
+            for end in (a, b):
+                if (cluster := clusters.get(end)) is not None:
+                    gains[cluster] = gains.get(cluster, 0.0) + delta
+        if gains:
+            await self.session.execute(
+                update(Cluster)
+                .where(Cluster.id == bindparam("b_id"))
+                .values(strength=Cluster.strength + bindparam("b_gain")),
+                [{"b_id": c, "b_gain": g} for c, g in sorted(gains.items())],
+            )
 
     async def refresh_statistics(self) -> None:
         """Let PostgreSQL's planner see the rebuilt graph. Without it, later statements of the

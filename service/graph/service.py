@@ -61,6 +61,13 @@ class CoauthorGraphService:
         await repository.add_to_total_weight(work_ids)
         await repository.add_to_cluster_strengths(work_ids)
 
+    async def refresh_edges(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
+        """After authorships changed (a work's author list, a merged author record): recount
+        the edges among the researchers on both sides of the change, and move the totals
+        incremental clustering reads by what changed. The caller holds the graph lock."""
+        repository = CoauthorGraphRepository(session)
+        await repository.add_to_totals(await repository.recount_edges_among(researcher_ids))
+
     async def with_coauthors(
         self, session: AsyncSession, researcher_ids: Sequence[int]
     ) -> list[int]:

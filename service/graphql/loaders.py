@@ -77,7 +77,8 @@ class Loaders:
 
     @cached_property
     def researcher_by_id(self) -> DataLoader[int, Researcher | None]:
-        return by_id_loader(ResearcherRepository(self.session))
+        """A merged author record's id loads its survivor."""
+        return mapped_loader(ResearcherRepository(self.session).current)
 
     @cached_property
     def work_by_id(self) -> DataLoader[int, Any]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,6 +17,9 @@ class Institution(IdMixin, TimestampMixin, Base):
     country_code: Mapped[str | None] = mapped_column(String(2))
     type: Mapped[str | None] = mapped_column(String(32))
     homepage_url: Mapped[str | None] = mapped_column(String(500))
+    openalex_updated: Mapped[dt.datetime | None]
+    """``updated_date`` of the imported OpenAlex institution record (None: known only from
+    works)."""
 
     domains: Mapped[list[InstitutionDomain]] = relationship(
         back_populates="institution", lazy="raise", cascade="all, delete-orphan"

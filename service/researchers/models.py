@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db.base import Base, BigId, IdMixin, TimestampMixin
+from service.db.base import Base, BigId, IdMixin, JsonDocument, TimestampMixin
 from service.institutions.models import Institution
 
 if TYPE_CHECKING:
     from service.trust.models import TrustSnapshot
+
+
+MERGED_ONLY = text("merged_into_id IS NOT NULL")
 
 
 class Researcher(IdMixin, TimestampMixin, Base):
@@ -25,6 +29,13 @@ class Researcher(IdMixin, TimestampMixin, Base):
             postgresql_ops={"search_name": "gin_trgm_ops"},
         ),
         Index("ix_researchers_search_name_id", "search_name", "id"),
+        # Only merged records have one; the rest need no index entry.
+        Index(
+            "ix_researchers_merged_into_id",
+            "merged_into_id",
+            postgresql_where=MERGED_ONLY,
+            sqlite_where=MERGED_ONLY,
+        ),
     )
 
     display_name: Mapped[str] = mapped_column(String(500))
@@ -33,6 +44,15 @@ class Researcher(IdMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     orcid: Mapped[str | None] = mapped_column(String(19), unique=True)
     openalex_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    openalex_updated: Mapped[dt.datetime | None]
+    """``updated_date`` of the imported OpenAlex author record (None: known only from works)."""
+    alternative_names: Mapped[list[str] | None] = mapped_column(JsonDocument)
+    """Other spellings of the name (OpenAlex's ``display_name_alternatives``)."""
+    merged_into_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("researchers.id", ondelete="SET NULL")
+    )
+    """Set when OpenAlex merged this author record into another: the row stays so that its
+    ids keep answering, with the survivor; it has no authorships, follows or claims left."""
     affiliation_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("institutions.id", ondelete="SET NULL"), index=True
     )

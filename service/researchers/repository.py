@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, joinedload
 
@@ -24,6 +24,7 @@ from service.db.paging import (
 from service.db.repository import RepositoryBase, is_postgresql
 from service.follows.models import Follow
 from service.graph.models import CoauthorEdge
+from service.imports.models import OpenAlexMerge
 from service.researchers.models import Researcher, ResearcherTopic
 from service.researchers.names import like_pattern
 from service.topics.models import Topic
@@ -70,18 +71,37 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         return (await self.session.execute(stmt)).unique().scalar_one_or_none()
 
     async def get_by_openalex_id(self, openalex_id: str) -> Researcher | None:
+        """The researcher with this OpenAlex id, or the one OpenAlex merged it into."""
         stmt = self.base_select().where(Researcher.openalex_id == openalex_id)
-        return (await self.session.execute(stmt)).unique().scalar_one_or_none()
+        found = (await self.session.execute(stmt)).unique().scalar_one_or_none()
+        if found is None:
+            survivor = select(OpenAlexMerge.survivor_id).where(OpenAlexMerge.old_id == openalex_id)
+            stmt = self.base_select().where(Researcher.openalex_id.in_(survivor))
+            found = (await self.session.execute(stmt)).unique().scalar_one_or_none()
+        return (await self.current([found.id]))[found.id] if found else None
+
+    async def current(self, researcher_ids: Sequence[int]) -> dict[int, Researcher | None]:
+        """These researchers by id; a merged record's id gives its survivor."""
+        found = {r.id: r for r in await self.list_by_ids(researcher_ids)}
+        merged = {i: r.merged_into_id for i, r in found.items() if r.merged_into_id}
+        if merged:
+            survivors = {r.id: r for r in await self.list_by_ids(merged.values())}
+            found |= {i: survivors[s] for i, s in merged.items() if s in survivors}
+        return {i: found.get(i) for i in researcher_ids}
 
     def _search_filter(self, folded: str) -> Any:
-        return Researcher.search_name.like(like_pattern(folded), escape="\\")
+        return and_(
+            Researcher.search_name.like(like_pattern(folded), escape="\\"),
+            Researcher.merged_into_id.is_(None),
+        )
 
     async def search_page(self, folded: str, page: PageRequest) -> Page[Researcher]:
         stmt = statement(
             ("researchers.search", page_shape(page)),
             lambda: paged(
                 self.base_select().where(
-                    Researcher.search_name.like(bindparam("pattern"), escape="\\")
+                    Researcher.search_name.like(bindparam("pattern"), escape="\\"),
+                    Researcher.merged_into_id.is_(None),  # merged records answer as survivors
                 ),
                 BY_NAME,
                 page,

@@ -94,6 +94,12 @@ class ResearcherService:
             session, researcher_ids, ResearcherRepository.work_counter_values, topics=False
         )
 
+    async def refresh_works(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
+        """After works changed their authors or topics: topics rebuilt, and the counters works
+        move (works, topics, close collaborators) recounted. Followers are left to their
+        events, as in ``add_works``."""
+        await self._recount(session, researcher_ids, ResearcherRepository.work_counter_values)
+
     async def recount_close_collaborators(
         self, session: AsyncSession, researcher_ids: Sequence[int]
     ) -> None:

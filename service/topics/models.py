@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from sqlalchemy import Enum, ForeignKey, String
@@ -15,6 +16,8 @@ class TopicLevel(enum.StrEnum):
     FIELD = "FIELD"
     SUBFIELD = "SUBFIELD"
     TOPIC = "TOPIC"
+    CONCEPT = "CONCEPT"
+    """A concept of OpenAlex's 2022 schema (before topics), from records of that schema."""
 
 
 class Topic(IdMixin, TimestampMixin, Base):
@@ -26,6 +29,8 @@ class Topic(IdMixin, TimestampMixin, Base):
         Enum(TopicLevel, native_enum=False, length=16, create_constraint=False),
         default=TopicLevel.TOPIC,
     )
+    openalex_updated: Mapped[dt.datetime | None]
+    """``updated_date`` of the imported OpenAlex topic record (None: known only from works)."""
     parent_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("topics.id", ondelete="SET NULL"), index=True
     )

@@ -54,6 +54,8 @@ class Venue(IdMixin, TimestampMixin, Base):
         default=VenueType.OTHER,
     )
     issn_l: Mapped[str | None] = mapped_column(String(9))
+    openalex_updated: Mapped[dt.datetime | None]
+    """``updated_date`` of the imported OpenAlex source record (None: known only from works)."""
 
 
 class Work(IdMixin, TimestampMixin, Base):
@@ -75,6 +77,11 @@ class Work(IdMixin, TimestampMixin, Base):
         BigId, ForeignKey("venues.id", ondelete="SET NULL"), index=True
     )
     cited_by_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pmid: Mapped[str | None] = mapped_column(String(16), index=True)
+    """PubMed id, digits only."""
+    openalex_updated: Mapped[dt.datetime | None]
+    """The ``updated_date`` of the OpenAlex record last imported: an import applies a record
+    only when it is newer (importing the same files twice changes nothing)."""
 
     venue: Mapped[Venue | None] = relationship(lazy="raise")
     authorships: Mapped[list[Authorship]] = relationship(

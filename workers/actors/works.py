@@ -1,5 +1,7 @@
 """A new work moves its authors' works and topics counters, their co-author edges, the
-clusters around them, their close collaborators and their trust."""
+clusters around them, their close collaborators and their trust. A work whose author list or
+topics changed (a newer record imported, a merged author or work) moves the same things for the
+authors it had and the authors it has."""
 
 from __future__ import annotations
 
@@ -29,4 +31,20 @@ async def works_added(session: AsyncSession, batch: Batch) -> None:
     )
     # Counts after the clusters: the authors' close collaborators depend on both.
     await researchers.add_works(session, work_ids, batch.touched)
+    announce_moves(session, moved)
+
+
+async def authors_before_and_after(session: AsyncSession, payloads: Sequence[Payload]) -> list[int]:
+    now = await authors(session, payloads)
+    return sorted({*now, *(int(r) for p in payloads for r in p.get("authors_before", ()))})
+
+
+@event_actor("works.changed", touched=authors_before_and_after, order=-1)
+async def works_changed(session: AsyncSession, batch: Batch) -> None:
+    await coauthor_graph.lock(session)  # first: before the recount's researcher row locks
+    await coauthor_graph.refresh_edges(session, batch.touched)
+    moved = await coauthor_graph.recluster_around(
+        session, batch.touched, seed=batch.settings.cluster_seed
+    )
+    await researchers.refresh_works(session, batch.touched)
     announce_moves(session, moved)

@@ -1,0 +1,46 @@
+"""What imports remember: how far each file got (to resume), and the merges they applied."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db.base import Base, IdMixin
+
+
+class ImportedFile(IdMixin, Base):
+    """One input file's progress. ``lines_done`` moves in the transaction that writes those
+    lines' records, so an import stopped anywhere (Ctrl-C, ``kill -9``) resumes after the last
+    committed batch: nothing twice, nothing skipped."""
+
+    __tablename__ = "imported_files"
+
+    path: Mapped[str] = mapped_column(String(1000), unique=True)
+    """Absolute path of the file."""
+    entity: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    """With ``size``: a file replaced by another of the same name starts over."""
+    lines_done: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    derive_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Imported in bulk (no event per work): everything derived must be recomputed once the
+    import ends. Cleared by that recompute; a run that finds it set runs it."""
+
+
+class OpenAlexMerge(Base):
+    """A merged OpenAlex id (the snapshot's ``merged_ids`` lists): the old id keeps answering
+    with its survivor, and this row says what moved."""
+
+    __tablename__ = "openalex_merges"
+
+    old_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    survivor_id: Mapped[str] = mapped_column(String(32), index=True)
+    merged_on: Mapped[dt.date | None] = mapped_column(Date)
+    applied_at: Mapped[dt.datetime]
+    moved_authorships: Mapped[int] = mapped_column(Integer, default=0)
+    moved_follows: Mapped[int] = mapped_column(Integer, default=0)
+    moved_claims: Mapped[int] = mapped_column(Integer, default=0)

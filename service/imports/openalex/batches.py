@@ -1,0 +1,276 @@
+"""One batch of lines of one file, mapped and written in one transaction, with its events and the
+file's progress: the unit an import commits, retries and resumes by."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.events.service import emit
+from service.imports.openalex.inputs import Entity, InputFile
+from service.imports.openalex.records import (
+    EntityRows,
+    Refs,
+    Rows,
+    Unreadable,
+    WorkRow,
+    map_author,
+    map_institution,
+    map_source,
+    map_topic,
+    map_work,
+    short_id,
+)
+from service.imports.openalex.store import Merged, OpenAlexRepository, Written
+from service.topics.models import TopicLevel
+
+ENTITY_MAPPERS: dict[Entity, Callable[[object], Rows]] = {
+    Entity.WORKS: map_work,
+    Entity.AUTHORS: map_author,
+    Entity.INSTITUTIONS: map_institution,
+    Entity.SOURCES: map_source,
+    Entity.TOPICS: lambda r: map_topic(r, TopicLevel.TOPIC),
+    Entity.SUBFIELDS: lambda r: map_topic(r, TopicLevel.SUBFIELD),
+    Entity.FIELDS: lambda r: map_topic(r, TopicLevel.FIELD),
+    Entity.DOMAINS: lambda r: map_topic(r, TopicLevel.DOMAIN),
+}
+MERGED_PREFIXES = {
+    Entity.AUTHORS: "A",
+    Entity.WORKS: "W",
+    Entity.INSTITUTIONS: "I",
+    Entity.SOURCES: "S",
+    Entity.TOPICS: "T",
+}
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One item an import left out or changed, where it came from and why."""
+
+    file: str
+    line: int
+    entity_id: str
+    reason: str
+    skipped: bool = True
+
+    def tsv(self) -> str:
+        kind = "skipped" if self.skipped else "repaired"
+        reason = self.reason.replace("\t", " ").replace("\n", " ")
+        return f"{self.file}\t{self.line}\t{self.entity_id}\t{kind}\t{reason}\n"
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    """Records left out whole (not JSON, no id, no title...)."""
+    new_work_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: Counts) -> None:
+        self.read += other.read
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+        self.new_work_ids += other.new_work_ids
+
+    def add_written(self, written: Written) -> None:
+        self.inserted += len(written.inserted)
+        self.updated += len(written.updated)
+        self.unchanged += len(written.unchanged)
+
+
+@dataclass
+class Parsed:
+    """A batch's records as rows, the line each key came from, and the report so far."""
+
+    file: InputFile
+    refs: Refs = field(default_factory=Refs)
+    entities: dict[str, EntityRows] = field(default_factory=dict)
+    works: dict[str, WorkRow] = field(default_factory=dict)
+    merges: list[tuple[int, str, str, dt.date | None]] = field(default_factory=list)
+    """(line, old key, survivor key, merge date)."""
+    line_of: dict[str, int] = field(default_factory=dict)
+    report: list[ReportLine] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+
+    def note(self, line: int, entity_id: str, reason: str, skipped: bool = True) -> None:
+        self.report.append(ReportLine(str(self.file.path), line, entity_id, reason, skipped))
+
+
+def parse(file: InputFile, entries: Sequence[tuple[int, bytes]]) -> Parsed:
+    """Map a batch of lines; everything left out gets a report line."""
+    parsed = Parsed(file)
+    if file.entity is Entity.MERGED_IDS:
+        _parse_merges(parsed, entries)
+        return parsed
+    assert file.entity is not None
+    mapper = ENTITY_MAPPERS[file.entity]
+    for number, line in entries:
+        if not line.strip():
+            continue
+        parsed.counts.read += 1
+        try:
+            rows = mapper(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            parsed.counts.skipped += 1
+            parsed.note(number, "", f"not JSON ({exc})")
+            continue
+        except Unreadable as exc:
+            parsed.counts.skipped += 1
+            parsed.note(number, exc.entity_id, exc.reason)
+            continue
+        key = _key_of(rows)
+        if key in parsed.line_of and key in (parsed.works.keys() | parsed.entities.keys()):
+            parsed.counts.skipped += 1
+            parsed.note(number, key, f"repeated (first at line {parsed.line_of[key]}); first kept")
+            continue
+        for note in rows.notes:
+            parsed.note(number, note.entity_id, note.reason, note.skipped)
+        parsed.refs.update(rows.refs)
+        for ref in (*rows.refs.researchers, *rows.refs.institutions):
+            parsed.line_of.setdefault(ref, number)
+        parsed.line_of[key] = number
+        if isinstance(rows, EntityRows):
+            parsed.entities[key] = rows
+        else:
+            assert rows.work is not None  # type: ignore[attr-defined]
+            parsed.works[key] = rows.work  # type: ignore[attr-defined]
+    return parsed
+
+
+def _key_of(rows: Rows) -> str:
+    if isinstance(rows, EntityRows):
+        row: Any = rows.researcher or rows.institution or rows.venue or rows.topic
+        return str(row.key)
+    return str(rows.work.key)  # type: ignore[attr-defined]
+
+
+def _parse_merges(parsed: Parsed, entries: Sequence[tuple[int, Any]]) -> None:
+    prefix = MERGED_PREFIXES.get(parsed.file.merged) if parsed.file.merged else None
+    for number, row in entries:
+        parsed.counts.read += 1
+        old = short_id(row.get("id"), prefix or "")
+        survivor = short_id(row.get("merge_into_id"), prefix or "")
+        if prefix is None or old is None or survivor is None or old == survivor:
+            parsed.counts.skipped += 1
+            parsed.note(number, str(row.get("id", "")), "not a merge of ids we import")
+            continue
+        try:
+            merged_on = dt.date.fromisoformat(str(row.get("merge_date", "")))
+        except ValueError:
+            merged_on = None
+        parsed.merges.append((number, old, survivor, merged_on))
+
+
+@dataclass
+class Outcome:
+    counts: Counts
+    report: list[ReportLine]
+
+
+async def write(session: AsyncSession, parsed: Parsed, *, events: bool) -> Outcome:
+    """Write a parsed batch in ``session``'s transaction (the caller commits). ``events``:
+    emit the event of each change (off in bulk mode, where everything derived is recomputed
+    at the end)."""
+    repository = OpenAlexRepository(session)
+    notes: list[Any] = []
+    counts = Counts(read=parsed.counts.read, skipped=parsed.counts.skipped)
+    entity = parsed.file.entity
+    refs = parsed.refs
+    institutions = await repository.ensure_institutions(refs.institutions, notes)
+    if entity is Entity.WORKS:
+        venues = await repository.ensure_venues(refs.venues)
+        topics = await repository.ensure_topics(refs.topics)
+        researchers = await repository.ensure_researchers(refs.researchers, notes)
+        written = await repository.write_works(
+            list(parsed.works.values()), researchers, institutions, venues, topics
+        )
+        counts.add_written(written)
+        counts.new_work_ids = written.new_ids
+        authors = {researchers[a.author] for w in parsed.works.values() for a in w.authorships}
+        await repository.fill_affiliations(authors)
+        if events:
+            for work_id in written.new_ids:
+                emit(session, "works.added", work_id=work_id)
+            _emit_rewired(session, written.rewired)
+    elif entity is Entity.MERGED_IDS:
+        await _merge(session, repository, parsed, counts, notes, events=events)
+    else:
+        rows = parsed.entities
+        if entity is Entity.AUTHORS:
+            found = {k: r.researcher for k, r in rows.items() if r.researcher}
+            counts.add_written(await repository.upsert_researchers(found, institutions))
+        elif entity is Entity.INSTITUTIONS:
+            found_i = {k: r.institution for k, r in rows.items() if r.institution}
+            counts.add_written(await repository.upsert_institutions(found_i))
+        elif entity is Entity.SOURCES:
+            found_v = {k: r.venue for k, r in rows.items() if r.venue}
+            counts.add_written(await repository.upsert_venues(found_v))
+        else:
+            parents = await repository.ensure_topics(refs.topics)
+            found_t = {k: r.topic for k, r in rows.items() if r.topic}
+            counts.add_written(await repository.upsert_topics(found_t, parents))
+    report = list(parsed.report)
+    for note in notes:
+        line = parsed.line_of.get(note.entity_id, 0)
+        report.append(
+            ReportLine(str(parsed.file.path), line, note.entity_id, note.reason, note.skipped)
+        )
+    return Outcome(counts, report)
+
+
+def _emit_rewired(session: AsyncSession, rewired: dict[int, list[int]]) -> None:
+    for work_id, before in sorted(rewired.items()):
+        emit(session, "works.changed", work_id=work_id, authors_before=before)
+
+
+async def _merge(
+    session: AsyncSession,
+    repository: OpenAlexRepository,
+    parsed: Parsed,
+    counts: Counts,
+    notes: list[Any],
+    *,
+    events: bool,
+) -> None:
+    done = await repository.merged_ids([old for _, old, _, _ in parsed.merges])
+    for number, old, survivor, merged_on in parsed.merges:
+        if old in done:
+            counts.unchanged += 1
+            continue
+        done.add(old)
+        parsed.line_of.setdefault(old, number)
+        counts.updated += 1
+        if parsed.file.merged is Entity.AUTHORS:
+            merged = await repository.merge_researcher(old, survivor, merged_on, notes)
+            if merged is not None:
+                _emit_merge(session, merged)  # always: follows move by deltas
+        elif parsed.file.merged is Entity.WORKS:
+            rewired = await repository.merge_work(old, survivor, merged_on)
+            if events:
+                _emit_rewired(session, rewired)
+        else:
+            await repository.record_merge(old, survivor, merged_on)
+
+
+def _emit_merge(session: AsyncSession, merged: Merged) -> None:
+    _emit_rewired(session, merged.rewired)
+    for account, researcher in merged.follows_moved + merged.follows_dropped:
+        emit(session, "follows.deleted", account_id=account, researcher_id=researcher)
+    for account, _ in merged.follows_moved:
+        emit(session, "follows.created", account_id=account, researcher_id=merged.survivor_id)
+    emit(
+        session,
+        "researchers.merged",
+        researcher_id=merged.survivor_id,
+        old_researcher_id=merged.old_id,
+    )

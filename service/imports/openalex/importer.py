@@ -1,0 +1,328 @@
+"""``bzpeer import openalex``: files in, batches committed with their progress, events or a bulk
+derive at the end.
+
+Small imports go through the events, as any change does (a ``works.added`` per new work, a
+``works.changed`` per work whose authors or topics changed), so that the workers keep edges,
+clusters, counters and trust current. Past ``bulk_threshold`` new works in one run the import
+stops emitting them and, once every file is done, recomputes everything derived in one pass
+(``service.recompute``), which is far cheaper than one event per work; then it emits one
+``imports.completed``. A run stopped anywhere resumes after its last committed batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.config import Settings
+from service.db.engine import create_engine, create_sessionmaker
+from service.db.session import begin_writing
+from service.events.service import emit
+from service.imports.models import ImportedFile
+from service.imports.openalex.batches import Counts, Outcome, ReportLine, parse, write
+from service.imports.openalex.inputs import (
+    Entity,
+    InputFile,
+    UnreadableInput,
+    discover,
+    lines_of,
+    merged_rows,
+)
+from service.imports.openalex.store import OpenAlexRepository
+from service.recompute import recompute_everything
+
+BATCH_LINES = 1_000
+"""Records per transaction."""
+BULK_THRESHOLD = 5_000
+"""New works in one run (per importing process) after which the import derives in bulk."""
+RETRIES = 5
+"""A batch that PostgreSQL refused (deadlock with a parallel import, serialization) runs
+again."""
+RETRYABLE = ("40001", "40P01")
+
+
+class Sink(Protocol):
+    """Where a running import reports: progress and report lines."""
+
+    def advance(self, records: int) -> None: ...
+
+    def report(self, lines: Sequence[ReportLine]) -> None: ...
+
+
+@dataclass
+class FileResult:
+    path: str
+    entity: str
+    counts: Counts
+    resumed_at: int = 0
+    """Lines a previous run had done."""
+    broken: str | None = None
+    """Why the file could not be read to its end (the rest of the run went on)."""
+
+
+@dataclass
+class RunResult:
+    files: list[FileResult] = field(default_factory=list)
+    derived: bool = False
+    seconds: float = 0.0
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def totals(self) -> Counts:
+        total = Counts()
+        for file in self.files:
+            total.add(file.counts)
+        return total
+
+    @property
+    def skipped_anything(self) -> bool:
+        return bool(self.totals.skipped or self.missing or any(f.broken for f in self.files))
+
+
+class FileImporter:
+    """Imports files one after another into one database (one process)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sink: Sink,
+        *,
+        bulk_threshold: int = BULK_THRESHOLD,
+        batch_lines: int = BATCH_LINES,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.sink = sink
+        self.bulk_threshold = bulk_threshold
+        self.batch_lines = batch_lines
+        self.new_works = 0
+
+    @property
+    def bulk(self) -> bool:
+        return self.new_works >= self.bulk_threshold
+
+    async def run(self, file: InputFile) -> FileResult:
+        stat = file.path.stat()
+        entity = file.entity.value if file.entity else "unknown"
+        result = FileResult(str(file.path), entity, Counts())
+        if file.entity is None:
+            result.broken = "not an entity this service imports"
+            self.sink.report([ReportLine(str(file.path), 0, "", result.broken)])
+            return result
+        async with self._transaction() as session:
+            done = await OpenAlexRepository(session).start_file(
+                str(file.path), entity, stat.st_size, stat.st_mtime_ns
+            )
+        result.resumed_at = done
+        rows = merged_rows if file.entity is Entity.MERGED_IDS else lines_of
+        batch: list[tuple[int, Any]] = []
+        last = done
+        try:
+            for number, line in rows(file.path, after=done):
+                batch.append((number, line))
+                last = number
+                if len(batch) >= self.batch_lines:
+                    await self._apply(file, batch, last, result)
+                    batch = []
+        except UnreadableInput as exc:
+            result.broken = f"line {exc.line}: {exc.reason}"
+            self.sink.report([ReportLine(str(file.path), exc.line, "", exc.reason)])
+            last = exc.line - 1
+        await self._apply(file, batch, last, result, finished=result.broken is None)
+        return result
+
+    async def _apply(
+        self,
+        file: InputFile,
+        batch: Sequence[tuple[int, Any]],
+        last: int,
+        result: FileResult,
+        *,
+        finished: bool = False,
+    ) -> None:
+        parsed = parse(file, batch)
+        events = not self.bulk
+        for attempt in range(RETRIES):
+            try:
+                async with self._transaction() as session:
+                    outcome: Outcome = await write(session, parsed, events=events)
+                    repository = OpenAlexRepository(session)
+                    await repository.advance(str(file.path), last, finished=finished)
+                    if not events:
+                        await session.execute(
+                            update(ImportedFile)
+                            .where(ImportedFile.path == str(file.path))
+                            .values(derive_pending=True)
+                        )
+                break
+            except DBAPIError as error:
+                code = getattr(getattr(error, "orig", None), "sqlstate", None)
+                if code not in RETRYABLE or attempt == RETRIES - 1:
+                    raise
+        self.new_works += len(outcome.counts.new_work_ids)
+        result.counts.add(outcome.counts)
+        self.sink.report(outcome.report)
+        self.sink.advance(outcome.counts.read)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> Any:
+        async with self.sessionmaker() as session:
+            await begin_writing(session)
+            yield session
+            await session.commit()
+
+
+async def derive_if_pending(settings: Settings) -> bool:
+    """After a bulk import (or a run of one that stopped before its end): recompute everything
+    derived, clear the marks, and announce it. Returns whether it ran."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            pending = await session.scalar(
+                select(ImportedFile.id).where(ImportedFile.derive_pending.is_(True)).limit(1)
+            )
+        if pending is None:
+            return False
+        await recompute_everything(settings)
+        async with create_sessionmaker(engine)() as session:
+            await begin_writing(session)
+            cleared = await session.execute(
+                update(ImportedFile)
+                .where(ImportedFile.derive_pending.is_(True))
+                .values(derive_pending=False)
+            )
+            emit(session, "imports.completed", files=int(getattr(cleared, "rowcount", 0) or 0))
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return True
+
+
+async def import_files(
+    settings: Settings, files: Sequence[InputFile], sink: Sink, *, bulk_threshold: int
+) -> list[FileResult]:
+    """Import these files in this process, one after another."""
+    engine = create_engine(settings, maintenance=True)
+    try:
+        importer = FileImporter(
+            settings, create_sessionmaker(engine), sink, bulk_threshold=bulk_threshold
+        )
+        return [await importer.run(file) for file in files]
+    finally:
+        await engine.dispose()
+
+
+def run_import(
+    settings: Settings,
+    paths: Sequence[Path],
+    sink: Sink,
+    *,
+    jobs: int = 1,
+    bulk_threshold: int = BULK_THRESHOLD,
+) -> RunResult:
+    """The whole command: discover, import (over ``jobs`` processes), derive if needed."""
+    started = time.monotonic()
+    inputs = discover(paths)
+    result = RunResult(missing=list(inputs.missing))
+    for line in inputs.missing:
+        sink.report([ReportLine(line.split(":", 1)[0], 0, "", line.split(": ", 1)[-1])])
+    for group in _groups(inputs.files):
+        if jobs <= 1 or len(group) <= 1:
+            result.files += asyncio.run(
+                import_files(settings, group, sink, bulk_threshold=bulk_threshold)
+            )
+        else:
+            result.files += _in_processes(settings, group, sink, jobs, bulk_threshold)
+    result.derived = asyncio.run(derive_if_pending(settings))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _groups(files: Sequence[InputFile]) -> Iterator[list[InputFile]]:
+    """Files in runs of one entity kind, in import order: a kind starts once the kinds it
+    names are in (topics before works...), while the files of one kind run in parallel."""
+    group: list[InputFile] = []
+    for file in files:
+        if group and group[0].entity != file.entity:
+            yield group
+            group = []
+        group.append(file)
+    if group:
+        yield group
+
+
+def _in_processes(
+    settings: Settings, files: Sequence[InputFile], sink: Sink, jobs: int, bulk_threshold: int
+) -> list[FileResult]:
+    """The files shared out to ``jobs`` processes (largest first), each with its own engine;
+    their progress and report lines come back through a queue."""
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        queue = manager.Queue()
+        ordered = sorted(files, key=lambda f: -f.path.stat().st_size)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [
+                pool.submit(_import_in_child, settings, [file], queue, bulk_threshold)
+                for file in ordered
+            ]
+            pending = set(futures)
+            while pending:
+                _drain(queue, sink)
+                pending = {f for f in pending if not f.done()}
+                time.sleep(0.1)
+            _drain(queue, sink)
+            results = [r for f in futures for r in f.result()]
+    by_path = {r.path: r for r in results}
+    return [by_path[str(f.path)] for f in files]
+
+
+def _drain(queue: Any, sink: Sink) -> None:
+    while not queue.empty():
+        kind, value = queue.get()
+        if kind == "advance":
+            sink.advance(value)
+        else:
+            sink.report(value)
+
+
+class _QueueSink:
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def advance(self, records: int) -> None:
+        self.queue.put(("advance", records))
+
+    def report(self, lines: Sequence[ReportLine]) -> None:
+        if lines:
+            self.queue.put(("report", list(lines)))
+
+
+def _import_in_child(
+    settings: Settings, files: Sequence[InputFile], queue: Any, bulk_threshold: int
+) -> list[FileResult]:
+    return asyncio.run(
+        import_files(settings, files, _QueueSink(queue), bulk_threshold=bulk_threshold)
+    )
+
+
+__all__ = [
+    "BULK_THRESHOLD",
+    "FileImporter",
+    "FileResult",
+    "RunResult",
+    "Sink",
+    "derive_if_pending",
+    "run_import",
+]

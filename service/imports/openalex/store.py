@@ -1,0 +1,819 @@
+"""All SQL of the OpenAlex import, a batch at a time, the same statements on PostgreSQL and
+SQLite.
+
+A full record (from its entity's own file) is applied when it is newer than what is stored
+(``openalex_updated``); an entity only named in passing (a work's author, institution, venue or
+topic) is stored when missing and never overwrites anything. Every statement takes a whole batch;
+rows are written in key order, so that parallel imports lock in the same order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Enum,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.claims.models import Claim, ClaimStatus
+from service.db.base import table_of, utcnow
+from service.db.repository import is_postgresql
+from service.follows.models import Follow
+from service.imports.models import ImportedFile, OpenAlexMerge
+from service.imports.openalex.records import (
+    InstitutionRow,
+    Note,
+    ResearcherRow,
+    TopicRow,
+    VenueRow,
+    WorkRow,
+)
+from service.institutions.models import Institution, InstitutionDomain
+from service.researchers.models import Researcher
+from service.topics.models import Topic, TopicLevel
+from service.works.models import Authorship, AuthorshipInstitution, Venue, Work, WorkTopic
+
+IN_LIST_SIZE = 2_000
+"""Keys per ``IN`` list."""
+TOPIC_LEVELS = (
+    TopicLevel.DOMAIN,
+    TopicLevel.FIELD,
+    TopicLevel.SUBFIELD,
+    TopicLevel.TOPIC,
+    TopicLevel.CONCEPT,
+)
+"""Parents before children."""
+
+WORKS = table_of(Work)
+AUTHORSHIPS = table_of(Authorship)
+AUTHORSHIP_INSTITUTIONS = table_of(AuthorshipInstitution)
+WORK_TOPICS = table_of(WorkTopic)
+RESEARCHERS = table_of(Researcher)
+INSTITUTIONS = table_of(Institution)
+DOMAINS = table_of(InstitutionDomain)
+VENUES = table_of(Venue)
+TOPICS = table_of(Topic)
+
+
+@dataclass
+class Written:
+    """What one batch of one kind did, by key."""
+
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass
+class WrittenWorks(Written):
+    new_ids: list[int] = field(default_factory=list)
+    """Ids of the works inserted."""
+    rewired: dict[int, list[int]] = field(default_factory=dict)
+    """Works already stored whose authors or topics changed: work id -> authors before."""
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What one applied merge moved."""
+
+    old_id: int
+    survivor_id: int
+    rewired: dict[int, list[int]]
+    """Works whose author lists changed: work id -> authors before."""
+    follows_moved: list[tuple[int, int]]
+    """(account, from researcher) for each follow moved to the survivor."""
+    follows_dropped: list[tuple[int, int]]
+    """(account, from researcher) for follows dropped: the account followed both."""
+
+
+class OpenAlexRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.postgresql = is_postgresql(session)
+
+    # -- entities named in passing ----------------------------------------------------------
+
+    async def ensure_institutions(
+        self, rows: Mapping[str, InstitutionRow], notes: list[Note]
+    ) -> dict[str, int]:
+        """Ids of these institutions, inserting the missing ones. One stored under another
+        OpenAlex id with the same ROR id (an OpenAlex merge) is reused."""
+        ids = await self._ids(INSTITUTIONS, rows)
+        missing = {k: r for k, r in rows.items() if k not in ids}
+        by_ror = await self._ids(
+            INSTITUTIONS, {r.ror_id: r for r in missing.values() if r.ror_id}, INSTITUTIONS.c.ror_id
+        )
+        for key, row in list(missing.items()):
+            if row.ror_id and row.ror_id in by_ror:
+                ids[key] = by_ror[row.ror_id]
+                del missing[key]
+        self._free_rors(missing.values(), notes)
+        await self._insert_missing(INSTITUTIONS, [_institution_values(r) for r in missing.values()])
+        return ids | await self._ids(INSTITUTIONS, missing)
+
+    async def ensure_venues(self, rows: Mapping[str, VenueRow]) -> dict[str, int]:
+        ids = await self._ids(VENUES, rows)
+        missing = [_venue_values(r) for k, r in rows.items() if k not in ids]
+        await self._insert_missing(VENUES, missing)
+        return ids | await self._ids(VENUES, {v["openalex_id"]: v for v in missing})
+
+    async def ensure_topics(self, rows: Mapping[str, TopicRow]) -> dict[str, int]:
+        ids = await self._ids(TOPICS, rows)
+        for level in TOPIC_LEVELS:
+            missing = {k: r for k, r in rows.items() if r.level is level and k not in ids}
+            await self._insert_missing(
+                TOPICS, [_topic_values(r, ids.get(r.parent or "")) for r in missing.values()]
+            )
+            ids |= await self._ids(TOPICS, missing)
+        return ids
+
+    async def ensure_researchers(
+        self, rows: Mapping[str, ResearcherRow], notes: list[Note]
+    ) -> dict[str, int]:
+        ids = await self._ids(RESEARCHERS, rows)
+        missing = {k: r for k, r in rows.items() if k not in ids}
+        await self._free_orcids(missing, notes)
+        await self._insert_missing(
+            RESEARCHERS, [_researcher_values(r, None) for r in missing.values()]
+        )
+        return ids | await self._ids(RESEARCHERS, missing)
+
+    # -- full records -----------------------------------------------------------------------
+
+    async def upsert_institutions(self, rows: Mapping[str, InstitutionRow]) -> Written:
+        written = Written()
+        plan = await self._plan(INSTITUTIONS, rows, written)
+        fresh = {k: rows[k] for k in plan}
+        self._free_rors(fresh.values(), written.notes, keys=plan)
+        await self._free_stored_rors(fresh, written.notes)
+        ids = await self._write(
+            INSTITUTIONS, plan, [_institution_values(r, True) for r in fresh.values()]
+        )
+        await self.session.execute(
+            delete(InstitutionDomain).where(InstitutionDomain.institution_id.in_(ids.values()))
+        )
+        domains = sorted({(ids[k], d) for k, r in fresh.items() for d in r.domains})
+        await self._insert_missing(
+            DOMAINS, [{"institution_id": i, "domain": d} for i, d in domains]
+        )
+        return written
+
+    async def upsert_venues(self, rows: Mapping[str, VenueRow]) -> Written:
+        written = Written()
+        plan = await self._plan(VENUES, rows, written)
+        await self._write(VENUES, plan, [_venue_values(rows[k], True) for k in plan])
+        return written
+
+    async def upsert_topics(
+        self, rows: Mapping[str, TopicRow], parents: Mapping[str, int]
+    ) -> Written:
+        written = Written()
+        plan = await self._plan(TOPICS, rows, written)
+        await self._write(
+            TOPICS,
+            plan,
+            [_topic_values(rows[k], parents.get(rows[k].parent or ""), True) for k in plan],
+        )
+        return written
+
+    async def upsert_researchers(
+        self, rows: Mapping[str, ResearcherRow], institutions: Mapping[str, int]
+    ) -> Written:
+        written = Written()
+        plan = await self._plan(RESEARCHERS, rows, written)
+        fresh = {k: rows[k] for k in plan}
+        await self._free_orcids(fresh, written.notes)
+        await self._write(
+            RESEARCHERS,
+            plan,
+            [
+                _researcher_values(r, institutions.get(r.affiliation or ""), full=True)
+                for r in fresh.values()
+            ],
+        )
+        return written
+
+    async def _plan(
+        self, table: Table, rows: Mapping[str, Any], written: Written
+    ) -> dict[str, int | None]:
+        """Which records to write: key -> stored id (None: new). A stored row as new or newer
+        than the record is unchanged."""
+        stored: dict[str, tuple[int, dt.datetime | None]] = {}
+        for batch in _chunks(sorted(rows)):
+            stmt = select(table.c.openalex_id, table.c.id, table.c.openalex_updated).where(
+                table.c.openalex_id.in_(batch)
+            )
+            stored.update((k, (i, u)) for k, i, u in await self.session.execute(stmt))
+        plan: dict[str, int | None] = {}
+        for key in sorted(rows):
+            if key not in stored:
+                plan[key] = None
+                written.inserted.append(key)
+            elif (updated := rows[key].updated) is not None and (
+                (before := stored[key][1]) is None or before < updated
+            ):
+                plan[key] = stored[key][0]
+                written.updated.append(key)
+            else:
+                written.unchanged.append(key)
+        return plan
+
+    async def _write(
+        self, table: Table, plan: Mapping[str, int | None], values: Sequence[dict[str, Any]]
+    ) -> dict[str, int]:
+        """Insert the planned new rows and update the stored ones; returns every id by key."""
+        new = [v for v in values if plan[v["openalex_id"]] is None]
+        old = [v | {"row_id": plan[v["openalex_id"]]} for v in values if plan[v["openalex_id"]]]
+        await self._insert_missing(table, new)
+        if old:
+            columns = [c for c in old[0] if c not in ("row_id", "openalex_id")]
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values({c: bindparam(c) for c in columns} | {"updated_at": utcnow()})
+            )
+            await self.session.execute(stmt, _fit(table, old))
+        return await self._ids(table, plan)
+
+    # -- works ------------------------------------------------------------------------------
+
+    async def write_works(
+        self,
+        works: Sequence[WorkRow],
+        researchers: Mapping[str, int],
+        institutions: Mapping[str, int],
+        venues: Mapping[str, int],
+        topics: Mapping[str, int],
+    ) -> WrittenWorks:
+        written = WrittenWorks()
+        rows = {w.key: w for w in works}
+        plan = await self._plan(WORKS, rows, written)
+        values = [_work_values(rows[k], venues.get(rows[k].venue or "")) for k in plan]
+        ids = await self._write(WORKS, plan, values)
+        new = [rows[k] for k, stored in plan.items() if stored is None]
+        written.new_ids = [ids[w.key] for w in new]
+        await self._add_children(new, ids, researchers, institutions, topics)
+        changed = [rows[k] for k, stored in plan.items() if stored is not None]
+        written.rewired = await self._rewire(changed, ids, researchers, institutions, topics)
+        return written
+
+    async def _add_children(
+        self,
+        works: Sequence[WorkRow],
+        work_ids: Mapping[str, int],
+        researchers: Mapping[str, int],
+        institutions: Mapping[str, int],
+        topics: Mapping[str, int],
+    ) -> None:
+        if not works:
+            return
+        await self._insert_missing(
+            AUTHORSHIPS,
+            [
+                {
+                    "work_id": work_ids[w.key],
+                    "researcher_id": researchers[a.author],
+                    "position": a.position,
+                    "raw_author_name": a.raw_name,
+                }
+                for w in works
+                for a in w.authorships
+            ],
+        )
+        authorship_ids = await self._authorship_ids([work_ids[w.key] for w in works])
+        await self._insert_missing(
+            AUTHORSHIP_INSTITUTIONS,
+            [
+                {
+                    "authorship_id": authorship_ids[work_ids[w.key], researchers[a.author]],
+                    "institution_id": institutions[key],
+                }
+                for w in works
+                for a in w.authorships
+                for key in a.institutions
+            ],
+        )
+        await self._insert_missing(
+            WORK_TOPICS,
+            [
+                {"work_id": work_ids[w.key], "topic_id": topics[key], "score": score}
+                for w in works
+                for key, score in w.topics.items()
+            ],
+        )
+
+    async def _rewire(
+        self,
+        works: Sequence[WorkRow],
+        work_ids: Mapping[str, int],
+        researchers: Mapping[str, int],
+        institutions: Mapping[str, int],
+        topics: Mapping[str, int],
+    ) -> dict[int, list[int]]:
+        """Replace the authorships and topics of stored works whose record changed them;
+        returns those works with their authors before."""
+        if not works:
+            return {}
+        ids = [work_ids[w.key] for w in works]
+        stored_authors = await self._author_lists(ids)
+        stored_topics: dict[int, dict[int, float]] = {}
+        for batch in _chunks(ids):
+            stmt = select(WorkTopic.work_id, WorkTopic.topic_id, WorkTopic.score).where(
+                WorkTopic.work_id.in_(batch)
+            )
+            for work_id, topic_id, score in await self.session.execute(stmt):
+                stored_topics.setdefault(work_id, {})[topic_id] = score
+        changed: list[WorkRow] = []
+        before: dict[int, list[int]] = {}
+        for work in works:
+            work_id = work_ids[work.key]
+            authors = [
+                (
+                    a.position,
+                    researchers[a.author],
+                    tuple(sorted(institutions[i] for i in a.institutions)),
+                )
+                for a in work.authorships
+            ]
+            tagged = {topics[k]: s for k, s in work.topics.items()}
+            if authors != stored_authors.get(work_id, []) or set(tagged) != set(
+                stored_topics.get(work_id, {})
+            ):
+                changed.append(work)
+                before[work_id] = [r for _, r, _ in stored_authors.get(work_id, [])]
+        if changed:
+            gone = [work_ids[w.key] for w in changed]
+            await self.session.execute(delete(Authorship).where(Authorship.work_id.in_(gone)))
+            await self.session.execute(delete(WorkTopic).where(WorkTopic.work_id.in_(gone)))
+            await self._add_children(changed, work_ids, researchers, institutions, topics)
+        return before
+
+    async def _author_lists(
+        self, work_ids: Sequence[int]
+    ) -> dict[int, list[tuple[int, int, tuple[int, ...]]]]:
+        """Each work's (position, researcher, institutions) in list order."""
+        places: dict[tuple[int, int], int] = {}
+        named: dict[tuple[int, int], list[int]] = {}
+        for batch in _chunks(work_ids):
+            stmt = (
+                select(
+                    Authorship.work_id,
+                    Authorship.position,
+                    Authorship.researcher_id,
+                    AuthorshipInstitution.institution_id,
+                )
+                .outerjoin(
+                    AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id
+                )
+                .where(Authorship.work_id.in_(batch))
+            )
+            for work_id, position, researcher, institution in await self.session.execute(stmt):
+                places[(work_id, researcher)] = position
+                if institution is not None:
+                    named.setdefault((work_id, researcher), []).append(institution)
+        lists: dict[int, list[tuple[int, int, tuple[int, ...]]]] = {}
+        for (work_id, researcher), position in places.items():
+            institutions = tuple(sorted(named.get((work_id, researcher), [])))
+            lists.setdefault(work_id, []).append((position, researcher, institutions))
+        return {work_id: sorted(entries) for work_id, entries in lists.items()}
+
+    async def _authorship_ids(self, work_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+        found: dict[tuple[int, int], int] = {}
+        for batch in _chunks(work_ids):
+            stmt = select(Authorship.work_id, Authorship.researcher_id, Authorship.id).where(
+                Authorship.work_id.in_(batch)
+            )
+            found.update(((w, r), i) for w, r, i in await self.session.execute(stmt))
+        return found
+
+    async def fill_affiliations(self, researcher_ids: Collection[int]) -> None:
+        """Researchers known only from works (no author record imported): the affiliation is
+        an institution of their most recent authorship that names one."""
+        for batch in _chunks(sorted(researcher_ids)):
+            ranked = (
+                select(
+                    Authorship.researcher_id,
+                    AuthorshipInstitution.institution_id,
+                    func.row_number()
+                    .over(
+                        partition_by=Authorship.researcher_id,
+                        order_by=(
+                            Work.publication_date.desc().nulls_last(),
+                            Work.publication_year.desc().nulls_last(),
+                            Work.openalex_id.desc().nulls_last(),
+                            Work.id.desc(),
+                            AuthorshipInstitution.institution_id,
+                        ),
+                    )
+                    .label("rank"),
+                )
+                .join(AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id)
+                .join(Work, Work.id == Authorship.work_id)
+                .where(Authorship.researcher_id.in_(batch))
+                .subquery()
+            )
+            # Read, then write by primary key: one UPDATE ... FROM this ranking let PostgreSQL
+            # plan a nested loop over every researcher when its statistics were stale.
+            latest = (
+                await self.session.execute(
+                    select(ranked.c.researcher_id, ranked.c.institution_id).where(
+                        ranked.c.rank == 1
+                    )
+                )
+            ).all()
+            if latest:
+                await self.session.execute(
+                    update(RESEARCHERS)
+                    .where(
+                        RESEARCHERS.c.id == bindparam("researcher"),
+                        RESEARCHERS.c.openalex_updated.is_(None),
+                    )
+                    .values(affiliation_id=bindparam("institution")),
+                    [{"researcher": r, "institution": i} for r, i in latest],
+                )
+
+    # -- merges -----------------------------------------------------------------------------
+
+    async def merged_ids(self, old_ids: Collection[str]) -> set[str]:
+        """Which of these old ids are already merged."""
+        found: set[str] = set()
+        for batch in _chunks(sorted(old_ids)):
+            stmt = select(OpenAlexMerge.old_id).where(OpenAlexMerge.old_id.in_(batch))
+            found.update(await self.session.scalars(stmt))
+        return found
+
+    async def merge_researcher(
+        self, old_key: str, survivor_key: str, merged_on: dt.date | None, notes: list[Note]
+    ) -> Merged | None:
+        """Move an author record's authorships, follows and claims to its survivor, and keep
+        the old row as a pointer to it. Returns what moved (None when there was nothing to
+        move: the old record is not stored, or the survivor is not, in which case the old row
+        takes the survivor's id)."""
+        ids = await self._ids(RESEARCHERS, dict.fromkeys([old_key, survivor_key]))
+        old, survivor = ids.get(old_key), ids.get(survivor_key)
+        record = {"old_id": old_key, "survivor_id": survivor_key, "merged_on": merged_on}
+        if old is None or survivor is None:
+            if old is not None:  # only the old one: it becomes the survivor
+                await self.session.execute(
+                    update(Researcher).where(Researcher.id == old).values(openalex_id=survivor_key)
+                )
+            await self._record_merge(record)
+            return None
+        works = list(
+            await self.session.scalars(
+                select(Authorship.work_id).where(Authorship.researcher_id == old)
+            )
+        )
+        lists = await self._author_lists(works)
+        before = {w: [r for _, r, _ in lists.get(w, [])] for w in works}
+        both = [w for w in works if survivor in before[w]]
+        if both:  # listed twice on a work: the survivor's authorship stays
+            await self.session.execute(
+                delete(Authorship).where(
+                    Authorship.researcher_id == old, Authorship.work_id.in_(both)
+                )
+            )
+            notes.append(
+                Note(
+                    old_key,
+                    f"listed beside {survivor_key} on {len(both)} work(s): "
+                    "those authorships of the old record dropped",
+                    skipped=False,
+                )
+            )
+        await self.session.execute(
+            update(Authorship).where(Authorship.researcher_id == old).values(researcher_id=survivor)
+        )
+        follows = list(
+            await self.session.execute(select(Follow.account_id).where(Follow.researcher_id == old))
+        )
+        already = set(
+            await self.session.scalars(
+                select(Follow.account_id).where(
+                    Follow.researcher_id == survivor,
+                    Follow.account_id.in_([a for (a,) in follows]),
+                )
+            )
+        )
+        moved = [(a, old) for (a,) in follows if a not in already]
+        dropped = [(a, old) for (a,) in follows if a in already]
+        await self.session.execute(
+            delete(Follow).where(Follow.researcher_id == old, Follow.account_id.in_(already))
+        )
+        await self.session.execute(
+            update(Follow).where(Follow.researcher_id == old).values(researcher_id=survivor)
+        )
+        claims = await self._move_claims(old, survivor, old_key, notes)
+        await self.session.execute(
+            update(Researcher)
+            .where(Researcher.id == old)
+            .values(merged_into_id=survivor, orcid=None)
+        )
+        await self._record_merge(
+            record
+            | {
+                "moved_authorships": len(works) - len(both),
+                "moved_follows": len(moved),
+                "moved_claims": claims,
+            }
+        )
+        return Merged(old, survivor, before, moved, dropped)
+
+    async def _move_claims(self, old: int, survivor: int, old_key: str, notes: list[Note]) -> int:
+        """Claims follow the record, except a verified one where the survivor has its own:
+        that one is rejected (a record has one verified claimant)."""
+        survivor_verified = await self.session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.researcher_id == survivor, Claim.status == ClaimStatus.VERIFIED)
+        )
+        if survivor_verified:
+            rejected = await self.session.execute(
+                update(Claim)
+                .where(Claim.researcher_id == old, Claim.status == ClaimStatus.VERIFIED)
+                .values(status=ClaimStatus.REJECTED)
+            )
+            if getattr(rejected, "rowcount", 0):
+                notes.append(Note(old_key, "its verified claim rejected: the survivor has its own"))
+        result = await self.session.execute(
+            update(Claim).where(Claim.researcher_id == old).values(researcher_id=survivor)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def merge_work(
+        self, old_key: str, survivor_key: str, merged_on: dt.date | None
+    ) -> dict[int, list[int]]:
+        """A merged work: gone when its survivor is stored (returns it with its authors before,
+        so that the graph follows), else it takes the survivor's id."""
+        ids = await self._ids(WORKS, dict.fromkeys([old_key, survivor_key]))
+        old, survivor = ids.get(old_key), ids.get(survivor_key)
+        await self._record_merge(
+            {"old_id": old_key, "survivor_id": survivor_key, "merged_on": merged_on}
+        )
+        if old is None:
+            return {}
+        if survivor is None:
+            await self.session.execute(
+                update(Work).where(Work.id == old).values(openalex_id=survivor_key)
+            )
+            return {}
+        lists = await self._author_lists([old])
+        await self.session.execute(delete(Work).where(Work.id == old))
+        return {old: [r for _, r, _ in lists.get(old, [])]}
+
+    async def record_merge(
+        self, old_key: str, survivor_key: str, merged_on: dt.date | None
+    ) -> None:
+        """Entities whose references do not move (institutions, sources, topics): the old id
+        answers with the survivor."""
+        await self._record_merge(
+            {"old_id": old_key, "survivor_id": survivor_key, "merged_on": merged_on}
+        )
+
+    async def _record_merge(self, values: dict[str, Any]) -> None:
+        await self._insert_missing(
+            table_of(OpenAlexMerge),
+            [
+                {"moved_authorships": 0, "moved_follows": 0, "moved_claims": 0}
+                | values
+                | {"applied_at": utcnow()}
+            ],
+        )
+
+    # -- progress ---------------------------------------------------------------------------
+
+    async def progress(self, path: str) -> ImportedFile | None:
+        return await self.session.scalar(select(ImportedFile).where(ImportedFile.path == path))
+
+    async def start_file(self, path: str, entity: str, size: int, mtime_ns: int) -> int:
+        """Lines already done of this file: where a stopped run left it; 0 for a new file, a
+        replaced one or one a run finished (importing it again reads it all again)."""
+        stored = await self.progress(path)
+        if stored is not None and (stored.size, stored.mtime_ns) == (size, mtime_ns):
+            if stored.finished_at is None:
+                return stored.lines_done
+            stored.lines_done, stored.finished_at = 0, None
+            await self.session.flush()
+            return 0
+        if stored is not None:
+            await self.session.delete(stored)
+            await self.session.flush()
+        self.session.add(
+            ImportedFile(
+                path=path,
+                entity=entity,
+                size=size,
+                mtime_ns=mtime_ns,
+                lines_done=0,
+                started_at=utcnow(),
+            )
+        )
+        await self.session.flush()
+        return 0
+
+    async def advance(self, path: str, lines_done: int, *, finished: bool = False) -> None:
+        values: dict[str, Any] = {"lines_done": lines_done}
+        if finished:
+            values["finished_at"] = utcnow()
+        await self.session.execute(
+            update(ImportedFile).where(ImportedFile.path == path).values(**values)
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _ids(
+        self,
+        table: Table,
+        keys: Mapping[str, Any] | Iterable[str],
+        column: Column[Any] | None = None,
+    ) -> dict[str, int]:
+        column = table.c.openalex_id if column is None else column
+        found: dict[str, int] = {}
+        for batch in _chunks(sorted(keys)):
+            stmt = select(column, table.c.id).where(column.in_(batch))
+            found.update((k, i) for k, i in await self.session.execute(stmt))
+        return found
+
+    async def _insert_missing(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """One executemany that skips rows clashing with a stored one (a parallel import may
+        have stored it a moment ago)."""
+        if not rows:
+            return
+        dialect_insert = postgresql.insert if self.postgresql else sqlite.insert
+        await self.session.execute(
+            dialect_insert(table).on_conflict_do_nothing(), _fit(table, rows)
+        )
+
+    def _free_rors(
+        self,
+        rows: Iterable[InstitutionRow],
+        notes: list[Note],
+        keys: Collection[str] | None = None,
+    ) -> None:
+        """Two new rows with one ROR id: the second goes without."""
+        seen: dict[str, str] = {}
+        for row in rows:
+            if not row.ror_id or (keys is not None and row.key not in keys):
+                continue
+            if row.ror_id in seen and seen[row.ror_id] != row.key:
+                notes.append(
+                    Note(
+                        row.key,
+                        f"ROR id {row.ror_id} is also {seen[row.ror_id]}'s; stored without it",
+                        skipped=False,
+                    )
+                )
+                row.ror_id = None
+            else:
+                seen[row.ror_id] = row.key
+
+    async def _free_stored_rors(
+        self, rows: Mapping[str, InstitutionRow], notes: list[Note]
+    ) -> None:
+        held = await self._ids(
+            INSTITUTIONS, {r.ror_id: r for r in rows.values() if r.ror_id}, INSTITUTIONS.c.ror_id
+        )
+        own = await self._ids(INSTITUTIONS, rows)
+        for key, row in rows.items():
+            if row.ror_id and row.ror_id in held and held[row.ror_id] != own.get(key):
+                notes.append(
+                    Note(
+                        key,
+                        f"ROR id {row.ror_id} belongs to another stored institution; "
+                        "stored without it",
+                        skipped=False,
+                    )
+                )
+                row.ror_id = None
+
+    async def _free_orcids(self, rows: Mapping[str, ResearcherRow], notes: list[Note]) -> None:
+        """An ORCID iD already held by another researcher (or by an earlier row of the batch)
+        is left off."""
+        held = await self._ids(
+            RESEARCHERS, {r.orcid: r for r in rows.values() if r.orcid}, RESEARCHERS.c.orcid
+        )
+        own = await self._ids(RESEARCHERS, rows)
+        seen: dict[str, str] = {}
+        for key in sorted(rows):
+            row = rows[key]
+            if row.orcid is None:
+                continue
+            other = held.get(row.orcid)
+            if (other is not None and other != own.get(key)) or seen.setdefault(
+                row.orcid, key
+            ) != key:
+                notes.append(
+                    Note(
+                        key,
+                        f"ORCID {row.orcid} already belongs to another researcher; "
+                        "stored without it",
+                        skipped=False,
+                    )
+                )
+                row.orcid = None
+
+
+def _institution_values(row: InstitutionRow, full: bool = False) -> dict[str, Any]:
+    values = {
+        "openalex_id": row.key,
+        "display_name": row.display_name,
+        "ror_id": row.ror_id,
+        "country_code": row.country_code,
+        "type": row.type,
+        "homepage_url": row.homepage_url,
+    }
+    return values | {"openalex_updated": row.updated} if full else values
+
+
+def _venue_values(row: VenueRow, full: bool = False) -> dict[str, Any]:
+    values = {
+        "openalex_id": row.key,
+        "display_name": row.display_name,
+        "type": row.type,
+        "issn_l": row.issn_l,
+    }
+    return values | {"openalex_updated": row.updated} if full else values
+
+
+def _topic_values(row: TopicRow, parent_id: int | None, full: bool = False) -> dict[str, Any]:
+    values = {
+        "openalex_id": row.key,
+        "display_name": row.display_name,
+        "level": row.level,
+        "parent_id": parent_id,
+    }
+    return values | {"openalex_updated": row.updated} if full else values
+
+
+def _researcher_values(
+    row: ResearcherRow, affiliation_id: int | None, full: bool = False
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "openalex_id": row.key,
+        "display_name": row.display_name,
+        "search_name": row.search_name,
+        "orcid": row.orcid,
+    }
+    if full:
+        values |= {
+            "alternative_names": row.alternative_names,
+            "affiliation_id": affiliation_id,
+            "openalex_updated": row.updated,
+        }
+    return values
+
+
+def _work_values(row: WorkRow, venue_id: int | None) -> dict[str, Any]:
+    return {
+        "openalex_id": row.key,
+        "title": row.title,
+        "abstract": row.abstract,
+        "type": row.type,
+        "publication_year": row.publication_year,
+        "publication_date": row.publication_date,
+        "doi": row.doi,
+        "arxiv_id": row.arxiv_id,
+        "pmid": row.pmid,
+        "cited_by_count": row.cited_by_count,
+        "venue_id": venue_id,
+        "openalex_updated": row.updated,
+    }
+
+
+def _fit(table: Table, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with every text cut to its column's length (PostgreSQL refuses longer ones)."""
+    limits = {
+        column.name: column.type.length
+        for column in table.columns
+        if isinstance(column.type, String)
+        and not isinstance(column.type, Enum)
+        and column.type.length
+    }
+    fitted = []
+    for row in rows:
+        long = [
+            name
+            for name, limit in limits.items()
+            if isinstance(value := row.get(name), str) and len(value) > limit
+        ]
+        fitted.append(row | {name: row[name][: limits[name]] for name in long} if long else row)
+    return fitted
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), IN_LIST_SIZE):
+        yield values[start : start + IN_LIST_SIZE]

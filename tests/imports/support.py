@@ -1,0 +1,133 @@
+"""The real OpenAlex records, read with the standard library (what the files say), imports of
+them through the importer, and the SQL to look at the result."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from service.config import Settings
+from service.db.engine import create_engine, create_sessionmaker
+from service.imports.openalex.batches import ReportLine
+from service.imports.openalex.importer import RunResult, run_import
+from tests.support import DATA, settings_for
+
+OPENALEX_DATA = DATA / "openalex"
+WORKS_FILE = OPENALEX_DATA / "openalex-kfupm-idb-works.jsonl.gz"
+AUTHORS_FILE = OPENALEX_DATA / "openalex-kfupm-idb-authors.jsonl"
+MEMBER_FILE = OPENALEX_DATA / "openalex-kfupm-idb-works-A5000180362.jsonl"
+LEGACY_FILE = OPENALEX_DATA / "openalex-random-sample-2022-works.jsonl.gz"
+MEMBER = "A5000180362"
+MEMBER_ORCID = "0000-0001-7056-6323"
+OPENALEX = "https://openalex.org/"
+
+
+def short(url: str) -> str:
+    return url.removeprefix(OPENALEX)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            return [json.loads(line) for line in lines if line.strip()]
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@dataclass(frozen=True)
+class Raw:
+    """What the files say."""
+
+    records: list[dict[str, Any]]
+
+    @cached_property
+    def authors(self) -> dict[str, list[str]]:
+        """Each work's distinct author ids in list order (null ids left out)."""
+        lists: dict[str, list[str]] = {}
+        for record in self.records:
+            ids = [a["author"]["id"] for a in record["authorships"] if a["author"]["id"]]
+            lists[short(record["id"])] = [short(i) for i in dict.fromkeys(ids)]
+        return lists
+
+    @cached_property
+    def coauthors(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for authors in self.authors.values():
+            for author in authors:
+                found.setdefault(author, set()).update(a for a in authors if a != author)
+        return found
+
+    def newman(self, a: str, b: str) -> tuple[float, int]:
+        """Newman's weight of a pair (sum of 1/(authors - 1) over joint works) and the number
+        of joint works, straight from the author lists."""
+        joint = [len(ids) for ids in self.authors.values() if a in ids and b in ids]
+        return sum(1 / (n - 1) for n in joint), len(joint)
+
+
+@pytest.fixture(scope="session")
+def raw() -> Raw:
+    return Raw(read_jsonl(WORKS_FILE))
+
+
+@pytest.fixture(scope="session")
+def raw_authors() -> list[dict[str, Any]]:
+    return read_jsonl(AUTHORS_FILE)
+
+
+@dataclass
+class Collected:
+    """A sink that keeps what an import reports."""
+
+    records: int = 0
+    lines: list[ReportLine] = field(default_factory=list)
+
+    def advance(self, records: int) -> None:
+        self.records += records
+
+    def report(self, lines: Sequence[ReportLine]) -> None:
+        self.lines.extend(lines)
+
+
+@dataclass
+class Imported:
+    url: str
+    result: RunResult
+    sink: Collected
+
+
+def import_into(url: str, *paths: Path, bulk_threshold: int = 5_000, jobs: int = 1) -> Imported:
+    sink = Collected()
+    result = run_import(
+        settings_for(url), list(paths), sink, jobs=jobs, bulk_threshold=bulk_threshold
+    )
+    return Imported(url, result, sink)
+
+
+def fetch(url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+    async def go() -> list[tuple[Any, ...]]:
+        engine = create_engine(settings_for(url))
+        try:
+            async with create_sessionmaker(engine)() as session:
+                return [tuple(row) for row in await session.execute(text(statement), params)]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def mapping(url: str, statement: str, **params: Any) -> dict[Any, Any]:
+    """The rows of a two-column query as a dict."""
+    return {key: value for key, value in fetch(url, statement, **params)}
+
+
+def settings(url: str, **overrides: Any) -> Settings:
+    return settings_for(url, **overrides)
