@@ -253,10 +253,17 @@ def cmd_import_openalex(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging("WARNING")
-    if settings.database_url is None:  # the embedded default: make sure its file is migrated
-        from service.db.migrate import upgrade
+    from service.db.migrate import pending, upgrade
 
+    if settings.database_url is None:  # the embedded default: make sure its file is migrated
         upgrade(settings.resolved_database_url)
+    elif pending(settings.database_url):
+        print(
+            f"bzpeer import: {_display_url(settings)} is not migrated to this version: "
+            "run `bzpeer migrate` first",
+            file=sys.stderr,
+        )
+        return 2
     try:
         expected = sum(discover(args.paths).expected_records.values()) or None
     except FileNotFoundError as exc:
@@ -272,7 +279,10 @@ def cmd_import_openalex(args: argparse.Namespace) -> int:
             args.paths,
             sink,
             jobs=max(1, args.jobs),
-            bulk_threshold=args.bulk_threshold or BULK_THRESHOLD,
+            bulk_threshold=args.bulk_threshold
+            if args.bulk_threshold is not None
+            else BULK_THRESHOLD,
+            batch_lines=max(1, args.batch_size),
         )
     finally:
         sink.close()
@@ -409,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="new works after which the import stops emitting an event per work and "
         "recomputes everything derived at its end (default 5000)",
+    )
+    openalex.add_argument(
+        "--batch-size",
+        type=int,
+        default=1000,
+        help="records per transaction (default 1000); a stopped run resumes after the last one",
     )
     openalex.set_defaults(func=cmd_import_openalex)
 

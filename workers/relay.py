@@ -28,7 +28,7 @@ from service.logging import log
 from service.trust.service import trust
 from workers.actor import EVENT_ACTORS
 from workers.broker import DERIVED_QUEUE
-from workers.failpoints import Failpoints
+from service.failpoints import Failpoints
 from workers.runtime import TRUST_REFRESH
 from workers.session import unit_of_work
 

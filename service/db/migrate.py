@@ -18,6 +18,32 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+def pending(database_url: str) -> bool:
+    """Whether ``database_url`` is behind the newest migration (or not migrated at all)."""
+    import asyncio
+
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from service.db.engine import async_database_url
+
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+
+    async def current() -> str | None:
+        engine = create_async_engine(async_database_url(database_url), poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: MigrationContext.configure(sync).get_current_revision()
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(current()) != head
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Migrate ``database_url`` to ``revision``. Runs its own event loop: call it from a thread
     or before one starts."""

@@ -222,7 +222,6 @@ class TestResearchers:
             for a in raw_authors
             if a.get("last_known_institutions")
         }
-        stored_order = mapping(imported.url, "SELECT openalex_id, id FROM institutions")
         latest: dict[str, tuple[tuple[str, int, str], str]] = {}
         for record in raw.records:
             when = (record["publication_date"] or "", record["publication_year"] or 0)
@@ -236,7 +235,7 @@ class TestResearchers:
                 if institutions:
                     key = (*when, short(record["id"]))
                     if author not in latest or key > latest[author][0]:
-                        latest[author] = (key, min(institutions, key=stored_order.__getitem__))
+                        latest[author] = (key, min(institutions))
         expected = {a: i for a, (_, i) in latest.items() if a not in _all(raw_authors)}
         expected |= with_record
         stored = mapping(

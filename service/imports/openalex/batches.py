@@ -177,10 +177,14 @@ class Outcome:
     report: list[ReportLine]
 
 
-async def write(session: AsyncSession, parsed: Parsed, *, events: bool) -> Outcome:
+async def write(
+    session: AsyncSession, parsed: Parsed, *, events: bool, affiliations: bool = True
+) -> Outcome:
     """Write a parsed batch in ``session``'s transaction (the caller commits). ``events``:
     emit the event of each change (off in bulk mode, where everything derived is recomputed
-    at the end)."""
+    at the end). ``affiliations``: give the authors known only from works the institution of
+    their latest work now (off when parallel imports would race on it: the run does it at its
+    end)."""
     repository = OpenAlexRepository(session)
     notes: list[Any] = []
     counts = Counts(read=parsed.counts.read, skipped=parsed.counts.skipped)
@@ -197,7 +201,8 @@ async def write(session: AsyncSession, parsed: Parsed, *, events: bool) -> Outco
         counts.add_written(written)
         counts.new_work_ids = written.new_ids
         authors = {researchers[a.author] for w in parsed.works.values() for a in w.authorships}
-        await repository.fill_affiliations(authors)
+        if affiliations:
+            await repository.fill_affiliations(authors)
         if events:
             for work_id in written.new_ids:
                 emit(session, "works.added", work_id=work_id)

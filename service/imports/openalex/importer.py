@@ -29,6 +29,7 @@ from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
 from service.db.session import begin_writing
 from service.events.service import emit
+from service.failpoints import Failpoints
 from service.imports.models import ImportedFile
 from service.imports.openalex.batches import Counts, Outcome, ReportLine, parse, write
 from service.imports.openalex.inputs import (
@@ -90,6 +91,40 @@ class RunResult:
         return bool(self.totals.skipped or self.missing or any(f.broken for f in self.files))
 
 
+class NewWorks(Protocol):
+    """New works counted across a run (all its processes): past the bulk threshold, the run
+    stops emitting an event per work."""
+
+    @property
+    def value(self) -> int: ...
+
+    def add(self, count: int) -> None: ...
+
+
+@dataclass
+class LocalCount:
+    value: int = 0
+
+    def add(self, count: int) -> None:
+        self.value += count
+
+
+class SharedCount:
+    """A count shared by the processes of a run (a multiprocessing manager's value)."""
+
+    def __init__(self, shared: Any, lock: Any) -> None:
+        self.shared = shared
+        self.lock = lock
+
+    @property
+    def value(self) -> int:
+        return int(self.shared.value)
+
+    def add(self, count: int) -> None:
+        with self.lock:
+            self.shared.value += count
+
+
 class FileImporter:
     """Imports files one after another into one database (one process)."""
 
@@ -101,17 +136,21 @@ class FileImporter:
         *,
         bulk_threshold: int = BULK_THRESHOLD,
         batch_lines: int = BATCH_LINES,
+        new_works: NewWorks | None = None,
+        affiliations: bool = True,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.sink = sink
         self.bulk_threshold = bulk_threshold
         self.batch_lines = batch_lines
-        self.new_works = 0
+        self.new_works: NewWorks = new_works or LocalCount()
+        self.failpoints = Failpoints(settings.failpoints)
+        self.affiliations = affiliations
 
     @property
     def bulk(self) -> bool:
-        return self.new_works >= self.bulk_threshold
+        return self.new_works.value >= self.bulk_threshold
 
     async def run(self, file: InputFile) -> FileResult:
         stat = file.path.stat()
@@ -157,7 +196,9 @@ class FileImporter:
         for attempt in range(RETRIES):
             try:
                 async with self._transaction() as session:
-                    outcome: Outcome = await write(session, parsed, events=events)
+                    outcome: Outcome = await write(
+                        session, parsed, events=events, affiliations=self.affiliations
+                    )
                     repository = OpenAlexRepository(session)
                     await repository.advance(str(file.path), last, finished=finished)
                     if not events:
@@ -166,12 +207,14 @@ class FileImporter:
                             .where(ImportedFile.path == str(file.path))
                             .values(derive_pending=True)
                         )
+                    self.failpoints.reach("import.before_commit")
+                self.failpoints.reach("import.after_commit")
                 break
             except DBAPIError as error:
                 code = getattr(getattr(error, "orig", None), "sqlstate", None)
                 if code not in RETRYABLE or attempt == RETRIES - 1:
                     raise
-        self.new_works += len(outcome.counts.new_work_ids)
+        self.new_works.add(len(outcome.counts.new_work_ids))
         result.counts.add(outcome.counts)
         self.sink.report(outcome.report)
         self.sink.advance(outcome.counts.read)
@@ -182,6 +225,26 @@ class FileImporter:
             await begin_writing(session)
             yield session
             await session.commit()
+
+
+async def fill_all_affiliations(settings: Settings, page: int = 2_000) -> None:
+    """Every researcher known only from works gets the institution of their latest work: after
+    parallel imports of works, whose batches could not see each other's."""
+    engine = create_engine(settings, maintenance=True)
+    try:
+        after = 0
+        while True:
+            async with create_sessionmaker(engine)() as session:
+                await begin_writing(session)
+                repository = OpenAlexRepository(session)
+                ids = await repository.researchers_without_record(after, page)
+                await repository.fill_affiliations(ids)
+                await session.commit()
+            if len(ids) < page:
+                return
+            after = ids[-1]
+    finally:
+        await engine.dispose()
 
 
 async def derive_if_pending(settings: Settings) -> bool:
@@ -211,13 +274,26 @@ async def derive_if_pending(settings: Settings) -> bool:
 
 
 async def import_files(
-    settings: Settings, files: Sequence[InputFile], sink: Sink, *, bulk_threshold: int
+    settings: Settings,
+    files: Sequence[InputFile],
+    sink: Sink,
+    *,
+    bulk_threshold: int,
+    batch_lines: int = BATCH_LINES,
+    new_works: NewWorks | None = None,
+    affiliations: bool = True,
 ) -> list[FileResult]:
     """Import these files in this process, one after another."""
     engine = create_engine(settings, maintenance=True)
     try:
         importer = FileImporter(
-            settings, create_sessionmaker(engine), sink, bulk_threshold=bulk_threshold
+            settings,
+            create_sessionmaker(engine),
+            sink,
+            bulk_threshold=bulk_threshold,
+            batch_lines=batch_lines,
+            new_works=new_works,
+            affiliations=affiliations,
         )
         return [await importer.run(file) for file in files]
     finally:
@@ -231,20 +307,33 @@ def run_import(
     *,
     jobs: int = 1,
     bulk_threshold: int = BULK_THRESHOLD,
+    batch_lines: int = BATCH_LINES,
 ) -> RunResult:
     """The whole command: discover, import (over ``jobs`` processes), derive if needed."""
     started = time.monotonic()
     inputs = discover(paths)
     result = RunResult(missing=list(inputs.missing))
+    new_works = LocalCount()
     for line in inputs.missing:
         sink.report([ReportLine(line.split(":", 1)[0], 0, "", line.split(": ", 1)[-1])])
     for group in _groups(inputs.files):
         if jobs <= 1 or len(group) <= 1:
             result.files += asyncio.run(
-                import_files(settings, group, sink, bulk_threshold=bulk_threshold)
+                import_files(
+                    settings,
+                    group,
+                    sink,
+                    bulk_threshold=bulk_threshold,
+                    batch_lines=batch_lines,
+                    new_works=new_works,
+                )
             )
         else:
-            result.files += _in_processes(settings, group, sink, jobs, bulk_threshold)
+            result.files += _in_processes(
+                settings, group, sink, jobs, bulk_threshold, batch_lines, new_works
+            )
+        if len(group) > 1 and jobs > 1 and group[0].entity is Entity.WORKS:
+            asyncio.run(fill_all_affiliations(settings))
     result.derived = asyncio.run(derive_if_pending(settings))
     result.seconds = time.monotonic() - started
     return result
@@ -264,17 +353,32 @@ def _groups(files: Sequence[InputFile]) -> Iterator[list[InputFile]]:
 
 
 def _in_processes(
-    settings: Settings, files: Sequence[InputFile], sink: Sink, jobs: int, bulk_threshold: int
+    settings: Settings,
+    files: Sequence[InputFile],
+    sink: Sink,
+    jobs: int,
+    bulk_threshold: int,
+    batch_lines: int,
+    new_works: LocalCount,
 ) -> list[FileResult]:
     """The files shared out to ``jobs`` processes (largest first), each with its own engine;
     their progress and report lines come back through a queue."""
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         queue = manager.Queue()
+        shared, lock = manager.Value("q", new_works.value), manager.Lock()
         ordered = sorted(files, key=lambda f: -f.path.stat().st_size)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = [
-                pool.submit(_import_in_child, settings, [file], queue, bulk_threshold)
+                pool.submit(
+                    _import_in_child,
+                    settings,
+                    [file],
+                    queue,
+                    bulk_threshold,
+                    batch_lines,
+                    (shared, lock),
+                )
                 for file in ordered
             ]
             pending = set(futures)
@@ -284,6 +388,7 @@ def _in_processes(
                 time.sleep(0.1)
             _drain(queue, sink)
             results = [r for f in futures for r in f.result()]
+            new_works.value = int(shared.value)
     by_path = {r.path: r for r in results}
     return [by_path[str(f.path)] for f in files]
 
@@ -310,10 +415,23 @@ class _QueueSink:
 
 
 def _import_in_child(
-    settings: Settings, files: Sequence[InputFile], queue: Any, bulk_threshold: int
+    settings: Settings,
+    files: Sequence[InputFile],
+    queue: Any,
+    bulk_threshold: int,
+    batch_lines: int,
+    counter: tuple[Any, Any],
 ) -> list[FileResult]:
     return asyncio.run(
-        import_files(settings, files, _QueueSink(queue), bulk_threshold=bulk_threshold)
+        import_files(
+            settings,
+            files,
+            _QueueSink(queue),
+            bulk_threshold=bulk_threshold,
+            batch_lines=batch_lines,
+            new_works=SharedCount(*counter),
+            affiliations=False,
+        )
     )
 
 

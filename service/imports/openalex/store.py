@@ -416,12 +416,14 @@ class OpenAlexRepository:
                             Work.publication_year.desc().nulls_last(),
                             Work.openalex_id.desc().nulls_last(),
                             Work.id.desc(),
+                            Institution.openalex_id.nulls_last(),
                             AuthorshipInstitution.institution_id,
                         ),
                     )
                     .label("rank"),
                 )
                 .join(AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id)
+                .join(Institution, Institution.id == AuthorshipInstitution.institution_id)
                 .join(Work, Work.id == Authorship.work_id)
                 .where(Authorship.researcher_id.in_(batch))
                 .subquery()
@@ -445,6 +447,16 @@ class OpenAlexRepository:
                     .values(affiliation_id=bindparam("institution")),
                     [{"researcher": r, "institution": i} for r, i in latest],
                 )
+
+    async def researchers_without_record(self, after: int, limit: int) -> list[int]:
+        """Ids of researchers known only from works, in id order, from ``after`` on."""
+        stmt = (
+            select(Researcher.id)
+            .where(Researcher.id > after, Researcher.openalex_updated.is_(None))
+            .order_by(Researcher.id)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))
 
     # -- merges -----------------------------------------------------------------------------
 
