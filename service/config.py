@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     rate_limit_follows_per_account: str = "60/minute"
     rate_limit_invitations_per_account: str = "10/hour"
     rate_limit_claims_per_account: str = "10/hour"
+    rate_limit_imports_per_key: str = "120/minute"
+    """``importWorks`` and ``addWork`` calls per API key (each call is one transaction)."""
+
+    import_max_records: int = 500
+    """Records one ``importWorks`` call may carry; more is BAD_USER_INPUT (``extensions.max``).
+    The request body must also fit ``max_body_bytes``, which full OpenAlex work records (median
+    16 KB) reach first."""
 
     cluster_seed: int = 42
     """Seed of the Leiden runs, so that clusters are reproducible."""
@@ -137,7 +144,7 @@ class Settings(BaseSettings):
     """Processed events older than this are deleted from the outbox."""
     failpoints: str = ""
     """Fault injection for tests, ``name=kill:N,...``: the Nth time the process reaches the
-    named point it kills itself with SIGKILL (see ``workers/failpoints.py``)."""
+    named point it kills itself with SIGKILL (see ``service/failpoints.py``)."""
 
     @field_validator("frontend_origins", mode="before")
     @classmethod

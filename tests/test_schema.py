@@ -11,13 +11,15 @@ CLIENT_DOCUMENTS = (
     "researcher_search.graphql",
     "researcher_lookup.graphql",
     "integrator_nested.graphql",
+    "import_works.graphql",
     "graph_slice.graphql",
     "viewer_actions.graphql",
     "follower_updates.graphql",
     "trust_updates.graphql",
 )
 """What our clients send: the web frontend's page, search, lookup, graph slice, viewer actions
-and subscriptions, and the integrators' nested query. Each must be in ``service/documents``."""
+and subscriptions, and the integrators' nested query and imports. Each must be in
+``service/documents``."""
 
 
 class TestSchema:

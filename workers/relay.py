@@ -24,11 +24,11 @@ from service.config import Settings
 from service.events.models import OutboxEvent
 from service.events.repository import NOTIFY_CHANNEL
 from service.events.service import events
+from service.failpoints import Failpoints
 from service.logging import log
 from service.trust.service import trust
 from workers.actor import EVENT_ACTORS
 from workers.broker import DERIVED_QUEUE
-from service.failpoints import Failpoints
 from workers.runtime import TRUST_REFRESH
 from workers.session import unit_of_work
 

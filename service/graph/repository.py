@@ -216,10 +216,11 @@ class CoauthorGraphRepository:
                 if (cluster := clusters.get(end)) is not None:
                     gains[cluster] = gains.get(cluster, 0.0) + delta
         if gains:
+            clusters_table = table_of(Cluster)
             await self.session.execute(
-                update(Cluster)
-                .where(Cluster.id == bindparam("b_id"))
-                .values(strength=Cluster.strength + bindparam("b_gain")),
+                update(clusters_table)
+                .where(clusters_table.c.id == bindparam("b_id"))
+                .values(strength=clusters_table.c.strength + bindparam("b_gain")),
                 [{"b_id": c, "b_gain": g} for c, g in sorted(gains.items())],
             )
 

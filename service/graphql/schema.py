@@ -33,6 +33,7 @@ from service.graphql.observability import OperationMetrics
 from service.graphql.shared_streams import SharedStreams, is_subscription
 from service.graphql.socket import SocketConnection, per_operation
 from service.graphql.unit_of_work import UnitOfWork
+from service.imports.schema import ImportMutation
 from service.institutions.schema import InstitutionQuery
 from service.invitations.schema import InvitationMutation
 from service.live.schema import LiveSubscription
@@ -50,7 +51,12 @@ class Query(
 
 @strawberry.type
 class Mutation(
-    AccountMutation, FollowMutation, ClaimMutation, ResearcherMutation, InvitationMutation
+    AccountMutation,
+    FollowMutation,
+    ClaimMutation,
+    ResearcherMutation,
+    InvitationMutation,
+    ImportMutation,
 ):
     pass
 
