@@ -3,7 +3,6 @@ importer's store and the domain repositories already hold."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import func, select, text
@@ -23,19 +22,6 @@ apart from the single-key locks on researcher ids)."""
 class IntegratorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def stored_works(
-        self, keys: Collection[str]
-    ) -> dict[str, tuple[int, dt.datetime | None]]:
-        """OpenAlex work id -> (work id, ``openalex_updated``) of the works stored under these
-        ids."""
-        found: dict[str, tuple[int, dt.datetime | None]] = {}
-        for batch in chunked(sorted(keys), IN_LIST_SIZE):
-            stmt = select(Work.openalex_id, Work.id, Work.openalex_updated).where(
-                Work.openalex_id.in_(batch)
-            )
-            found.update((k, (i, u)) for k, i, u in await self.session.execute(stmt) if k)
-        return found
 
     async def works(self, ids: Sequence[int]) -> dict[int, Work]:
         """These works with their venues."""

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import BadUserInput, Conflict, NotFound
 from service.events.service import emit
-from service.imports.openalex.batches import Outcome, ReportLine, parse, write
+from service.imports.openalex.batches import ReportLine, parse, write
 from service.imports.openalex.inputs import Entity, InputFile
 from service.imports.openalex.records import DOI_PREFIXES, short_id
 from service.imports.repository import IntegratorRepository
@@ -175,24 +175,26 @@ class IntegratorService:
             rejected = results[line.line]
             if line.line not in kept and rejected.reason is None:
                 rejected.reason = REPEATED.sub(r"(first at index \1)", line.reason)
-        repository = IntegratorRepository(session)
-        before = await repository.stored_works(accepted)
         outcome = await write(session, parsed, events=True)
-        after = await repository.stored_works(accepted)
-        works = await repository.works([work_id for work_id, _ in after.values()])
+        assert outcome.works is not None
+        written = outcome.works
+        statuses = (
+            dict.fromkeys(written.inserted, ImportStatus.CREATED)
+            | dict.fromkeys(written.updated, ImportStatus.UPDATED)
+            | dict.fromkeys(written.unchanged, ImportStatus.UNCHANGED)
+        )
+        works = await IntegratorRepository(session).works(list(written.ids.values()))
         for key, index in accepted.items():
             result = results[index]
             result.openalex_id = key
-            result.status = _status(before.get(key), after[key])
-            result.work = works[after[key][0]]
+            result.status = statuses[key]
+            result.work = works[written.ids[key]]
         for result in results:
             if result.status is ImportStatus.REJECTED and result.reason is None:
                 result.reason = "not imported"
         for line in outcome.report:
             _attach_note(results, accepted, line)
-        imported = ImportResult(results)
-        _check_counts(imported, outcome)
-        return imported
+        return ImportResult(results)
 
     async def add_work(self, session: AsyncSession, new: NewWork) -> AddedWork:
         """One work from plain fields, its authors matched by OpenAlex author id or ORCID iD
@@ -370,14 +372,6 @@ def _work_id_of(record: object) -> str | None:
     return short_id(record.get("id"), "W") if isinstance(record, dict) else None
 
 
-def _status(
-    before: tuple[int, dt.datetime | None] | None, after: tuple[int, dt.datetime | None]
-) -> ImportStatus:
-    if before is None:
-        return ImportStatus.CREATED
-    return ImportStatus.UPDATED if after[1] != before[1] else ImportStatus.UNCHANGED
-
-
 def _attach_note(results: list[RecordResult], accepted: dict[str, int], line: ReportLine) -> None:
     """A report line about an imported record (or what it names) becomes one of its notes; the
     line of a record left out whole is its reason already."""
@@ -387,21 +381,6 @@ def _attach_note(results: list[RecordResult], accepted: dict[str, int], line: Re
             log.warning("imports.note_unplaced", entity_id=line.entity_id, reason=line.reason)
         return
     results[index].notes.append(ImportNote(line.entity_id, line.reason, not line.skipped))
-
-
-def _check_counts(result: ImportResult, outcome: Outcome) -> None:
-    counts = outcome.counts
-    seen = (
-        result.count(ImportStatus.CREATED),
-        result.count(ImportStatus.UPDATED),
-        result.count(ImportStatus.UNCHANGED),
-    )
-    if seen != (counts.inserted, counts.updated, counts.unchanged):
-        log.warning(
-            "imports.counts_differ",
-            results=seen,
-            importer=(counts.inserted, counts.updated, counts.unchanged),
-        )
 
 
 def _author(index: int, author: AuthorRef) -> AuthorRef:

@@ -26,7 +26,7 @@ from service.imports.openalex.records import (
     map_work,
     short_id,
 )
-from service.imports.openalex.store import Merged, OpenAlexRepository, Written
+from service.imports.openalex.store import Merged, OpenAlexRepository, Written, WrittenWorks
 from service.topics.models import TopicLevel
 
 ENTITY_MAPPERS: dict[Entity, Callable[[object], Rows]] = {
@@ -175,6 +175,8 @@ def _parse_merges(parsed: Parsed, entries: Sequence[tuple[int, Any]]) -> None:
 class Outcome:
     counts: Counts
     report: list[ReportLine]
+    works: WrittenWorks | None = None
+    """For a batch of works: what became of each, by key."""
 
 
 async def write(
@@ -190,6 +192,7 @@ async def write(
     counts = Counts(read=parsed.counts.read, skipped=parsed.counts.skipped)
     entity = parsed.file.entity
     refs = parsed.refs
+    written_works: WrittenWorks | None = None
     institutions = await repository.ensure_institutions(refs.institutions, notes)
     if entity is Entity.WORKS:
         venues = await repository.ensure_venues(refs.venues)
@@ -200,6 +203,7 @@ async def write(
         )
         counts.add_written(written)
         counts.new_work_ids = written.new_ids
+        written_works = written
         authors = {researchers[a.author] for w in parsed.works.values() for a in w.authorships}
         if affiliations:
             await repository.fill_affiliations(authors)
@@ -230,7 +234,7 @@ async def write(
         report.append(
             ReportLine(str(parsed.file.path), line, note.entity_id, note.reason, note.skipped)
         )
-    return Outcome(counts, report)
+    return Outcome(counts, report, written_works)
 
 
 def _emit_rewired(session: AsyncSession, rewired: dict[int, list[int]]) -> None:

@@ -84,6 +84,8 @@ class WrittenWorks(Written):
     """Ids of the works inserted."""
     rewired: dict[int, list[int]] = field(default_factory=dict)
     """Works already stored whose authors or topics changed: work id -> authors before."""
+    ids: dict[str, int] = field(default_factory=dict)
+    """Every work of the batch (inserted, updated or unchanged) by key."""
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,7 @@ class OpenAlexRepository:
         plan = await self._plan(WORKS, rows, written)
         values = [_work_values(rows[k], venues.get(rows[k].venue or "")) for k in plan]
         ids = await self._write(WORKS, plan, values)
+        written.ids = ids | await self._ids(WORKS, written.unchanged)
         new = [rows[k] for k, stored in plan.items() if stored is None]
         written.new_ids = [ids[w.key] for w in new]
         await self._add_children(new, ids, researchers, institutions, topics)
