@@ -4,6 +4,8 @@ with."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,13 +35,17 @@ ATTEMPTS = 5
 it read)."""
 
 
-async def recompute_everything(settings: Settings) -> None:
+async def recompute_everything(
+    settings: Settings, also: Callable[[AsyncSession], Awaitable[None]] | None = None
+) -> None:
     """``recompute_all`` in a session of its own (``bzpeer recompute --all``, the end of a bulk
-    import), committed."""
+    import), committed; ``also`` writes in the same transaction (what the recompute settles)."""
     for attempt in range(ATTEMPTS):
         try:
             async with derive_session(settings) as session:
                 await recompute_all(session, seed=settings.cluster_seed)
+                if also is not None:
+                    await also(session)
             return
         except DBAPIError as error:
             # A profile edit or a scheduled recluster changed a row we read: again, from a

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("lines_done", sa.Integer(), nullable=False),
         sa.Column("started_at", service.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", service.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.Column("derive_pending", sa.Boolean(), nullable=False),
         sa.Column(
             "id",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, IdMixin
@@ -26,6 +26,9 @@ class ImportedFile(IdMixin, Base):
     lines_done: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    """Why the last run of this file stopped before its end (a broken file, a job that gave
+    up); cleared when a run starts it again."""
     derive_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     """Imported in bulk (no event per work): everything derived must be recomputed once the
     import ends. Cleared by that recompute; a run that finds it set runs it."""

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,7 +29,6 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.db.session import begin_writing
 from service.events.service import emit
 from service.failpoints import Failpoints
-from service.imports.models import ImportedFile
 from service.imports.openalex.batches import Counts, Outcome, ReportLine, parse, write
 from service.imports.openalex.inputs import (
     Entity,
@@ -179,7 +177,9 @@ class FileImporter:
             result.broken = f"line {exc.line}: {exc.reason}"
             self.sink.report([ReportLine(str(file.path), exc.line, "", exc.reason)])
             last = exc.line - 1
-        await self._apply(file, batch, last, result, finished=result.broken is None)
+        await self._apply(
+            file, batch, last, result, finished=result.broken is None, error=result.broken
+        )
         return result
 
     async def _apply(
@@ -190,6 +190,7 @@ class FileImporter:
         result: FileResult,
         *,
         finished: bool = False,
+        error: str | None = None,
     ) -> None:
         parsed = parse(file, batch)
         events = not self.bulk
@@ -199,14 +200,13 @@ class FileImporter:
                     outcome: Outcome = await write(
                         session, parsed, events=events, affiliations=self.affiliations
                     )
-                    repository = OpenAlexRepository(session)
-                    await repository.advance(str(file.path), last, finished=finished)
-                    if not events:
-                        await session.execute(
-                            update(ImportedFile)
-                            .where(ImportedFile.path == str(file.path))
-                            .values(derive_pending=True)
-                        )
+                    await OpenAlexRepository(session).advance(
+                        str(file.path),
+                        last,
+                        finished=finished,
+                        error=error,
+                        derive_pending=not events,
+                    )
                     self.failpoints.reach("import.before_commit")
                 self.failpoints.reach("import.after_commit")
                 break
@@ -253,23 +253,18 @@ async def derive_if_pending(settings: Settings) -> bool:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
-            pending = await session.scalar(
-                select(ImportedFile.id).where(ImportedFile.derive_pending.is_(True)).limit(1)
-            )
-        if pending is None:
-            return False
-        await recompute_everything(settings)
-        async with create_sessionmaker(engine)() as session:
-            await begin_writing(session)
-            cleared = await session.execute(
-                update(ImportedFile)
-                .where(ImportedFile.derive_pending.is_(True))
-                .values(derive_pending=False)
-            )
-            emit(session, "imports.completed", files=int(getattr(cleared, "rowcount", 0) or 0))
-            await session.commit()
+            if not await OpenAlexRepository(session).derive_pending():
+                return False
     finally:
         await engine.dispose()
+
+    async def settle_the_marks(session: AsyncSession) -> None:
+        # In the recompute's transaction and snapshot: a file imported in bulk after it began
+        # keeps its mark for the next run.
+        files = await OpenAlexRepository(session).clear_derive_pending()
+        emit(session, "imports.completed", files=files)
+
+    await recompute_everything(settings, also=settle_the_marks)
     return True
 
 

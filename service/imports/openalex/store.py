@@ -619,11 +619,10 @@ class OpenAlexRepository:
         replaced one or one a run finished (importing it again reads it all again)."""
         stored = await self.progress(path)
         if stored is not None and (stored.size, stored.mtime_ns) == (size, mtime_ns):
-            if stored.finished_at is None:
-                return stored.lines_done
-            stored.lines_done, stored.finished_at = 0, None
+            done = stored.lines_done if stored.finished_at is None else 0
+            stored.lines_done, stored.finished_at, stored.error = done, None, None
             await self.session.flush()
-            return 0
+            return done
         if stored is not None:
             await self.session.delete(stored)
             await self.session.flush()
@@ -640,13 +639,53 @@ class OpenAlexRepository:
         await self.session.flush()
         return 0
 
-    async def advance(self, path: str, lines_done: int, *, finished: bool = False) -> None:
+    async def advance(
+        self,
+        path: str,
+        lines_done: int,
+        *,
+        finished: bool = False,
+        error: str | None = None,
+        derive_pending: bool = False,
+    ) -> None:
+        """Where the file got to, in the transaction that wrote those lines: finished, stopped
+        by ``error``, and whether what it wrote still has to be derived in bulk."""
         values: dict[str, Any] = {"lines_done": lines_done}
         if finished:
             values["finished_at"] = utcnow()
+        if error is not None:
+            values["error"] = error
+        if derive_pending:
+            values["derive_pending"] = True
         await self.session.execute(
             update(ImportedFile).where(ImportedFile.path == path).values(**values)
         )
+
+    async def record_failure(self, path: str, error: str) -> None:
+        await self.session.execute(
+            update(ImportedFile).where(ImportedFile.path == path).values(error=error)
+        )
+
+    async def file_states(
+        self, paths: Collection[str]
+    ) -> dict[str, tuple[dt.datetime | None, str | None]]:
+        """(finished at, error) of these files, by path."""
+        stmt = select(ImportedFile.path, ImportedFile.finished_at, ImportedFile.error).where(
+            ImportedFile.path.in_(list(paths))
+        )
+        return {p: (f, e) for p, f, e in await self.session.execute(stmt)}
+
+    async def derive_pending(self) -> bool:
+        stmt = select(ImportedFile.id).where(ImportedFile.derive_pending.is_(True)).limit(1)
+        return (await self.session.scalar(stmt)) is not None
+
+    async def clear_derive_pending(self) -> int:
+        result = await self.session.execute(
+            update(ImportedFile)
+            .where(ImportedFile.derive_pending.is_(True))
+            .values(derive_pending=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     # -- helpers ----------------------------------------------------------------------------
 
