@@ -8,10 +8,15 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from service.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from service.imports.openalex.importer import RunResult
+    from service.imports.openalex.progress import ImportSink
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema.graphql"
 
@@ -272,18 +277,23 @@ def cmd_import_openalex(args: argparse.Namespace) -> int:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     report = args.report or settings.data_dir / "imports" / f"openalex-{stamp}.tsv"
     report.parent.mkdir(parents=True, exist_ok=True)
+    if args.enqueue and not settings.redis_url:
+        print("bzpeer import: --enqueue needs REDIS_URL (the workers' broker)", file=sys.stderr)
+        return 2
+    bulk_threshold = args.bulk_threshold if args.bulk_threshold is not None else BULK_THRESHOLD
     sink = ImportSink(report, total=expected)
     try:
-        result = run_import(
-            settings,
-            args.paths,
-            sink,
-            jobs=max(1, args.jobs),
-            bulk_threshold=args.bulk_threshold
-            if args.bulk_threshold is not None
-            else BULK_THRESHOLD,
-            batch_lines=max(1, args.batch_size),
-        )
+        if args.enqueue:
+            result = _import_through_workers(settings, args, sink, bulk_threshold)
+        else:
+            result = run_import(
+                settings,
+                args.paths,
+                sink,
+                jobs=max(1, args.jobs),
+                bulk_threshold=bulk_threshold,
+                batch_lines=max(1, args.batch_size),
+            )
     finally:
         sink.close()
     totals = result.totals
@@ -298,6 +308,45 @@ def cmd_import_openalex(args: argparse.Namespace) -> int:
         + f"); report: {report} ({sink.lines} lines)"
     )
     return IMPORT_SKIPPED_STATUS if result.skipped_anything or sink.skipped else 0
+
+
+def _import_through_workers(
+    settings: Settings,
+    args: argparse.Namespace,
+    sink: ImportSink,
+    bulk_threshold: int,
+) -> RunResult:
+    """One job per file on the broker's imports queue, for the ``bzpeer worker`` processes."""
+    from dramatiq import Message
+
+    from service.imports.openalex.distributed import IMPORT_FILE_JOB, IMPORTS_QUEUE, run_enqueued
+    from workers.broker import create_broker
+
+    broker = create_broker(settings)
+    broker.declare_queue(IMPORTS_QUEUE)
+
+    def send(job: dict[str, Any]) -> None:
+        broker.enqueue(
+            Message(
+                queue_name=IMPORTS_QUEUE,
+                actor_name=IMPORT_FILE_JOB,
+                args=(),
+                kwargs=job,
+                options={},
+            )
+        )
+
+    try:
+        return run_enqueued(
+            settings,
+            args.paths,
+            sink,
+            send,
+            bulk_threshold=bulk_threshold,
+            batch_lines=max(1, args.batch_size),
+        )
+    finally:
+        broker.close()
 
 
 def cmd_recompute(_args: argparse.Namespace) -> int:
@@ -419,6 +468,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="new works after which the import stops emitting an event per work and "
         "recomputes everything derived at its end (default 5000)",
+    )
+    openalex.add_argument(
+        "--enqueue",
+        action="store_true",
+        help="send one job per file to the workers (`bzpeer worker`, on any machine that sees "
+        "the files at the same paths; needs REDIS_URL) and wait for them",
     )
     openalex.add_argument(
         "--batch-size",

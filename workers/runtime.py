@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import dramatiq
 from dramatiq import Broker, Message
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import CurrentMessage, Middleware
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +25,13 @@ from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
 from service.db.session import writer_options
 from service.events.service import events
+from service.imports.openalex.distributed import (
+    IMPORT_FILE_JOB,
+    IMPORTS_QUEUE,
+    FileJob,
+    record_job_failure,
+    run_file_job,
+)
 from service.live.publisher import Changes, Publisher, RedisPublisher
 from service.live.topics import Channels, Topic
 from service.logging import log
@@ -34,6 +41,10 @@ from workers.broker import DERIVED_QUEUE, create_broker
 from workers.coalesce import Flag, LocalFlag, RedisFlag
 from workers.group_commit import IN_FLIGHT, Delivery, GroupCommit
 from workers.session import unit_of_work
+
+IMPORT_TIME_LIMIT_MS = 12 * 3_600_000
+"""Longest import of one file (a snapshot part is under 2 GB)."""
+IMPORT_RETRIES = 3
 
 T = TypeVar("T")
 
@@ -153,6 +164,14 @@ class WorkerRuntime:
             priority=0,
             options={},
         )
+        self.import_actor = dramatiq.Actor(
+            self._import_file,
+            broker=self.broker,
+            actor_name=IMPORT_FILE_JOB,
+            queue_name=IMPORTS_QUEUE,
+            priority=10,  # after events: an import must not hold up live updates
+            options={"time_limit": IMPORT_TIME_LIMIT_MS, "max_retries": IMPORT_RETRIES},
+        )
 
     # Events
 
@@ -259,6 +278,28 @@ class WorkerRuntime:
             self.stats["trust_refreshes"] += 1
             self.stats["trust_recomputed"] += outcome.taken
         return outcome
+
+    # Imports
+
+    def _import_file(self, **job: Any) -> None:
+        """One file of ``bzpeer import openalex --enqueue``; a retry resumes it."""
+        spec = FileJob(**job)
+        try:
+            result = run_file_job(self.settings, spec)
+        except Exception as error:
+            message = CurrentMessage.get_current_message()
+            retries = message.options.get("retries", 0) if message else IMPORT_RETRIES
+            if retries >= IMPORT_RETRIES:  # the last try: tell the waiting command
+                record_job_failure(self.settings, spec, f"{type(error).__name__}: {error}")
+            raise
+        self.stats["imported_files"] += 1
+        log.info(
+            "import.file_done",
+            path=result.path,
+            resumed_at=result.resumed_at,
+            broken=result.broken,
+            **result.counts.tally(),
+        )
 
     # Lifecycle
 

@@ -31,6 +31,11 @@ def upgrade() -> None:
         sa.Column("lines_done", sa.Integer(), nullable=False),
         sa.Column("started_at", service.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", service.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("read", sa.Integer(), nullable=False),
+        sa.Column("inserted", sa.Integer(), nullable=False),
+        sa.Column("updated", sa.Integer(), nullable=False),
+        sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("derive_pending", sa.Boolean(), nullable=False),
         sa.Column(
@@ -42,6 +47,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_imported_files")),
         sa.UniqueConstraint("path", name=op.f("uq_imported_files_path")),
     )
+    op.create_table(
+        "import_notes",
+        sa.Column("path", sa.String(length=1000), nullable=False),
+        sa.Column("line", sa.Integer(), nullable=False),
+        sa.Column("entity_id", sa.String(length=64), nullable=False),
+        sa.Column("skipped", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_notes")),
+    )
+    with op.batch_alter_table("import_notes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_notes_path"), ["path"], unique=False)
     op.create_table(
         "openalex_merges",
         sa.Column("old_id", sa.String(length=32), nullable=False),
@@ -142,4 +164,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_openalex_merges_survivor_id"))
 
     op.drop_table("openalex_merges")
+    op.drop_table("import_notes")
     op.drop_table("imported_files")

@@ -6,7 +6,7 @@ from service.db.base import Base
 from service.events.models import OutboxEvent
 from service.follows.models import Follow
 from service.graph.models import Cluster, CoauthorEdge
-from service.imports.models import ImportedFile, OpenAlexMerge
+from service.imports.models import ImportedFile, ImportNote, OpenAlexMerge
 from service.institutions.models import Institution, InstitutionDomain
 from service.invitations.models import Invitation
 from service.researchers.models import Researcher, ResearcherTopic
@@ -25,6 +25,7 @@ __all__ = [
     "Cluster",
     "CoauthorEdge",
     "Follow",
+    "ImportNote",
     "ImportedFile",
     "Institution",
     "InstitutionDomain",

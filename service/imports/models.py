@@ -26,12 +26,33 @@ class ImportedFile(IdMixin, Base):
     lines_done: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    """Records of the file so far (this run's, and a stopped run's before it), as the batches
+    committed them."""
     error: Mapped[str | None] = mapped_column(Text)
     """Why the last run of this file stopped before its end (a broken file, a job that gave
     up); cleared when a run starts it again."""
     derive_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     """Imported in bulk (no event per work): everything derived must be recomputed once the
     import ends. Cleared by that recompute; a run that finds it set runs it."""
+
+
+class ImportNote(IdMixin, Base):
+    """An item an import left out or repaired, written in the transaction of its batch: the
+    report of a run (a stopped one included) is exactly what its batches committed."""
+
+    __tablename__ = "import_notes"
+
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    entity_id: Mapped[str] = mapped_column(String(64))
+    skipped: Mapped[bool] = mapped_column(Boolean)
+    """True: left out; False: kept, repaired."""
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class OpenAlexMerge(Base):

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import BadUserInput, Conflict, NotFound
 from service.events.service import emit
-from service.imports.openalex.batches import ReportLine, parse, write
+from service.imports.openalex.batches import parse, write
 from service.imports.openalex.inputs import Entity, InputFile
-from service.imports.openalex.records import DOI_PREFIXES, short_id
+from service.imports.openalex.records import DOI_PREFIXES, ReportLine, short_id
 from service.imports.repository import IntegratorRepository
 from service.logging import log
 from service.researchers.models import Researcher

@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
-from service.imports.openalex.batches import ReportLine
 from service.imports.openalex.importer import RunResult, run_import
+from service.imports.openalex.records import ReportLine
 from tests.support import DATA, settings_for
 
 OPENALEX_DATA = DATA / "openalex"
@@ -110,6 +110,39 @@ def import_into(url: str, *paths: Path, bulk_threshold: int = 5_000, jobs: int =
         settings_for(url), list(paths), sink, jobs=jobs, bulk_threshold=bulk_threshold
     )
     return Imported(url, result, sink)
+
+
+def write_snapshot(folder: Path, records: list[dict[str, Any]], parts: int = 3) -> Path:
+    """The works as a snapshot folder: ``works/updated_date=.../part_NNN.gz`` with its
+    manifest, and the authors file as one partition of ``authors/``."""
+    entries: list[dict[str, Any]] = []
+    for number in range(parts):
+        day = f"2025-0{number + 1}-01"
+        path = folder / "works" / f"updated_date={day}" / f"part_{number:03d}.gz"
+        path.parent.mkdir(parents=True)
+        part = records[number::parts]
+        path.write_bytes(gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in part)))
+        entries.append(
+            {
+                "url": f"s3://openalex/data/works/updated_date={day}/part_{number:03d}.gz",
+                "meta": {"content_length": path.stat().st_size, "record_count": len(part)},
+            }
+        )
+    (folder / "works" / "manifest").write_text(json.dumps({"entries": entries}))
+    authors = folder / "authors" / "updated_date=2025-01-01" / "part_000.gz"
+    authors.parent.mkdir(parents=True)
+    authors.write_bytes(gzip.compress(AUTHORS_FILE.read_bytes()))
+    return folder
+
+
+SAME_CONTENT = (
+    "SELECT openalex_id, title, doi FROM works ORDER BY 1",
+    "SELECT w.openalex_id, r.openalex_id, a.position FROM authorships a "
+    "JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = a.researcher_id ORDER BY 1, 3",
+    "SELECT r.openalex_id, i.openalex_id FROM researchers r "
+    "LEFT JOIN institutions i ON i.id = r.affiliation_id ORDER BY 1",
+)
+"""Statements whose answers two imports of the same records must share."""
 
 
 def fetch(url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:

@@ -10,20 +10,22 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from service.db.migrate import upgrade
 from tests.imports.support import (
     AUTHORS_FILE,
     MEMBER,
     MEMBER_FILE,
+    SAME_CONTENT,
     WORKS_FILE,
     Raw,
     fetch,
     import_into,
     mapping,
     read_jsonl,
+    write_snapshot,
 )
 from tests.support import REPO, create_database, drop_database
 
@@ -216,51 +218,27 @@ class TestKilledAndRestarted:
 
 class TestSnapshotFolders:
     def test_partitions_over_two_processes_equal_one_file(self, tmp_path: Path, raw: Raw) -> None:
-        snapshot = tmp_path / "snapshot"
-        records = raw.records
-        parts = [records[i::3] for i in range(3)]
-        entries: list[dict[str, Any]] = []
-        for number, part in enumerate(parts):
-            day = f"2025-0{number + 1}-01"
-            path = snapshot / "works" / f"updated_date={day}" / f"part_{number:03d}.gz"
-            path.parent.mkdir(parents=True)
-            path.write_bytes(gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in part)))
-            entries.append(
-                {
-                    "url": f"s3://openalex/data/works/updated_date={day}/part_{number:03d}.gz",
-                    "meta": {"content_length": path.stat().st_size, "record_count": len(part)},
-                }
-            )
-        entries.append(
+        snapshot = write_snapshot(tmp_path / "snapshot", raw.records)
+        manifest = snapshot / "works" / "manifest"
+        listed = json.loads(manifest.read_text())
+        listed["entries"].append(
             {
                 "url": "s3://openalex/data/works/updated_date=2025-09-01/part_000.gz",
                 "meta": {"content_length": 1, "record_count": 1},
             }
         )
-        (snapshot / "works" / "manifest").write_text(json.dumps({"entries": entries}))
-        authors = snapshot / "authors" / "updated_date=2025-01-01" / "part_000.gz"
-        authors.parent.mkdir(parents=True)
-        authors.write_bytes(gzip.compress(AUTHORS_FILE.read_bytes()))
+        manifest.write_text(json.dumps(listed))
         parallel_url = f"sqlite:///{tmp_path / 'parallel.sqlite3'}"
         single_url = f"sqlite:///{tmp_path / 'single.sqlite3'}"
         for url in (parallel_url, single_url):
-            from service.db.migrate import upgrade
-
             upgrade(url)
         parallel = import_into(parallel_url, snapshot, jobs=2)
         import_into(single_url, WORKS_FILE, AUTHORS_FILE)
-        assert parallel.result.totals.inserted == len(records) + 85
+        assert parallel.result.totals.inserted == len(raw.records) + 85
         (missing,) = parallel.result.missing
         assert "updated_date=2025-09-01" in missing and missing.endswith("not found")
         assert parallel.result.skipped_anything
-        for statement in (
-            "SELECT openalex_id, title, doi FROM works ORDER BY 1",
-            "SELECT w.openalex_id, r.openalex_id, a.position FROM authorships a "
-            "JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = a.researcher_id "
-            "ORDER BY 1, 3",
-            "SELECT r.openalex_id, i.openalex_id FROM researchers r "
-            "LEFT JOIN institutions i ON i.id = r.affiliation_id ORDER BY 1",
-        ):
+        for statement in SAME_CONTENT:
             assert fetch(parallel_url, statement) == fetch(single_url, statement), statement
 
 

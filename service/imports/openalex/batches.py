@@ -16,6 +16,7 @@ from service.imports.openalex.inputs import Entity, InputFile
 from service.imports.openalex.records import (
     EntityRows,
     Refs,
+    ReportLine,
     Rows,
     Unreadable,
     WorkRow,
@@ -48,22 +49,6 @@ MERGED_PREFIXES = {
 }
 
 
-@dataclass(frozen=True)
-class ReportLine:
-    """One item an import left out or changed, where it came from and why."""
-
-    file: str
-    line: int
-    entity_id: str
-    reason: str
-    skipped: bool = True
-
-    def tsv(self) -> str:
-        kind = "skipped" if self.skipped else "repaired"
-        reason = self.reason.replace("\t", " ").replace("\n", " ")
-        return f"{self.file}\t{self.line}\t{self.entity_id}\t{kind}\t{reason}\n"
-
-
 @dataclass
 class Counts:
     read: int = 0
@@ -81,6 +66,16 @@ class Counts:
         self.unchanged += other.unchanged
         self.skipped += other.skipped
         self.new_work_ids += other.new_work_ids
+
+    def tally(self) -> dict[str, int]:
+        """The counts a file's progress row keeps."""
+        return {
+            "read": self.read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+        }
 
     def add_written(self, written: Written) -> None:
         self.inserted += len(written.inserted)

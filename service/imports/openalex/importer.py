@@ -29,7 +29,7 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.db.session import begin_writing
 from service.events.service import emit
 from service.failpoints import Failpoints
-from service.imports.openalex.batches import Counts, Outcome, ReportLine, parse, write
+from service.imports.openalex.batches import Counts, Outcome, parse, write
 from service.imports.openalex.inputs import (
     Entity,
     InputFile,
@@ -38,6 +38,7 @@ from service.imports.openalex.inputs import (
     lines_of,
     merged_rows,
 )
+from service.imports.openalex.records import ReportLine
 from service.imports.openalex.store import OpenAlexRepository
 from service.recompute import recompute_everything
 
@@ -175,10 +176,16 @@ class FileImporter:
                     batch = []
         except UnreadableInput as exc:
             result.broken = f"line {exc.line}: {exc.reason}"
-            self.sink.report([ReportLine(str(file.path), exc.line, "", exc.reason)])
+            broken = ReportLine(str(file.path), exc.line, "", exc.reason)
             last = exc.line - 1
         await self._apply(
-            file, batch, last, result, finished=result.broken is None, error=result.broken
+            file,
+            batch,
+            last,
+            result,
+            finished=result.broken is None,
+            error=result.broken,
+            also=[broken] if result.broken else [],
         )
         return result
 
@@ -191,7 +198,10 @@ class FileImporter:
         *,
         finished: bool = False,
         error: str | None = None,
+        also: Sequence[ReportLine] = (),
     ) -> None:
+        """Write a batch, its report lines (and ``also``, the file's own) and the file's
+        progress in one transaction."""
         parsed = parse(file, batch)
         events = not self.bulk
         for attempt in range(RETRIES):
@@ -200,9 +210,12 @@ class FileImporter:
                     outcome: Outcome = await write(
                         session, parsed, events=events, affiliations=self.affiliations
                     )
-                    await OpenAlexRepository(session).advance(
+                    repository = OpenAlexRepository(session)
+                    await repository.add_notes([*outcome.report, *also])
+                    await repository.advance(
                         str(file.path),
                         last,
+                        counts=outcome.counts.tally(),
                         finished=finished,
                         error=error,
                         derive_pending=not events,
@@ -210,13 +223,12 @@ class FileImporter:
                     self.failpoints.reach("import.before_commit")
                 self.failpoints.reach("import.after_commit")
                 break
-            except DBAPIError as error:
-                code = getattr(getattr(error, "orig", None), "sqlstate", None)
+            except DBAPIError as failure:
+                code = getattr(getattr(failure, "orig", None), "sqlstate", None)
                 if code not in RETRYABLE or attempt == RETRIES - 1:
                     raise
         self.new_works.add(len(outcome.counts.new_work_ids))
         result.counts.add(outcome.counts)
-        self.sink.report(outcome.report)
         self.sink.advance(outcome.counts.read)
 
     @contextlib.asynccontextmanager
@@ -311,7 +323,7 @@ def run_import(
     new_works = LocalCount()
     for line in inputs.missing:
         sink.report([ReportLine(line.split(":", 1)[0], 0, "", line.split(": ", 1)[-1])])
-    for group in _groups(inputs.files):
+    for group in kinds_in_order(inputs.files):
         if jobs <= 1 or len(group) <= 1:
             result.files += asyncio.run(
                 import_files(
@@ -329,12 +341,23 @@ def run_import(
             )
         if len(group) > 1 and jobs > 1 and group[0].entity is Entity.WORKS:
             asyncio.run(fill_all_affiliations(settings))
+    sink.report(asyncio.run(committed_notes(settings, [f.path for f in result.files])))
     result.derived = asyncio.run(derive_if_pending(settings))
     result.seconds = time.monotonic() - started
     return result
 
 
-def _groups(files: Sequence[InputFile]) -> Iterator[list[InputFile]]:
+async def committed_notes(settings: Settings, paths: Sequence[str]) -> list[ReportLine]:
+    """The report lines the batches of these files committed, in file order."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await OpenAlexRepository(session).notes(paths)
+    finally:
+        await engine.dispose()
+
+
+def kinds_in_order(files: Sequence[InputFile]) -> Iterator[list[InputFile]]:
     """Files in runs of one entity kind, in import order: a kind starts once the kinds it
     names are in (topics before works...), while the files of one kind run in parallel."""
     group: list[InputFile] = []

@@ -14,9 +14,32 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from service.imports.openalex.batches import ReportLine
+from service.imports.openalex.records import ReportLine
+from service.logging import log
 
 REPORT_HEADER = "file\tline\tentity_id\tkind\treason\n"
+
+
+class ProgressLog:
+    """A worker's import of one file: a log line every ``interval`` seconds (its report lines
+    are in the database, written with their batches)."""
+
+    def __init__(self, path: str, interval: float = 30.0) -> None:
+        self.path = path
+        self.interval = interval
+        self.records = 0
+        self.started = self._last = time.monotonic()
+
+    def advance(self, records: int) -> None:
+        self.records += records
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            rate = self.records / max(now - self.started, 1e-9)
+            log.info("import.progress", path=self.path, records=self.records, per_second=rate)
+
+    def report(self, lines: Sequence[ReportLine]) -> None:
+        """Nothing: the batches stored them."""
 
 
 class ImportSink:

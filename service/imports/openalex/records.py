@@ -79,6 +79,22 @@ class Note:
     skipped: bool = True
 
 
+@dataclass(frozen=True)
+class ReportLine:
+    """One item an import left out or changed, where it came from and why."""
+
+    file: str
+    line: int
+    entity_id: str
+    reason: str
+    skipped: bool = True
+
+    def tsv(self) -> str:
+        kind = "skipped" if self.skipped else "repaired"
+        reason = self.reason.replace("\t", " ").replace("\n", " ")
+        return f"{self.file}\t{self.line}\t{self.entity_id}\t{kind}\t{reason}\n"
+
+
 class Unreadable(Exception):
     """Raised when a record cannot be mapped at all (no id, not an object, no title)."""
 

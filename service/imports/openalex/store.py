@@ -32,10 +32,11 @@ from service.claims.models import Claim, ClaimStatus
 from service.db.base import table_of, utcnow
 from service.db.repository import is_postgresql
 from service.follows.models import Follow
-from service.imports.models import ImportedFile, OpenAlexMerge
+from service.imports.models import ImportedFile, ImportNote, OpenAlexMerge
 from service.imports.openalex.records import (
     InstitutionRow,
     Note,
+    ReportLine,
     ResearcherRow,
     TopicRow,
     VenueRow,
@@ -619,12 +620,16 @@ class OpenAlexRepository:
         replaced one or one a run finished (importing it again reads it all again)."""
         stored = await self.progress(path)
         if stored is not None and (stored.size, stored.mtime_ns) == (size, mtime_ns):
-            done = stored.lines_done if stored.finished_at is None else 0
-            stored.lines_done, stored.finished_at, stored.error = done, None, None
+            if stored.finished_at is not None:  # read it all again, counted afresh
+                stored.lines_done = stored.read = stored.inserted = stored.updated = 0
+                stored.unchanged = stored.skipped = 0
+                await self.session.execute(delete(ImportNote).where(ImportNote.path == path))
+            stored.finished_at, stored.error = None, None
             await self.session.flush()
-            return done
-        if stored is not None:
+            return stored.lines_done
+        if stored is not None:  # replaced by another file of that name
             await self.session.delete(stored)
+            await self.session.execute(delete(ImportNote).where(ImportNote.path == path))
             await self.session.flush()
         self.session.add(
             ImportedFile(
@@ -633,6 +638,11 @@ class OpenAlexRepository:
                 size=size,
                 mtime_ns=mtime_ns,
                 lines_done=0,
+                read=0,
+                inserted=0,
+                updated=0,
+                unchanged=0,
+                skipped=0,
                 started_at=utcnow(),
             )
         )
@@ -644,36 +654,72 @@ class OpenAlexRepository:
         path: str,
         lines_done: int,
         *,
+        counts: Mapping[str, int] | None = None,
         finished: bool = False,
         error: str | None = None,
         derive_pending: bool = False,
     ) -> None:
-        """Where the file got to, in the transaction that wrote those lines: finished, stopped
-        by ``error``, and whether what it wrote still has to be derived in bulk."""
+        """Where the file got to, in the transaction that wrote those lines: what its records
+        did (``counts``: read, inserted, updated, unchanged, skipped), finished, stopped by
+        ``error``, and whether what it wrote still has to be derived in bulk."""
+        table = table_of(ImportedFile)
         values: dict[str, Any] = {"lines_done": lines_done}
+        for name, count in (counts or {}).items():
+            values[name] = table.c[name] + count
         if finished:
             values["finished_at"] = utcnow()
         if error is not None:
             values["error"] = error
         if derive_pending:
             values["derive_pending"] = True
-        await self.session.execute(
-            update(ImportedFile).where(ImportedFile.path == path).values(**values)
+        await self.session.execute(update(table).where(table.c.path == path).values(**values))
+
+    async def add_notes(self, lines: Sequence[ReportLine]) -> None:
+        """A batch's report lines, in its transaction."""
+        await self._insert_missing(
+            table_of(ImportNote),
+            [
+                {
+                    "path": line.file,
+                    "line": line.line,
+                    "entity_id": line.entity_id[:64],
+                    "skipped": line.skipped,
+                    "reason": line.reason,
+                }
+                for line in lines
+            ],
         )
+
+    async def notes(self, paths: Sequence[str]) -> list[ReportLine]:
+        """The report lines of these files, file by file in this order, then by line."""
+        order = {path: number for number, path in enumerate(paths)}
+        found: list[ReportLine] = []
+        for batch in _chunks(list(paths)):
+            stmt = select(
+                ImportNote.path,
+                ImportNote.line,
+                ImportNote.entity_id,
+                ImportNote.reason,
+                ImportNote.skipped,
+                ImportNote.id,
+            ).where(ImportNote.path.in_(batch))
+            found.extend(
+                ReportLine(p, line, entity, reason, skipped)
+                for p, line, entity, reason, skipped, _ in sorted(
+                    await self.session.execute(stmt), key=lambda r: (order[r[0]], r[1], r[5])
+                )
+            )
+        return sorted(found, key=lambda r: order[r.file])
 
     async def record_failure(self, path: str, error: str) -> None:
         await self.session.execute(
             update(ImportedFile).where(ImportedFile.path == path).values(error=error)
         )
 
-    async def file_states(
-        self, paths: Collection[str]
-    ) -> dict[str, tuple[dt.datetime | None, str | None]]:
-        """(finished at, error) of these files, by path."""
-        stmt = select(ImportedFile.path, ImportedFile.finished_at, ImportedFile.error).where(
-            ImportedFile.path.in_(list(paths))
-        )
-        return {p: (f, e) for p, f, e in await self.session.execute(stmt)}
+    async def files(self, paths: Collection[str]) -> dict[str, ImportedFile]:
+        """The progress rows of these files, by path."""
+        stmt = select(ImportedFile).where(ImportedFile.path.in_(list(paths)))
+        return {f.path: f for f in await self.session.scalars(stmt)}
 
     async def derive_pending(self) -> bool:
         stmt = select(ImportedFile.id).where(ImportedFile.derive_pending.is_(True)).limit(1)
