@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from service.accounts.models import Account
 from service.claims.models import Claim, ClaimStatus, Vouch
 from service.db.base import table_of
-from service.db.repository import is_postgresql
+from service.db.repository import chunked, is_postgresql
 from service.follows.models import Follow
 from service.graph.models import CoauthorEdge
 from service.researchers.models import Researcher
@@ -24,6 +24,8 @@ from service.works.models import Authorship, Work
 STALE = table_of(StaleTrust)
 ACTIVE_CLAIM = (ClaimStatus.PENDING, ClaimStatus.VERIFIED)
 VERIFIED_LEVELS = (VerificationLevel.L3, VerificationLevel.L4)
+IN_LIST_SIZE = 5_000
+"""Ids per ``IN`` list: PostgreSQL's drivers take at most 32,767 parameters a statement."""
 
 
 class TrustRepository:
@@ -75,10 +77,13 @@ class TrustRepository:
         return collaborators
 
     async def current_levels(self, ids: Sequence[int]) -> dict[int, VerificationLevel]:
-        stmt = select(TrustSnapshot.researcher_id, TrustSnapshot.verification_level).where(
-            TrustSnapshot.researcher_id.in_(ids), TrustSnapshot.is_current
-        )
-        return dict((await self.session.execute(stmt)).all())
+        found: dict[int, VerificationLevel] = {}
+        for batch in chunked(ids, IN_LIST_SIZE):  # a driver takes at most 32,767 parameters
+            stmt = select(TrustSnapshot.researcher_id, TrustSnapshot.verification_level).where(
+                TrustSnapshot.researcher_id.in_(batch), TrustSnapshot.is_current
+            )
+            found.update((await self.session.execute(stmt)).all())
+        return found
 
     async def vouches_from_verified_coauthors(self, ids: Sequence[int]) -> dict[int, int]:
         """Vouches whose voucher is an L3+ record and a co-author of the vouched record."""
@@ -210,8 +215,12 @@ class TrustRepository:
         """Researchers whose trust reads the score or level of one of ``ids``: those followed
         by the account that verified one of them (follower weight), their close collaborators
         (collaboration factor) and those they vouched for (L4)."""
-        if not ids:
-            return []
+        found: set[int] = set()
+        for batch in chunked(ids, IN_LIST_SIZE):  # three IN lists of the batch each
+            found.update(await self._dependents(batch))
+        return sorted(found)
+
+    async def _dependents(self, ids: Sequence[int]) -> list[int]:
         followed = (
             select(Follow.researcher_id)
             .join(Claim, Claim.account_id == Follow.account_id)
@@ -227,4 +236,4 @@ class TrustRepository:
         )
         vouched = select(Vouch.researcher_id).where(Vouch.voucher_researcher_id.in_(ids))
         stmt = union(followed, collaborators, vouched)
-        return sorted((await self.session.scalars(stmt)).all())
+        return list((await self.session.scalars(stmt)).all())
