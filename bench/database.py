@@ -406,7 +406,7 @@ def step_timers(seconds: dict[str, float]) -> Iterator[None]:
     targets = [
         (coauthor_graph, "rebuild_edges", "edges"),
         (coauthor_graph, "recluster", "clusters"),
-        (researchers, "recompute_derived", "topics+counters"),
+        (researchers, "recompute_everyone", "topics+counters"),
         (trust, "recompute", "trust"),
     ]
 

@@ -25,8 +25,8 @@ async def recompute_all(session: AsyncSession, *, seed: int) -> None:
     await events.subsume_pending(session)
     await coauthor_graph.rebuild_edges(session)
     await coauthor_graph.recluster(session, seed=seed, announce=False, from_scratch=True)
+    await researchers.recompute_everyone(session)
     ids = await ResearcherRepository(session).all_ids()
-    await researchers.recompute_derived(session, ids)
     await trust.recompute_settled(session, ids)
 
 

@@ -53,6 +53,52 @@ def coauthor_pairs(author_lists: Iterable[Sequence[int]]) -> dict[tuple[int, int
 
 
 @dataclass(frozen=True, slots=True)
+class NewmanEdges:
+    """Every co-author pair in both directions, as parallel arrays (``coauthor_pairs`` for a
+    whole graph: arrays, not a dict of millions of tuples)."""
+
+    sources: npt.NDArray[np.int64]
+    targets: npt.NDArray[np.int64]
+    weights: npt.NDArray[np.float64]
+    joint_works: npt.NDArray[np.int32]
+
+
+def newman_edges(
+    work_ids: npt.NDArray[np.int64], researcher_ids: npt.NDArray[np.int64]
+) -> NewmanEdges:
+    """``coauthor_pairs``'s rule over authorships given as two parallel arrays (one entry per
+    work and researcher), every pair in both directions, sorted by (source, target)."""
+    authorships = np.unique(np.stack([work_ids, researcher_ids], axis=1), axis=0)
+    works, authors = authorships[:, 0], authorships[:, 1]  # by work: pairs come out in blocks
+    count = len(works)
+    starts = np.flatnonzero(np.r_[True, works[1:] != works[:-1]]) if count else np.array([], int)
+    sizes = np.diff(np.r_[starts, count])
+    # Each authorship meets every authorship of its work, itself included (dropped below).
+    size_of = np.repeat(sizes, sizes)
+    start_of = np.repeat(starts, sizes)
+    left = np.repeat(np.arange(count), size_of)
+    block = np.repeat(np.cumsum(size_of) - size_of, size_of)
+    right = np.repeat(start_of, size_of) + (np.arange(len(left)) - block)
+    keep = left != right
+    left, right = left[keep], right[keep]
+    shares = 1.0 / np.maximum(np.repeat(size_of, size_of)[keep] - 1, 1)
+    sources, targets = authors[left], authors[right]
+    order = np.lexsort((targets, sources))
+    sources, targets, shares = sources[order], targets[order], shares[order]
+    first = (
+        np.flatnonzero(np.r_[True, (sources[1:] != sources[:-1]) | (targets[1:] != targets[:-1])])
+        if len(sources)
+        else np.array([], int)
+    )
+    return NewmanEdges(
+        sources[first].astype(np.int64),
+        targets[first].astype(np.int64),
+        np.add.reduceat(shares, first) if len(first) else np.array([], np.float64),
+        np.diff(np.r_[first, len(sources)]).astype(np.int32),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class EdgeArrays:
     """Edges as three parallel arrays (source ids, target ids, weights): a million-node graph
     as Python tuples costs seconds more to load and to hand to igraph."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy.orm import aliased
 
 from service.db.base import table_of, utcnow
 from service.db.repository import RepositoryBase, chunked, is_postgresql
-from service.graph.clustering import EdgeArrays, WeightedEdge
+from service.graph.clustering import EdgeArrays, WeightedEdge, newman_edges
 from service.graph.local import ClusterTotals, Neighbourhood
 from service.graph.models import Cluster, CoauthorEdge, CoauthorGraphState
 from service.researchers.models import Researcher
@@ -82,9 +83,14 @@ def _copy_row(*fields: tuple[str, str]) -> np.dtype[Any]:
 
 
 EDGE_ROW = _copy_row(("a", ">i8"), ("b", ">i8"), ("w", ">f8"))
+EDGE_IN_ROW = _copy_row(
+    ("researcher_id", ">i8"), ("coauthor_id", ">i8"), ("weight", ">f8"), ("joint_works", ">i4")
+)
 ID_PAIR_ROW = _copy_row(("a", ">i8"), ("b", ">i8"))
 COPY_HEADER = 19  # signature (11), flags (4), header extension length (4, zero)
 COPY_TRAILER = 2  # -1 as int16
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+COPY_END = (-1).to_bytes(2, "big", signed=True)
 
 
 def rows_from_copy(data: bytes, row: np.dtype[Any]) -> npt.NDArray[Any]:
@@ -111,6 +117,21 @@ class CoauthorGraphRepository:
         authorship is unique per work and researcher, so a repeated author counts once).
         Returns the number of pairs."""
         await self.session.execute(delete(CoauthorEdge))
+        if is_postgresql(self.session):
+            # Pairs counted in numpy from the authorships, then one binary COPY: the
+            # INSERT ... SELECT of every pair spilled its aggregate to disk (85 s at 100k
+            # researchers, against about 10 s this way).
+            works, researchers = await self._copy(
+                select(Authorship.work_id, Authorship.researcher_id), ID_PAIR_ROW, ("a", "b")
+            )
+            edges = newman_edges(works, researchers)
+            await self._copy_in(
+                table_of(CoauthorEdge),
+                EDGE_COLUMNS,
+                EDGE_IN_ROW,
+                (edges.sources, edges.targets, edges.weights, edges.joint_works),
+            )
+            return len(edges.sources) // 2
         result = await self.session.execute(
             insert(CoauthorEdge).from_select(list(EDGE_COLUMNS), _pairs())
         )
@@ -317,6 +338,27 @@ class CoauthorGraphRepository:
         await driver.copy_from_query(sql, output=collect, format="binary")
         rows = rows_from_copy(b"".join(chunks), row)
         return [rows[name].astype(rows[name].dtype.newbyteorder("=")) for name in fields]
+
+    async def _copy_in(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        row: np.dtype[Any],
+        values: Sequence[npt.NDArray[Any]],
+    ) -> None:
+        """Append rows (one array per column) to ``table`` by PostgreSQL's binary COPY."""
+        rows = np.empty(len(values[0]), dtype=row)
+        rows["fields"] = len(columns)
+        for name, column in zip(columns, values, strict=True):
+            rows[f"{name}_size"] = row[name].itemsize
+            rows[name] = column
+        payload = COPY_SIGNATURE + rows.tobytes() + COPY_END
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection  # asyncpg's Connection
+        await driver.copy_to_table(
+            table.name, source=io.BytesIO(payload), columns=list(columns), format="binary"
+        )
 
     async def memberships(self) -> dict[int, int | None]:
         """Every researcher's cluster id (by binary COPY on PostgreSQL, like the edges)."""

@@ -76,9 +76,9 @@ class ResearcherService:
         repository = ResearcherRepository(session)
         return await repository.search_page(folded, page), lambda: repository.count_search(folded)
 
-    async def recompute_derived(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
-        """Recount topics and every counter for these researchers from the source tables."""
-        await self._recount(session, researcher_ids, ResearcherRepository.counter_values)
+    async def recompute_everyone(self, session: AsyncSession) -> None:
+        """Topics and every counter of every researcher, from the source tables."""
+        await ResearcherRepository(session).recount_everything()
 
     async def add_works(
         self, session: AsyncSession, work_ids: Sequence[int], researcher_ids: Sequence[int]
