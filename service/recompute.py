@@ -13,7 +13,6 @@ from service.config import Settings
 from service.db.unit_of_work import derive_session, is_serialization_failure
 from service.events.service import events
 from service.graph.service import coauthor_graph
-from service.researchers.repository import ResearcherRepository
 from service.researchers.service import researchers
 from service.trust.service import trust
 
@@ -26,8 +25,7 @@ async def recompute_all(session: AsyncSession, *, seed: int) -> None:
     await coauthor_graph.rebuild_edges(session)
     await coauthor_graph.recluster(session, seed=seed, announce=False, from_scratch=True)
     await researchers.recompute_everyone(session)
-    ids = await ResearcherRepository(session).all_ids()
-    await trust.recompute_settled(session, ids)
+    await trust.recompute_everyone(session)
 
 
 ATTEMPTS = 5

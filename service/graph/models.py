@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, ForeignKey, Integer
+from sqlalchemy import Float, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, BigId, IdMixin, TimestampMixin
@@ -10,16 +10,16 @@ from service.db.base import Base, BigId, IdMixin, TimestampMixin
 
 class CoauthorEdge(Base):
     """Derived: one row per direction of a co-author pair, so either side is a primary-key
-    prefix. ``weight`` is Newman's collaboration weight, sum of 1/(authors - 1) over joint works."""
+    prefix. ``weight`` is Newman's collaboration weight, sum of 1/(authors - 1) over joint works.
+
+    No foreign keys: the rows are rebuilt from the authorships, which have them (and researcher
+    rows are never deleted: a merged record stays as a pointer to its survivor). Checking two
+    keys per row made a full rebuild of 3.7M rows take 86 s instead of about 6."""
 
     __tablename__ = "coauthor_edges"
 
-    researcher_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), primary_key=True
-    )
-    coauthor_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    researcher_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    coauthor_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
     weight: Mapped[float] = mapped_column(Float)
     joint_works: Mapped[int] = mapped_column(Integer)
 

@@ -79,17 +79,14 @@ class Researcher(IdMixin, TimestampMixin, Base):
 
 
 class ResearcherTopic(Base):
-    """Derived: how many of a researcher's works carry a topic."""
+    """Derived: how many of a researcher's works carry a topic. No foreign keys, like the
+    co-author edges: rebuilt from the authorships and work topics, which have them."""
 
     __tablename__ = "researcher_topics"
     __table_args__ = (
         Index("ix_researcher_topics_researcher_id_work_count", "researcher_id", "work_count"),
     )
 
-    researcher_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("researchers.id", ondelete="CASCADE"), primary_key=True
-    )
-    topic_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    researcher_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
     work_count: Mapped[int] = mapped_column(Integer)

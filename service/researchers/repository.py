@@ -369,6 +369,13 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         # Researchers this session loaded before (the demo loader's) hold the old counters.
         self.session.expire_all()
 
+    async def works_counts(self, researcher_ids: Sequence[int] | None) -> dict[int, int]:
+        """``works_count`` by researcher (every researcher when None)."""
+        stmt = select(Researcher.id, Researcher.works_count)
+        if researcher_ids is not None:
+            stmt = stmt.where(Researcher.id.in_(researcher_ids))
+        return dict((await self.session.execute(stmt)).all())
+
     async def all_ids(self) -> list[int]:
         return list((await self.session.execute(select(Researcher.id))).scalars())
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, union, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, true, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -28,16 +29,21 @@ IN_LIST_SIZE = 5_000
 """Ids per ``IN`` list: PostgreSQL's drivers take at most 32,767 parameters a statement."""
 
 
+def _among(column: Any, ids: Sequence[int] | None) -> Any:
+    """``column`` among ``ids``; everyone when None (a full recompute reads whole tables)."""
+    return true() if ids is None else column.in_(ids)
+
+
 class TrustRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def with_persistent_work(self, ids: Sequence[int]) -> set[int]:
+    async def with_persistent_work(self, ids: Sequence[int] | None) -> set[int]:
         stmt = (
             select(Authorship.researcher_id)
             .join(Work, Work.id == Authorship.work_id)
             .where(
-                Authorship.researcher_id.in_(ids),
+                _among(Authorship.researcher_id, ids),
                 or_(
                     Work.doi.is_not(None), Work.arxiv_id.is_not(None), Work.openalex_id.is_not(None)
                 ),
@@ -46,13 +52,13 @@ class TrustRepository:
         )
         return set((await self.session.scalars(stmt)).all())
 
-    async def claim_statuses(self, ids: Sequence[int]) -> dict[int, set[ClaimStatus]]:
+    async def claim_statuses(self, ids: Sequence[int] | None) -> dict[int, set[ClaimStatus]]:
         """Statuses of the active claims on each record by accounts with a confirmed email."""
         stmt = (
             select(Claim.researcher_id, Claim.status)
             .join(Account, Account.id == Claim.account_id)
             .where(
-                Claim.researcher_id.in_(ids),
+                _among(Claim.researcher_id, ids),
                 Claim.status.in_(ACTIVE_CLAIM),
                 Account.email_confirmed_at.is_not(None),
             )
@@ -62,14 +68,16 @@ class TrustRepository:
             statuses.setdefault(researcher_id, set()).add(status)
         return statuses
 
-    async def close_collaborators(self, ids: Sequence[int]) -> dict[int, list[int]]:
+    async def close_collaborators(self, ids: Sequence[int] | None) -> dict[int, list[int]]:
         center = aliased(Researcher)
         coauthor = aliased(Researcher)
         stmt = (
             select(CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id)
             .join(center, center.id == CoauthorEdge.researcher_id)
             .join(coauthor, coauthor.id == CoauthorEdge.coauthor_id)
-            .where(CoauthorEdge.researcher_id.in_(ids), coauthor.cluster_id == center.cluster_id)
+            .where(
+                _among(CoauthorEdge.researcher_id, ids), coauthor.cluster_id == center.cluster_id
+            )
         )
         collaborators: dict[int, list[int]] = {}
         for researcher_id, coauthor_id in await self.session.execute(stmt):
@@ -85,7 +93,7 @@ class TrustRepository:
             found.update((await self.session.execute(stmt)).all())
         return found
 
-    async def vouches_from_verified_coauthors(self, ids: Sequence[int]) -> dict[int, int]:
+    async def vouches_from_verified_coauthors(self, ids: Sequence[int] | None) -> dict[int, int]:
         """Vouches whose voucher is an L3+ record and a co-author of the vouched record."""
         stmt = (
             select(Vouch.researcher_id, Vouch.voucher_researcher_id)
@@ -104,7 +112,7 @@ class TrustRepository:
                 ),
             )
             .where(
-                Vouch.researcher_id.in_(ids),
+                _among(Vouch.researcher_id, ids),
                 TrustSnapshot.verification_level.in_(VERIFIED_LEVELS),
             )
         )
@@ -113,7 +121,7 @@ class TrustRepository:
             counts[researcher_id] = counts.get(researcher_id, 0) + 1
         return counts
 
-    async def followers(self, ids: Sequence[int]) -> dict[int, tuple[list[int], int]]:
+    async def followers(self, ids: Sequence[int] | None) -> dict[int, tuple[list[int], int]]:
         """Per researcher: the trust scores of the records its followers have verified claims
         on, and how many followers have no verified claim. Two grouped statements, so a
         researcher with thousands of followers costs rows only for the verified ones."""
@@ -127,11 +135,14 @@ class TrustRepository:
             .outerjoin(
                 claimed, and_(claimed.researcher_id == Claim.researcher_id, claimed.is_current)
             )
-            .where(Follow.researcher_id.in_(ids))
+            .where(_among(Follow.researcher_id, ids))
         )
         unverified_stmt = (
             select(Follow.researcher_id, func.count())
-            .where(Follow.researcher_id.in_(ids), ~select(Claim.id).where(verified_claim).exists())
+            .where(
+                _among(Follow.researcher_id, ids),
+                ~select(Claim.id).where(verified_claim).exists(),
+            )
             .group_by(Follow.researcher_id)
         )
         verified: dict[int, list[int]] = {}
@@ -143,9 +154,9 @@ class TrustRepository:
             for rid in set(verified) | set(unverified)
         }
 
-    async def current_snapshots(self, ids: Sequence[int]) -> dict[int, TrustSnapshot]:
+    async def current_snapshots(self, ids: Sequence[int] | None) -> dict[int, TrustSnapshot]:
         stmt = select(TrustSnapshot).where(
-            TrustSnapshot.researcher_id.in_(ids), TrustSnapshot.is_current
+            _among(TrustSnapshot.researcher_id, ids), TrustSnapshot.is_current
         )
         return {s.researcher_id: s for s in (await self.session.scalars(stmt)).all()}
 
@@ -211,16 +222,17 @@ class TrustRepository:
     async def oldest_stale_request(self) -> dt.datetime | None:
         return await self.session.scalar(select(func.min(StaleTrust.requested_at)))
 
-    async def dependents(self, ids: Sequence[int]) -> list[int]:
+    async def dependents(self, ids: Sequence[int], *, collaborators: bool = True) -> list[int]:
         """Researchers whose trust reads the score or level of one of ``ids``: those followed
         by the account that verified one of them (follower weight), their close collaborators
-        (collaboration factor) and those they vouched for (L4)."""
+        (collaboration factor; left out with ``collaborators=False``, after a full recompute
+        that read every level afresh) and those they vouched for (L4)."""
         found: set[int] = set()
         for batch in chunked(ids, IN_LIST_SIZE):  # three IN lists of the batch each
-            found.update(await self._dependents(batch))
+            found.update(await self._dependents(batch, collaborators))
         return sorted(found)
 
-    async def _dependents(self, ids: Sequence[int]) -> list[int]:
+    async def _dependents(self, ids: Sequence[int], collaborators: bool) -> list[int]:
         followed = (
             select(Follow.researcher_id)
             .join(Claim, Claim.account_id == Follow.account_id)
@@ -228,12 +240,12 @@ class TrustRepository:
         )
         center = aliased(Researcher)
         coauthor = aliased(Researcher)
-        collaborators = (
+        close = (
             select(CoauthorEdge.coauthor_id)
             .join(center, center.id == CoauthorEdge.researcher_id)
             .join(coauthor, coauthor.id == CoauthorEdge.coauthor_id)
             .where(CoauthorEdge.researcher_id.in_(ids), coauthor.cluster_id == center.cluster_id)
         )
         vouched = select(Vouch.researcher_id).where(Vouch.voucher_researcher_id.in_(ids))
-        stmt = union(followed, collaborators, vouched)
+        stmt = union(followed, close, vouched) if collaborators else union(followed, vouched)
         return list((await self.session.scalars(stmt)).all())

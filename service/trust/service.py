@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.claims.models import ClaimStatus
 from service.db.base import utcnow
 from service.db.repository import chunked
-from service.researchers.models import Researcher
 from service.researchers.repository import ResearcherRepository
 from service.trust.levels import VerificationFacts, verification_level
 from service.trust.models import TrustSnapshot
@@ -52,23 +51,7 @@ class TrustService:
         Reads the researchers' counters, so recompute those first."""
         changes = TrustChanges()
         for batch in chunked(researcher_ids, BATCH_SIZE):
-            changes.extend(await self._recompute_batch(session, list(batch)))
-        return changes
-
-    async def recompute_settled(
-        self, session: AsyncSession, researcher_ids: Sequence[int]
-    ) -> TrustChanges:
-        """Recompute these researchers, then those that read a changed score or level, until
-        nothing changes: the fixpoint the event-driven path reaches too."""
-        changes = await self.recompute(session, researcher_ids)
-        influential = changes.influential
-        for _ in range(MAX_SETTLE_ROUNDS):
-            dependents = await TrustRepository(session).dependents(influential)
-            if not dependents:
-                break
-            round_changes = await self.recompute(session, dependents)
-            changes.extend(round_changes)
-            influential = round_changes.influential
+            changes.extend(await self._recompute(session, list(batch)))
         return changes
 
     async def mark_stale(self, session: AsyncSession, researcher_ids: Sequence[int]) -> None:
@@ -93,11 +76,29 @@ class TrustService:
         await repository.mark_stale(dependents)
         return StaleRefresh(len(ids), changes, len(dependents))
 
-    async def _recompute_batch(self, session: AsyncSession, ids: list[int]) -> TrustChanges:
+    async def recompute_everyone(self, session: AsyncSession) -> TrustChanges:
+        """Every researcher's trust, reading each fact table once whole (not in batches of
+        ids), then the records that read a changed score through follows or vouches, until
+        nothing changes. Levels are computed for everyone first, so the collaboration factor
+        reads fresh levels and needs no second round."""
+        changes = await self._recompute(session, None)
+        influential = changes.influential
+        for _ in range(MAX_SETTLE_ROUNDS):
+            dependents = await TrustRepository(session).dependents(influential, collaborators=False)
+            if not dependents:
+                break
+            round_changes = await self.recompute(session, dependents)
+            changes.extend(round_changes)
+            influential = round_changes.influential
+        return changes
+
+    async def _recompute(self, session: AsyncSession, ids: list[int] | None) -> TrustChanges:
+        """These researchers' trust (everyone's when None), new snapshots where it changed."""
         repository = TrustRepository(session)
-        researchers = {r.id: r for r in await ResearcherRepository(session).list_by_ids(ids)}
+        works = await ResearcherRepository(session).works_counts(ids)
+        targets = sorted(works) if ids is None else ids
         claims = await repository.claim_statuses(ids)
-        levels = await self._levels(repository, ids, claims)
+        levels = await self._levels(repository, ids, targets, claims)
         collaborators = await repository.close_collaborators(ids)
         outside = {c for cs in collaborators.values() for c in cs if c not in levels}
         collaborator_levels = {**await repository.current_levels(list(outside)), **levels}
@@ -107,13 +108,12 @@ class TrustService:
         now = utcnow()
         rows: list[dict[str, object]] = []
         influential: list[int] = []
-        for rid in ids:
-            researcher = researchers[rid]
+        for rid in targets:
             verified, unverified = followers.get(rid, ([], 0))
             result = compute_trust(
                 TrustInputs(
                     verification_level=levels[rid],
-                    works=researcher.works_count,
+                    works=works[rid],
                     close_collaborator_levels=[
                         collaborator_levels.get(c, VerificationLevel.L0)
                         for c in collaborators.get(rid, [])
@@ -125,20 +125,22 @@ class TrustService:
             )
             previous = current.get(rid)
             if not _same(previous, result):
-                rows.append(_snapshot_row(researcher, result, now))
+                rows.append(_snapshot_row(rid, result, now))
                 if (
                     previous is None
                     or previous.score != result.score
                     or previous.verification_level != result.verification_level
                 ):
                     influential.append(rid)
-        await repository.replace_current(rows)
+        for batch in chunked(rows, BATCH_SIZE):
+            await repository.replace_current(batch)
         return TrustChanges([int(str(row["researcher_id"])) for row in rows], influential)
 
     async def _levels(
         self,
         repository: TrustRepository,
-        ids: list[int],
+        ids: list[int] | None,
+        targets: list[int],
         claims: dict[int, set[ClaimStatus]],
     ) -> dict[int, VerificationLevel]:
         persistent = await repository.with_persistent_work(ids)
@@ -152,7 +154,7 @@ class TrustService:
                     vouches_from_verified_coauthors=vouches.get(rid, 0),
                 )
             )
-            for rid in ids
+            for rid in targets
         }
 
 
@@ -166,9 +168,9 @@ def _same(snapshot: TrustSnapshot | None, result: TrustScore) -> bool:
     )
 
 
-def _snapshot_row(researcher: Researcher, result: TrustScore, now: object) -> dict[str, object]:
+def _snapshot_row(researcher_id: int, result: TrustScore, now: object) -> dict[str, object]:
     return {
-        "researcher_id": researcher.id,
+        "researcher_id": researcher_id,
         "score": result.score,
         "band": result.band,
         "verification_level": result.verification_level,
