@@ -27,7 +27,13 @@ from service.imports.openalex.records import (
     map_work,
     short_id,
 )
-from service.imports.openalex.store import Merged, OpenAlexRepository, Written, WrittenWorks
+from service.imports.openalex.store import (
+    Merged,
+    OpenAlexRepository,
+    RefCache,
+    Written,
+    WrittenWorks,
+)
 from service.topics.models import TopicLevel
 
 ENTITY_MAPPERS: dict[Entity, Callable[[object], Rows]] = {
@@ -175,14 +181,19 @@ class Outcome:
 
 
 async def write(
-    session: AsyncSession, parsed: Parsed, *, events: bool, affiliations: bool = True
+    session: AsyncSession,
+    parsed: Parsed,
+    *,
+    events: bool,
+    affiliations: bool = True,
+    cache: RefCache | None = None,
 ) -> Outcome:
     """Write a parsed batch in ``session``'s transaction (the caller commits). ``events``:
     emit the event of each change (off in bulk mode, where everything derived is recomputed
     at the end). ``affiliations``: give the authors known only from works the institution of
     their latest work now (off when parallel imports would race on it: the run does it at its
     end)."""
-    repository = OpenAlexRepository(session)
+    repository = OpenAlexRepository(session, cache)
     notes: list[Any] = []
     counts = Counts(read=parsed.counts.read, skipped=parsed.counts.skipped)
     entity = parsed.file.entity

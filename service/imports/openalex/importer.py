@@ -39,7 +39,7 @@ from service.imports.openalex.inputs import (
     merged_rows,
 )
 from service.imports.openalex.records import ReportLine
-from service.imports.openalex.store import OpenAlexRepository
+from service.imports.openalex.store import BatchRace, OpenAlexRepository, RefCache
 from service.recompute import recompute_everything
 
 BATCH_LINES = 1_000
@@ -145,6 +145,7 @@ class FileImporter:
         self.batch_lines = batch_lines
         self.new_works: NewWorks = new_works or LocalCount()
         self.failpoints = Failpoints(settings.failpoints)
+        self.cache = RefCache()
         self.affiliations = affiliations
 
     @property
@@ -208,7 +209,11 @@ class FileImporter:
             try:
                 async with self._transaction() as session:
                     outcome: Outcome = await write(
-                        session, parsed, events=events, affiliations=self.affiliations
+                        session,
+                        parsed,
+                        events=events,
+                        affiliations=self.affiliations,
+                        cache=self.cache,
                     )
                     repository = OpenAlexRepository(session)
                     await repository.add_notes([*outcome.report, *also])
@@ -223,10 +228,13 @@ class FileImporter:
                     self.failpoints.reach("import.before_commit")
                 self.failpoints.reach("import.after_commit")
                 break
-            except DBAPIError as failure:
+            except (DBAPIError, BatchRace) as failure:
                 code = getattr(getattr(failure, "orig", None), "sqlstate", None)
-                if code not in RETRYABLE or attempt == RETRIES - 1:
+                retryable = isinstance(failure, BatchRace) or code in RETRYABLE
+                if not retryable or attempt == RETRIES - 1:
                     raise
+                # What the aborted transaction stored is gone: forget the ids it gave out.
+                self.cache = RefCache()
         self.new_works.add(len(outcome.counts.new_work_ids))
         result.counts.add(outcome.counts)
         self.sink.advance(outcome.counts.read)
