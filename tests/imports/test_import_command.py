@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from service.db.migrate import upgrade
 from tests.imports.support import (
     AUTHORS_FILE,
     MEMBER,
@@ -217,7 +216,9 @@ class TestKilledAndRestarted:
 
 
 class TestSnapshotFolders:
-    def test_partitions_over_two_processes_equal_one_file(self, tmp_path: Path, raw: Raw) -> None:
+    def test_partitions_over_two_processes_equal_one_file(
+        self, backend: str, tmp_path: Path, raw: Raw
+    ) -> None:
         snapshot = write_snapshot(tmp_path / "snapshot", raw.records)
         manifest = snapshot / "works" / "manifest"
         listed = json.loads(manifest.read_text())
@@ -228,10 +229,15 @@ class TestSnapshotFolders:
             }
         )
         manifest.write_text(json.dumps(listed))
-        parallel_url = f"sqlite:///{tmp_path / 'parallel.sqlite3'}"
-        single_url = f"sqlite:///{tmp_path / 'single.sqlite3'}"
-        for url in (parallel_url, single_url):
-            upgrade(url)
+        parallel_url = create_database(backend, tmp_path)
+        single_url = create_database(backend, tmp_path)
+        try:
+            self._compare(parallel_url, single_url, snapshot, raw)
+        finally:
+            drop_database(parallel_url)
+            drop_database(single_url)
+
+    def _compare(self, parallel_url: str, single_url: str, snapshot: Path, raw: Raw) -> None:
         parallel = import_into(parallel_url, snapshot, jobs=2)
         import_into(single_url, WORKS_FILE, AUTHORS_FILE)
         assert parallel.result.totals.inserted == len(raw.records) + 85

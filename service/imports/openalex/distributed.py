@@ -24,6 +24,7 @@ from service.imports.openalex.importer import (
     Sink,
     committed_notes,
     derive_if_pending,
+    fill_all_affiliations,
     import_files,
     kinds_in_order,
 )
@@ -66,6 +67,7 @@ def run_file_job(settings: Settings, job: FileJob) -> FileResult:
             ProgressLog(job.path),
             bulk_threshold=job.bulk_threshold,
             batch_lines=job.batch_lines,
+            affiliations=False,  # other workers' batches are out of sight: the command does it
         )
     )
     return result
@@ -132,6 +134,8 @@ def run_enqueued(
             )
             sink.advance(state.read)
             result.files.append(FileResult(job.path, job.entity, counts, broken=broken))
+        if runnable and runnable[0].entity is Entity.WORKS:
+            asyncio.run(fill_all_affiliations(settings))
     sink.report(asyncio.run(committed_notes(settings, [f.path for f in result.files])))
     result.derived = asyncio.run(derive_if_pending(settings))
     result.seconds = time.monotonic() - started

@@ -252,6 +252,11 @@ async def fill_all_affiliations(settings: Settings, page: int = 2_000) -> None:
     parallel imports of works, whose batches could not see each other's."""
     engine = create_engine(settings, maintenance=True)
     try:
+        if engine.dialect.name == "postgresql":
+            async with create_sessionmaker(engine)() as session:
+                await OpenAlexRepository(session).fill_all_affiliations()
+                await session.commit()
+            return
         after = 0
         while True:
             async with create_sessionmaker(engine)() as session:

@@ -51,6 +51,23 @@ from service.researchers.models import Researcher
 from service.topics.models import Topic, TopicLevel
 from service.works.models import Authorship, AuthorshipInstitution, Venue, Work, WorkTopic
 
+FILL_ALL_AFFILIATIONS = """
+UPDATE researchers AS r SET affiliation_id = latest.institution_id, updated_at = now()
+FROM (
+    SELECT DISTINCT ON (a.researcher_id) a.researcher_id, ai.institution_id
+    FROM authorships AS a
+    JOIN authorship_institutions AS ai ON ai.authorship_id = a.id
+    JOIN institutions AS i ON i.id = ai.institution_id
+    JOIN works AS w ON w.id = a.work_id
+    ORDER BY a.researcher_id, w.publication_date DESC NULLS LAST,
+        w.publication_year DESC NULLS LAST, w.openalex_id DESC NULLS LAST, w.id DESC,
+        i.openalex_id NULLS LAST, ai.institution_id
+) AS latest
+WHERE r.id = latest.researcher_id AND r.openalex_updated IS NULL
+    AND r.affiliation_id IS DISTINCT FROM latest.institution_id
+"""
+"""``fill_affiliations``'s rule (the same order) for every researcher at once."""
+
 IN_LIST_SIZE = 2_000
 """Keys per ``IN`` list."""
 TOPIC_LEVELS = (
@@ -585,6 +602,14 @@ class OpenAlexRepository:
                     .values(affiliation_id=bindparam("institution")),
                     [{"researcher": r, "institution": i} for r, i in latest],
                 )
+
+    async def fill_all_affiliations(self) -> None:
+        """``fill_affiliations`` for every researcher known only from works, in one statement
+        (PostgreSQL; after ANALYZE, since a bulk import just filled the tables)."""
+        await self.session.execute(
+            text("ANALYZE authorships, authorship_institutions, works, researchers")
+        )
+        await self.session.execute(text(FILL_ALL_AFFILIATIONS))
 
     async def researchers_without_record(self, after: int, limit: int) -> list[int]:
         """Ids of researchers known only from works, in id order, from ``after`` on."""
