@@ -48,23 +48,17 @@ Goals (issue): with every core used, X >= 5,000 works/s and Y >= 0.5 on 2 cores.
 Run: ``uv run python bench/import.py`` (``--quick``: 10k works; ``--keep`` keeps the database;
 the import's stderr is kept as ``last-import.log`` in the cache folder).
 
-Last measured (2 cores shared with other people's work, PostgreSQL 15 at Debian's defaults;
-working tree of 2026-11-30 on top of 222992b, importer being changed at the time):
-
-- default size (100k synthetic + 3,684 real works, 507,545 authorships, 151,536 researchers;
-  snapshot generated in 21 s, 1.7 GB of JSON, 279 MB gzipped), ``--jobs 2``, quiet machine
-  (other processes 7.6 of 136 CPU s): parse floor 19,920 works/s (9,960 per process); import
-  68.0 s = 1,525 works/s (startup 0.9 s, authors 0.3 s, works files 50.9 s, then 14.7 s of
-  ``fill_all_affiliations`` in one process), using 47.6 CPU s of Python and 51.8 of PostgreSQL
-  (about 0.46 + 0.50 ms per work: the two cores cannot go past about 2,100 works/s this way);
-  copy floor 1.54M rows in 1.7 s (909,875 rows/s, 61,080 works/s). The bulk derive FAILED after
-  154 s (PostgreSQL 126 CPU s): ``TrustRepository.current_levels`` sends 151k ids as bind
-  parameters (asyncpg's limit is 32,767). Ratio 0.08; goals (5,000 works/s, 0.5) not met; the
-  full snapshot (250M works) at that rate: 45.5 h plus the derive.
-- ``--quick`` (13,684 works): ``--jobs 2`` 1,276 works/s on a quiet machine (922 while other
-  work took 46% of the machine), ``--jobs 1`` 1,002 works/s; parse floor about 19,000 and
-  10,200 works/s. The derive fails there too, in ``TrustRepository.dependents`` (20k ids in
-  three IN lists).
+Last measured (2 cores, PostgreSQL 15 at Debian's defaults, quiet machine), default size
+(100k synthetic + 3,684 real works, 507,545 authorships, 151,536 researchers), ``--jobs 2``,
+three runs: import 2,310 / 2,313 / 2,323 works/s against a parse floor of about 19,600 (ratio
+0.12); bulk derive 75.9 / 73.7 / 75.7 s; the full snapshot (250M works) at that rate:
+about 30 h on this machine, plus the derive. Goals (5,000 works/s, ratio 0.5, derive 60 s): not
+met. Where the time goes (py-spy, one process): gunzip + ``orjson`` + ``map_work`` about 60% of
+the import's Python time, SQL and COPY the rest; PostgreSQL spends about as much CPU again
+maintaining the tables' indexes (the copy floor loads the same rows into tables without any in
+2.0 CPU s, the import's PostgreSQL used 31). Before this session's changes (one INSERT per row,
+IN lists of 2,000 keys, affiliations filled in pages, derive in batches of ids with foreign
+keys checked per edge): 1,525 works/s and a derive of 249 s.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from service.imports.openalex.records import (
     Rows,
     Unreadable,
     WorkRow,
+    WorkRows,
     map_author,
     map_institution,
     map_source,
@@ -130,7 +131,7 @@ def parse(file: InputFile, entries: Sequence[tuple[int, bytes]]) -> Parsed:
             parsed.note(number, exc.entity_id, exc.reason)
             continue
         key = _key_of(rows)
-        if key in parsed.line_of and key in (parsed.works.keys() | parsed.entities.keys()):
+        if key in parsed.works or key in parsed.entities:
             parsed.counts.skipped += 1
             parsed.note(number, key, f"repeated (first at line {parsed.line_of[key]}); first kept")
             continue
@@ -142,9 +143,8 @@ def parse(file: InputFile, entries: Sequence[tuple[int, bytes]]) -> Parsed:
         parsed.line_of[key] = number
         if isinstance(rows, EntityRows):
             parsed.entities[key] = rows
-        else:
-            assert rows.work is not None  # type: ignore[attr-defined]
-            parsed.works[key] = rows.work  # type: ignore[attr-defined]
+        elif isinstance(rows, WorkRows) and rows.work is not None:
+            parsed.works[key] = rows.work
     return parsed
 
 
@@ -152,7 +152,8 @@ def _key_of(rows: Rows) -> str:
     if isinstance(rows, EntityRows):
         row: Any = rows.researcher or rows.institution or rows.venue or rows.topic
         return str(row.key)
-    return str(rows.work.key)  # type: ignore[attr-defined]
+    assert isinstance(rows, WorkRows) and rows.work is not None
+    return rows.work.key
 
 
 def _parse_merges(parsed: Parsed, entries: Sequence[tuple[int, Any]]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from service.errors import BadUserInput
@@ -178,6 +178,9 @@ class WorkRow:
     """Topic key -> score; legacy concepts too."""
 
 
+RowT = TypeVar("RowT")
+
+
 @dataclass
 class Refs:
     """Entities a record names in passing (dehydrated): stored when missing, never used to
@@ -189,14 +192,16 @@ class Refs:
     topics: dict[str, TopicRow] = field(default_factory=dict)
 
     def update(self, other: Refs) -> None:
-        for mine, theirs in (
-            (self.researchers, other.researchers),
-            (self.institutions, other.institutions),
-            (self.venues, other.venues),
-            (self.topics, other.topics),
-        ):
-            for key, row in theirs.items():
-                mine.setdefault(key, row)  # type: ignore[arg-type]
+        """Add what ``other`` names; a key already here keeps its first row."""
+        _keep_first(self.researchers, other.researchers)
+        _keep_first(self.institutions, other.institutions)
+        _keep_first(self.venues, other.venues)
+        _keep_first(self.topics, other.topics)
+
+
+def _keep_first(mine: dict[str, RowT], theirs: Mapping[str, RowT]) -> None:
+    for key, row in theirs.items():
+        mine.setdefault(key, row)
 
 
 @dataclass

@@ -364,10 +364,7 @@ class OpenAlexRepository:
         authorship_ids = await self._next_ids(AUTHORSHIPS, len(authorships))
         work_rows = _fit(
             WORKS,
-            [
-                _work_values(w, venues.get(w.venue or "")) | {"id": work_ids[w.key]}
-                for w in works
-            ],
+            [_work_values(w, venues.get(w.venue or "")) | {"id": work_ids[w.key]} for w in works],
         )
         await self._copy(WORKS, work_rows)
         await self._copy(
