@@ -5,6 +5,7 @@ processes."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from service.imports.openalex.progress import ImportSink
+from service.imports.openalex.records import ReportLine
 from tests.imports.support import (
     AUTHORS_FILE,
     MEMBER,
@@ -253,3 +256,20 @@ def _payload(backend: str, alias: str, key: str) -> str:
     if backend == "postgresql":
         return f"{alias}.payload ->> '{key}'"
     return f"json_extract({alias}.payload, '$.{key}')"
+
+
+class TestProgress:
+    def test_plain_lines_when_not_a_terminal_and_the_report_file(self, tmp_path: Path) -> None:
+        stream = io.StringIO()  # not a terminal: no progress bar
+        sink = ImportSink(tmp_path / "report.tsv", total=3_000, stream=stream, interval=0)
+        sink.advance(1_000)
+        sink.advance(1_000)
+        sink.report([ReportLine("works.jsonl", 7, "W1", "no title")])
+        sink.close()
+        lines = stream.getvalue().splitlines()
+        assert len(lines) == 2
+        assert lines[0].startswith("import: 1,000 records, ") and "s left" in lines[0]
+        assert lines[1].startswith("import: 2,000 records, ")
+        assert report_rows(tmp_path / "report.tsv") == [
+            ["works.jsonl", "7", "W1", "skipped", "no title"]
+        ]
