@@ -360,7 +360,7 @@ class OpenAlexRepository:
         works first."""
         new_ids = await self._next_ids(WORKS, len(works))
         work_ids = dict(zip((w.key for w in works), new_ids, strict=True))
-        authorships = [(w, a) for w in works for a in w.authorships]
+        authorships = _authorship_rows(works, work_ids, researchers)
         authorship_ids = await self._next_ids(AUTHORSHIPS, len(authorships))
         work_rows = _fit(
             WORKS,
@@ -369,36 +369,17 @@ class OpenAlexRepository:
         await self._copy(WORKS, work_rows)
         await self._copy(
             AUTHORSHIPS,
-            _fit(
-                AUTHORSHIPS,
-                [
-                    {
-                        "id": authorship_id,
-                        "work_id": work_ids[w.key],
-                        "researcher_id": researchers[a.author],
-                        "position": a.position,
-                        "raw_author_name": a.raw_name,
-                    }
-                    for (w, a), authorship_id in zip(authorships, authorship_ids, strict=True)
-                ],
-            ),
+            [row | {"id": i} for row, i in zip(authorships, authorship_ids, strict=True)],
         )
+        by_author = {
+            (row["work_id"], row["researcher_id"]): i
+            for row, i in zip(authorships, authorship_ids, strict=True)
+        }
         await self._copy(
             AUTHORSHIP_INSTITUTIONS,
-            [
-                {"authorship_id": authorship_id, "institution_id": institutions[key]}
-                for (_, a), authorship_id in zip(authorships, authorship_ids, strict=True)
-                for key in a.institutions
-            ],
+            _authorship_institution_rows(works, work_ids, researchers, institutions, by_author),
         )
-        await self._copy(
-            WORK_TOPICS,
-            [
-                {"work_id": work_ids[w.key], "topic_id": topics[key], "score": score}
-                for w in works
-                for key, score in w.topics.items()
-            ],
-        )
+        await self._copy(WORK_TOPICS, _work_topic_rows(works, work_ids, topics))
         return work_ids
 
     async def _next_ids(self, table: Table, count: int) -> list[int]:
@@ -433,40 +414,13 @@ class OpenAlexRepository:
     ) -> None:
         if not works:
             return
-        await self._insert_missing(
-            AUTHORSHIPS,
-            [
-                {
-                    "work_id": work_ids[w.key],
-                    "researcher_id": researchers[a.author],
-                    "position": a.position,
-                    "raw_author_name": a.raw_name,
-                }
-                for w in works
-                for a in w.authorships
-            ],
-        )
-        authorship_ids = await self._authorship_ids([work_ids[w.key] for w in works])
+        await self._insert_missing(AUTHORSHIPS, _authorship_rows(works, work_ids, researchers))
+        by_author = await self._authorship_ids([work_ids[w.key] for w in works])
         await self._insert_missing(
             AUTHORSHIP_INSTITUTIONS,
-            [
-                {
-                    "authorship_id": authorship_ids[work_ids[w.key], researchers[a.author]],
-                    "institution_id": institutions[key],
-                }
-                for w in works
-                for a in w.authorships
-                for key in a.institutions
-            ],
+            _authorship_institution_rows(works, work_ids, researchers, institutions, by_author),
         )
-        await self._insert_missing(
-            WORK_TOPICS,
-            [
-                {"work_id": work_ids[w.key], "topic_id": topics[key], "score": score}
-                for w in works
-                for key, score in w.topics.items()
-            ],
-        )
+        await self._insert_missing(WORK_TOPICS, _work_topic_rows(works, work_ids, topics))
 
     async def _rewire(
         self,
@@ -1059,6 +1013,53 @@ def _work_values(row: WorkRow, venue_id: int | None) -> dict[str, Any]:
         "venue_id": venue_id,
         "openalex_updated": row.updated,
     }
+
+
+def _authorship_rows(
+    works: Sequence[WorkRow], work_ids: Mapping[str, int], researchers: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    return _fit(
+        AUTHORSHIPS,
+        [
+            {
+                "work_id": work_ids[w.key],
+                "researcher_id": researchers[a.author],
+                "position": a.position,
+                "raw_author_name": a.raw_name,
+            }
+            for w in works
+            for a in w.authorships
+        ],
+    )
+
+
+def _authorship_institution_rows(
+    works: Sequence[WorkRow],
+    work_ids: Mapping[str, int],
+    researchers: Mapping[str, int],
+    institutions: Mapping[str, int],
+    authorship_ids: Mapping[tuple[int, int], int],
+) -> list[dict[str, Any]]:
+    """``authorship_ids``: by (work id, researcher id)."""
+    return [
+        {
+            "authorship_id": authorship_ids[work_ids[w.key], researchers[a.author]],
+            "institution_id": institutions[key],
+        }
+        for w in works
+        for a in w.authorships
+        for key in a.institutions
+    ]
+
+
+def _work_topic_rows(
+    works: Sequence[WorkRow], work_ids: Mapping[str, int], topics: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    return [
+        {"work_id": work_ids[w.key], "topic_id": topics[key], "score": score}
+        for w in works
+        for key, score in w.topics.items()
+    ]
 
 
 def _plain(value: Any) -> Any:
