@@ -50,9 +50,9 @@ the import's stderr is kept as ``last-import.log`` in the cache folder).
 
 Last measured (2 cores, PostgreSQL 15 at Debian's defaults, quiet machine), default size
 (100k synthetic + 3,684 real works, 507,545 authorships, 151,536 researchers), ``--jobs 2``,
-three runs: import 2,310 / 2,313 / 2,323 works/s against a parse floor of about 19,600 (ratio
-0.12); bulk derive 75.9 / 73.7 / 75.7 s; the full snapshot (250M works) at that rate:
-about 30 h on this machine, plus the derive. Goals (5,000 works/s, ratio 0.5, derive 60 s): not
+three runs: import 2,287 / 2,368 / 2,406 works/s against a parse floor of about 19,600 (ratio
+0.12); bulk derive 54.7 / 54.4 / 54.7 s; the full snapshot (250M works) at that rate: about
+29 h on this machine, plus the derive. Goals: derive 60 s met; 5,000 works/s and ratio 0.5 not
 met. Where the time goes (py-spy, one process): gunzip + ``orjson`` + ``map_work`` about 60% of
 the import's Python time, SQL and COPY the rest; PostgreSQL spends about as much CPU again
 maintaining the tables' indexes (the copy floor loads the same rows into tables without any in
