@@ -79,6 +79,17 @@ def make_read_only(url: str) -> None:
     asyncio.run(_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
 
 
+def environment(**extra: str) -> dict[str, str]:
+    """This process's environment for a ``bzpeer`` child, without the settings of ours
+    (``DATABASE_URL``, ``REDIS_URL``, ``BZPEER_*``), plus ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("BZPEER_")
+    }
+    return env | extra
+
+
 def settings_for(url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "env": "development",

@@ -4,7 +4,6 @@ PostgreSQL after ``bzpeer migrate`` and ``bzpeer demo load``."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from tests.support import (
     contract,
     create_database,
     drop_database,
+    environment,
     eventually,
     reserved_port,
     settings_for,
@@ -83,16 +83,6 @@ def bzpeer_serve(env: dict[str, str]) -> Iterator[Served]:
                 stdout, served.stderr = process.communicate(timeout=20)
     # The banner is only complete once the process has flushed it.
     assert f"{served.base}/graphql" in stdout
-
-
-def environment(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("BZPEER_")
-    }
-    env.update(extra)
-    return env
 
 
 def profile(base: str) -> dict[str, Any]:

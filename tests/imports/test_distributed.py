@@ -6,7 +6,6 @@ the same as one process importing the files."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -25,20 +24,11 @@ from tests.imports.support import (
     import_into,
     write_snapshot,
 )
-from tests.support import REPO, create_database, drop_database, stop_process
+from tests.support import REPO, create_database, drop_database, environment, stop_process
 
 __all__ = ["private_redis"]
 
 BZPEER = [sys.executable, "-m", "service.cli"]
-
-
-def environment(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("BZPEER_")
-    }
-    return env | extra
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ from tests.imports.support import (
     read_jsonl,
     write_snapshot,
 )
-from tests.support import REPO, create_database, drop_database
+from tests.support import REPO, create_database, drop_database, environment
 
 BZPEER = [sys.executable, "-m", "service.cli"]
 SKIPPED_STATUS = 3
@@ -45,15 +44,6 @@ def bzpeer(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
-
-
-def environment(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("BZPEER_")
-    }
-    return env | extra
 
 
 def report_rows(path: Path) -> list[list[str]]:
