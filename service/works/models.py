@@ -86,6 +86,7 @@ class Work(IdMixin, TimestampMixin, Base):
     venue: Mapped[Venue | None] = relationship(lazy="raise")
     authorships: Mapped[list[Authorship]] = relationship(
         back_populates="work",
+        primaryjoin="Work.id == foreign(Authorship.work_id)",
         lazy="raise",
         cascade="all, delete-orphan",
         order_by="Authorship.position",
@@ -97,7 +98,11 @@ class Work(IdMixin, TimestampMixin, Base):
 
 
 class Authorship(IdMixin, Base):
-    """A researcher's place on a work's author list, with the institutions given there."""
+    """A researcher's place on a work's author list, with the institutions given there.
+
+    This table, ``authorship_institutions`` and ``work_topics`` have no foreign keys (migration
+    0007: the import writes about 15 of their rows a work, and checking the keys cost more than
+    a third of PostgreSQL's time); the import's repository deletes their rows with their work."""
 
     __tablename__ = "authorships"
     __table_args__ = (
@@ -106,38 +111,35 @@ class Authorship(IdMixin, Base):
         Index("ix_authorships_researcher_id_work_id", "researcher_id", "work_id"),
     )
 
-    work_id: Mapped[int] = mapped_column(BigId, ForeignKey("works.id", ondelete="CASCADE"))
-    researcher_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("researchers.id", ondelete="CASCADE")
-    )
+    work_id: Mapped[int] = mapped_column(BigId)
+    researcher_id: Mapped[int] = mapped_column(BigId)
     position: Mapped[int] = mapped_column(Integer)
     """1-based order on the author list."""
     raw_author_name: Mapped[str | None] = mapped_column(String(500))
 
-    work: Mapped[Work] = relationship(back_populates="authorships", lazy="raise")
+    work: Mapped[Work] = relationship(
+        back_populates="authorships",
+        primaryjoin="Work.id == foreign(Authorship.work_id)",
+        lazy="raise",
+    )
     institutions: Mapped[list[Institution]] = relationship(
-        secondary="authorship_institutions", lazy="raise"
+        secondary="authorship_institutions",
+        primaryjoin="Authorship.id == foreign(AuthorshipInstitution.authorship_id)",
+        secondaryjoin="Institution.id == foreign(AuthorshipInstitution.institution_id)",
+        lazy="raise",
     )
 
 
 class AuthorshipInstitution(Base):
     __tablename__ = "authorship_institutions"
 
-    authorship_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("authorships.id", ondelete="CASCADE"), primary_key=True
-    )
-    institution_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("institutions.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    authorship_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
 
 
 class WorkTopic(Base):
     __tablename__ = "work_topics"
 
-    work_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("works.id", ondelete="CASCADE"), primary_key=True
-    )
-    topic_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    work_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
     score: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")

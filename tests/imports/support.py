@@ -157,6 +157,28 @@ def fetch(url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
     return asyncio.run(go())
 
 
+ORPHANS = {
+    "authorships without their work": "SELECT COUNT(*) FROM authorships a "
+    "WHERE NOT EXISTS (SELECT 1 FROM works w WHERE w.id = a.work_id)",
+    "authorships without their researcher": "SELECT COUNT(*) FROM authorships a "
+    "WHERE NOT EXISTS (SELECT 1 FROM researchers r WHERE r.id = a.researcher_id)",
+    "institutions of missing authorships": "SELECT COUNT(*) FROM authorship_institutions ai "
+    "WHERE NOT EXISTS (SELECT 1 FROM authorships a WHERE a.id = ai.authorship_id)",
+    "missing institutions of authorships": "SELECT COUNT(*) FROM authorship_institutions ai "
+    "WHERE NOT EXISTS (SELECT 1 FROM institutions i WHERE i.id = ai.institution_id)",
+    "topics of missing works": "SELECT COUNT(*) FROM work_topics t "
+    "WHERE NOT EXISTS (SELECT 1 FROM works w WHERE w.id = t.work_id)",
+    "missing topics of works": "SELECT COUNT(*) FROM work_topics t "
+    "WHERE NOT EXISTS (SELECT 1 FROM topics o WHERE o.id = t.topic_id)",
+}
+"""The join tables have no foreign keys (migration 0007): every row's parents must exist."""
+
+
+def assert_no_orphans(url: str) -> None:
+    found = {what: fetch(url, statement)[0][0] for what, statement in ORPHANS.items()}
+    assert found == dict.fromkeys(ORPHANS, 0)
+
+
 def mapping(url: str, statement: str, **params: Any) -> dict[Any, Any]:
     """The rows of a two-column query as a dict."""
     return {key: value for key, value in fetch(url, statement, **params)}

@@ -20,7 +20,15 @@ import pytest
 from service.app import create_app
 from service.graphql.relay import to_global_id
 from tests.events.population import confirmed_accounts, follow_all
-from tests.imports.support import MEMBER, MEMBER_FILE, fetch, import_into, mapping, read_jsonl
+from tests.imports.support import (
+    MEMBER,
+    MEMBER_FILE,
+    assert_no_orphans,
+    fetch,
+    import_into,
+    mapping,
+    read_jsonl,
+)
 from tests.support import eventually, serve, settings_for
 from workers.process import EmbeddedWorkers
 
@@ -68,6 +76,7 @@ def stored_edges(url: str) -> dict[tuple[int, int], tuple[float, int]]:
 
 
 def assert_graph_matches_the_authorships(url: str) -> None:
+    assert_no_orphans(url)
     expected = newman_recount(url)
     stored = stored_edges(url)
     assert stored.keys() == expected.keys()
@@ -88,6 +97,20 @@ def assert_graph_matches_the_authorships(url: str) -> None:
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
     path.write_bytes(gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in records)))
     return path
+
+
+def merged_ids_file(folder: Path, entity: str, old_key: str, survivor_key: str) -> Path:
+    """A snapshot's ``merged_ids/<entity>/<date>.csv.gz`` with one merge; returns the folder."""
+    merged = folder / "merged_ids" / entity / "2026-01-15.csv.gz"
+    merged.parent.mkdir(parents=True)
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["merge_date", "id", "merge_into_id"])
+    writer.writerow(
+        ["2026-01-15", f"https://openalex.org/{old_key}", f"https://openalex.org/{survivor_key}"]
+    )
+    merged.write_bytes(gzip.compress(rows.getvalue().encode()))
+    return folder / "merged_ids"
 
 
 def later(record: dict[str, Any], days: int) -> str:
@@ -196,16 +219,8 @@ class TestAMergedAuthorRecord:
                 url, "SELECT work_id FROM authorships WHERE researcher_id = :r", r=old
             )
         }
-        merged = tmp_path / "merged_ids" / "authors" / "2026-01-15.csv.gz"
-        merged.parent.mkdir(parents=True)
-        rows = io.StringIO()
-        writer = csv.writer(rows)
-        writer.writerow(["merge_date", "id", "merge_into_id"])
-        writer.writerow(
-            ["2026-01-15", f"https://openalex.org/{old_key}", f"https://openalex.org/{MEMBER}"]
-        )
-        merged.write_bytes(gzip.compress(rows.getvalue().encode()))
-        done = import_into(url, tmp_path / "merged_ids")
+        merged = merged_ids_file(tmp_path, "authors", old_key, MEMBER)
+        done = import_into(url, merged)
         assert done.result.totals.updated == 1
         eventually(lambda: settled(url), timeout=30)
 
@@ -248,5 +263,45 @@ class TestAMergedAuthorRecord:
         assert to_global_id("Researcher", old) not in found
 
         # The same list again moves nothing.
-        again = import_into(url, tmp_path / "merged_ids")
+        again = import_into(url, merged)
         assert again.result.totals.unchanged == 1
+
+
+class TestAMergedWork:
+    def test_goes_with_its_rows_and_the_graph_follows(self, running: str, tmp_path: Path) -> None:
+        url = running
+        # The member's work with the most authors, merged into another of the member's works.
+        works = fetch(
+            url,
+            "SELECT w.openalex_id, w.id, COUNT(*) FROM works w JOIN authorships a "
+            "ON a.work_id = w.id WHERE w.id IN (SELECT work_id FROM authorships m "
+            "JOIN researchers r ON r.id = m.researcher_id WHERE r.openalex_id = :m) "
+            "GROUP BY w.id ORDER BY 3 DESC, 1",
+            m=MEMBER,
+        )
+        (old_key, old, authors), (survivor_key, survivor, _) = works[0], works[-1]
+        assert authors > 2
+        children = {
+            "authorships": "SELECT COUNT(*) FROM authorships WHERE work_id = :w",
+            "their institutions": "SELECT COUNT(*) FROM authorship_institutions ai "
+            "JOIN authorships a ON a.id = ai.authorship_id WHERE a.work_id = :w",
+            "topics": "SELECT COUNT(*) FROM work_topics WHERE work_id = :w",
+        }
+        before = {what: fetch(url, sql, w=old)[0][0] for what, sql in children.items()}
+        assert all(before.values()), before  # the old work had rows of each kind to lose
+
+        done = import_into(url, merged_ids_file(tmp_path, "works", old_key, survivor_key))
+        assert done.result.totals.updated == 1
+        eventually(lambda: settled(url), timeout=30)
+
+        assert fetch(url, "SELECT id FROM works WHERE id IN (:o, :s)", o=old, s=survivor) == [
+            (survivor,)
+        ]
+        assert {what: fetch(url, sql, w=old)[0][0] for what, sql in children.items()} == (
+            dict.fromkeys(children, 0)
+        )
+        ((event,),) = fetch(
+            url, "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'works.changed'"
+        )
+        assert event == 1
+        assert_graph_matches_the_authorships(url)

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Enum,
     String,
     Table,
@@ -463,10 +464,22 @@ class OpenAlexRepository:
                 before[work_id] = [r for _, r, _ in stored_authors.get(work_id, [])]
         if changed:
             gone = [work_ids[w.key] for w in changed]
-            await self.session.execute(delete(Authorship).where(Authorship.work_id.in_(gone)))
-            await self.session.execute(delete(WorkTopic).where(WorkTopic.work_id.in_(gone)))
+            await self._delete_children(gone)
             await self._add_children(changed, work_ids, researchers, institutions, topics)
         return before
+
+    async def _delete_children(self, work_ids: Sequence[int]) -> None:
+        """The authorships (with their institutions) and topics of these works: no foreign
+        key cascades them (migration 0007)."""
+        await self._delete_authorships(Authorship.work_id.in_(work_ids))
+        await self.session.execute(delete(WorkTopic).where(WorkTopic.work_id.in_(work_ids)))
+
+    async def _delete_authorships(self, where: ColumnElement[bool]) -> None:
+        doomed = select(Authorship.id).where(where)
+        await self.session.execute(
+            delete(AuthorshipInstitution).where(AuthorshipInstitution.authorship_id.in_(doomed))
+        )
+        await self.session.execute(delete(Authorship).where(where))
 
     async def _author_lists(
         self, work_ids: Sequence[int]
@@ -608,10 +621,8 @@ class OpenAlexRepository:
         before = {w: [r for _, r, _ in lists.get(w, [])] for w in works}
         both = [w for w in works if survivor in before[w]]
         if both:  # listed twice on a work: the survivor's authorship stays
-            await self.session.execute(
-                delete(Authorship).where(
-                    Authorship.researcher_id == old, Authorship.work_id.in_(both)
-                )
+            await self._delete_authorships(
+                (Authorship.researcher_id == old) & Authorship.work_id.in_(both)
             )
             notes.append(
                 Note(
@@ -698,6 +709,7 @@ class OpenAlexRepository:
             )
             return {}
         lists = await self._author_lists([old])
+        await self._delete_children([old])
         await self.session.execute(delete(Work).where(Work.id == old))
         return {old: [r for _, r, _ in lists.get(old, [])]}
 
