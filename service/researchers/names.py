@@ -11,6 +11,8 @@ _SPACES = re.compile(r"\s+")
 
 def fold_name(name: str) -> str:
     """``"Péter  Móra"`` -> ``"peter mora"``; ``"Yu\u2010Shu Wu"`` -> ``"yu-shu wu"``."""
+    if name.isascii():  # most names: nothing to decompose
+        return _SPACES.sub(" ", name.casefold()).strip()
     decomposed = unicodedata.normalize("NFKD", name.translate(_DASHES))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SPACES.sub(" ", stripped.casefold()).strip()

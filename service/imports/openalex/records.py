@@ -14,7 +14,8 @@ Rows are keyed by the short OpenAlex id (``W123``, ``A123``, ``I123``, ``S123`` 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -34,6 +35,8 @@ MAX_ID_LENGTH = 32
 MIN_CONCEPT_SCORE = 0.3
 """Legacy concepts below this score are not kept (OpenAlex tagged a work with a concept from
 this score on)."""
+MAX_ABSTRACT_WORDS = 100_000
+"""Longer inverted indexes (none in OpenAlex) are rebuilt by sorting."""
 
 WORK_TYPES: Mapping[str, WorkType] = {
     "article": WorkType.ARTICLE,
@@ -309,6 +312,23 @@ def map_work(record: object) -> WorkRows:
     return mapped
 
 
+def latest_institutions(works: Iterable[WorkRow]) -> dict[str, str]:
+    """Each author's institution on their most recent of these works that names one, by the
+    affiliation rule of the store (latest date, then year, then OpenAlex id; the institution
+    first by id): what a researcher first seen in these works starts with."""
+    best: dict[str, tuple[tuple[Any, ...], str]] = {}
+    for work in works:
+        date, year = work.publication_date, work.publication_year
+        recency = (date is not None, date or dt.date.min, year is not None, year or 0, work.key)
+        for authorship in work.authorships:
+            if not authorship.institutions:
+                continue
+            held = best.get(authorship.author)
+            if held is None or recency > held[0]:
+                best[authorship.author] = (recency, min(authorship.institutions))
+    return {author: institution for author, (_, institution) in best.items()}
+
+
 def _venue_of_work(mapped: WorkRows, record: dict[str, Any]) -> str | None:
     location = record.get("primary_location")
     if isinstance(location, dict):
@@ -497,10 +517,19 @@ def web_domain(url: str | None) -> str | None:
 def _orcid(mapped: Rows, key: str, value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
+    orcid = _checked_orcid(value)
+    if orcid is None:
+        mapped.notes.append(Note(key, f"malformed ORCID {value!r}; stored without one"))
+    return orcid
+
+
+@functools.lru_cache(maxsize=65_536)
+def _checked_orcid(value: str) -> str | None:
+    """``normalize_orcid``, None when malformed; cached, as an author's ORCID comes with each
+    of their works."""
     try:
         return normalize_orcid(value)
     except BadUserInput:
-        mapped.notes.append(Note(key, f"malformed ORCID {value!r}; stored without one"))
         return None
 
 
@@ -589,13 +618,32 @@ def _abstract(index: object) -> str | None:
     """The text of an ``abstract_inverted_index`` (word -> positions), words in position order."""
     if not isinstance(index, dict) or not index:
         return None
-    placed = sorted(
+    # Placed by position rather than sorted (three times faster). Anything unusual (a position
+    # that is not an int, out of range, taken twice; never seen in OpenAlex) takes the sort.
+    placed: list[str | None] = [None] * sum(
+        len(p) if isinstance(p, list) else MAX_ABSTRACT_WORDS for p in index.values()
+    )
+    if len(placed) >= MAX_ABSTRACT_WORDS:
+        return _sorted_abstract(index)
+    try:
+        for word, positions in index.items():
+            for p in positions:
+                if type(p) is not int or p < 0 or placed[p] is not None:
+                    raise ValueError(p)
+                placed[p] = word
+    except (IndexError, ValueError):
+        return _sorted_abstract(index)
+    return " ".join(word for word in placed if word is not None) or None
+
+
+def _sorted_abstract(index: dict[Any, Any]) -> str | None:
+    ordered = sorted(
         (p, word)
         for word, positions in index.items()
         for p in (positions if isinstance(positions, list) else ())
         if isinstance(p, int)
     )
-    return " ".join(word for _, word in placed) or None
+    return " ".join(word for _, word in ordered) or None
 
 
 def _date(value: object) -> dt.date | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import operator
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,14 +208,24 @@ class OpenAlexRepository:
         return ids
 
     async def ensure_researchers(
-        self, rows: Mapping[str, ResearcherRow], notes: list[Note]
+        self,
+        rows: Mapping[str, ResearcherRow],
+        notes: list[Note],
+        affiliations: Mapping[str, int] | None = None,
     ) -> dict[str, int]:
+        """``affiliations``: the institution id a new researcher starts with, by key (the
+        affiliation rule applied afterwards then rarely has a row to rewrite)."""
         known, unknown = self.cache.known(RESEARCHERS, rows)
         ids = known | await self._ids(RESEARCHERS, unknown)
         missing = {k: r for k, r in rows.items() if k not in ids}
         await self._free_orcids(missing, notes)
+        starting = affiliations or {}
         await self._insert_missing(
-            RESEARCHERS, [_researcher_values(r, None) for r in missing.values()]
+            RESEARCHERS,
+            [
+                _researcher_values(r, None) | {"affiliation_id": starting.get(k)}
+                for k, r in missing.items()
+            ],
         )
         ids |= await self._ids(RESEARCHERS, missing)
         self.cache.remember(RESEARCHERS, ids)
@@ -397,7 +408,16 @@ class OpenAlexRepository:
         if not rows:
             return
         columns = list(rows[0])
-        records = [tuple(_plain(row[c]) for c in columns) for row in rows]
+        values = operator.itemgetter(*columns)  # C-speed: about a million rows a run
+        records: list[tuple[Any, ...]] = [values(row) for row in rows]
+        if len(columns) == 1:
+            records = [(value,) for value in records]
+        enums = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, Enum)]
+        if enums:
+            records = [
+                tuple(_plain(v) if i in enums else v for i, v in enumerate(record))
+                for record in records
+            ]
         connection = await self.session.connection()
         driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg
         try:
