@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     """ORCID's OAuth endpoints live under it (``/oauth/authorize``, ``/oauth/token``)."""
     orcid_client_id: str | None = None
     orcid_client_secret: str | None = None
+    orcid_state_ttl_minutes: int = 10
+    """How long an ORCID sign-in started by ``requestClaim`` can be completed: the OAuth
+    ``state`` is a bearer of the claim, so it lives minutes, not a mail link's hours."""
 
     rate_limit_sign_in_per_email: str = "5/minute"
     rate_limit_sign_in_per_address: str = "20/minute"

@@ -102,7 +102,9 @@ class AccountService:
         account_id: int,
         purpose: TokenPurpose,
         claim_id: int | None = None,
+        lifetime: dt.timedelta | None = None,
     ) -> str:
+        """``lifetime``: the mail links' (``email_token_ttl_hours``) unless given."""
         plain, digest = new_token()
         now = utcnow()
         session.add(
@@ -112,7 +114,7 @@ class AccountService:
                 token_hash=digest,
                 claim_id=claim_id,
                 created_at=now,
-                expires_at=now + dt.timedelta(hours=settings.email_token_ttl_hours),
+                expires_at=now + (lifetime or dt.timedelta(hours=settings.email_token_ttl_hours)),
             )
         )
         return plain

@@ -3,20 +3,51 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
 from urllib.parse import urlencode
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import Response
 
 from service.config import Settings
 from service.errors import BadUserInput, ServiceError
 
 CALLBACK_PATH = "/auth/orcid/callback"
+STATE_COOKIE = "bzpeer_orcid_state"
 
 
 class OrcidUnavailable(ServiceError):
     """Raised when ORCID's token endpoint cannot be reached or answers nonsense."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+def state_lifetime(settings: Settings) -> dt.timedelta:
+    """The ``state`` names a claim to whoever holds it: it lives minutes, not hours."""
+    return dt.timedelta(minutes=settings.orcid_state_ttl_minutes)
+
+
+def set_state_cookie(response: Response, state: str, settings: Settings) -> None:
+    """Keep the ``state`` in the browser that asked for it, sent back only to the callback:
+    the callback completes a claim only there (or for a browser signed in as the claimant),
+    so an authorize URL opened in anyone else's browser completes nothing."""
+    response.set_cookie(
+        STATE_COOKIE,
+        state,
+        max_age=settings.orcid_state_ttl_minutes * 60,
+        httponly=True,
+        samesite="lax",  # sent on ORCID's top-level redirect back here
+        secure=settings.public_url.startswith("https://"),
+        path=CALLBACK_PATH,
+    )
+
+
+def started_here(request: Request, state: str) -> bool:
+    """Whether this browser holds the state cookie of ``state``."""
+    held = request.cookies.get(STATE_COOKIE, "")
+    return bool(held) and hmac.compare_digest(held.encode(), state.encode())
 
 
 def redirect_uri(settings: Settings) -> str:

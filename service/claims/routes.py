@@ -9,11 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from service.accounts.cookies import SESSION_COOKIE
+from service.claims import orcid
 from service.claims.models import ClaimStatus
 from service.claims.service import claims
 from service.config import Settings
 from service.db.session import begin_writing
 from service.errors import ServiceError
+from service.graphql.auth import identify
 from service.logging import log
 
 
@@ -23,6 +26,9 @@ def _page(title: str, text: str, status: int) -> HTMLResponse:
         f"<h1>{escape(title)}</h1><p>{escape(text)}</p>"
     )
     return HTMLResponse(body, status_code=status)
+
+
+STATUS_OF = {"SERVICE_UNAVAILABLE": 503, "FORBIDDEN": 403}
 
 
 def orcid_callback(
@@ -37,19 +43,34 @@ def orcid_callback(
         async with sessionmaker() as session:
             try:
                 await begin_writing(session)
-                claim = await claims.complete_orcid(session, settings, state, code)
+                browser = await identify(session, request.cookies.get(SESSION_COOKIE))
+                done = await claims.complete_orcid(
+                    session,
+                    settings,
+                    state,
+                    code,
+                    started_here=orcid.started_here(request, state),
+                    browser_account_id=browser.viewer.id if browser.viewer else None,
+                )
                 await session.commit()
             except ServiceError as exc:
                 await session.rollback()
-                status = 503 if exc.code == "SERVICE_UNAVAILABLE" else 400
+                status = STATUS_OF.get(exc.code, 400)
                 return _page("Claim not completed", exc.message, status)
             except Exception:
                 log.exception("orcid.callback.failed")
                 return _page("Claim not completed", "Something went wrong; try again.", 500)
-        if claim.status is ClaimStatus.VERIFIED:
+        whose = f"The claim of the record {done.record_name} by the account {done.account_name}"
+        if done.claim.status is ClaimStatus.VERIFIED:
             return _page(
-                "Claim verified", "Your ORCID iD matches this record: it is yours now.", 200
+                "Claim verified",
+                f"{whose}: the ORCID iD signed in with is this record's, so it is theirs now.",
+                200,
             )
-        return _page("Claim rejected", "The ORCID iD you signed in with is not this record's.", 403)
+        return _page(
+            "Claim rejected",
+            f"{whose}: the ORCID iD signed in with is not this record's.",
+            403,
+        )
 
     return callback

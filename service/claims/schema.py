@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from starlette.responses import Response
 
+from service.claims import orcid
 from service.claims.models import ClaimMethod
 from service.claims.service import claims
 from service.claims.types import Claim
@@ -68,6 +70,8 @@ class ClaimMutation:
             context.session, context.settings, account, researcher, input.method, input.email
         )
         claim = Claim.from_model(request.claim, authorize_url=request.authorize_url)
+        if request.orcid_state is not None and isinstance(context.response, Response):
+            orcid.set_state_cookie(context.response, request.orcid_state, context.settings)
         if request.verification_token is not None:
             message = verify_claim(
                 context.settings,

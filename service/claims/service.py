@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Account, TokenPurpose
+from service.accounts.repository import AccountRepository
 from service.accounts.service import accounts, email_domain, normalize_email
 from service.claims import orcid
 from service.claims.models import Claim, ClaimMethod, ClaimStatus, Vouch
@@ -22,12 +23,22 @@ from service.trust.score import VerificationLevel
 
 
 @dataclass(frozen=True)
+class CompletedClaim:
+    claim: Claim
+    record_name: str
+    account_name: str
+    """Whose claim it was: the callback's page names both."""
+
+
+@dataclass(frozen=True)
 class ClaimRequest:
     claim: Claim
     authorize_url: str | None = None
     """ORCID method: where the claimant signs in."""
     verification_token: str | None = None
     """Institutional-email method: the one-time token to mail to ``claim.evidence``."""
+    orcid_state: str | None = None
+    """ORCID method: the sign-in's ``state``, for the asking browser's cookie."""
 
 
 def domain_matches(domain: str, institution_domains: set[str]) -> bool:
@@ -96,7 +107,12 @@ class ClaimService:
             else TokenPurpose.ORCID_STATE
         )
         token = accounts.issue_token(
-            session, settings, account_id=account.id, purpose=purpose, claim_id=claim.id
+            session,
+            settings,
+            account_id=account.id,
+            purpose=purpose,
+            claim_id=claim.id,
+            lifetime=orcid.state_lifetime(settings) if method is ClaimMethod.ORCID else None,
         )
         emit(
             session,
@@ -107,7 +123,9 @@ class ClaimService:
             method=method.value,
         )
         if method is ClaimMethod.ORCID:
-            return ClaimRequest(claim=claim, authorize_url=orcid.authorize_url(settings, token))
+            return ClaimRequest(
+                claim=claim, authorize_url=orcid.authorize_url(settings, token), orcid_state=token
+            )
         return ClaimRequest(claim=claim, verification_token=token)
 
     async def verify_by_token(
@@ -126,20 +144,38 @@ class ClaimService:
         return await self._verify(session, claim)
 
     async def complete_orcid(
-        self, session: AsyncSession, settings: Settings, state: str, code: str
-    ) -> Claim:
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        state: str,
+        code: str,
+        *,
+        started_here: bool,
+        browser_account_id: int | None,
+    ) -> CompletedClaim:
         """The ORCID callback: the claim named by ``state`` is verified when the iD that signed
-        in is the record's, rejected otherwise."""
+        in is the record's, rejected otherwise. Only in the browser that asked for the sign-in
+        (``started_here``: it holds the state cookie) or one signed in as the claimant: else
+        FORBIDDEN, and the caller's rollback leaves the claim and its state as they were."""
         spent = await accounts.spend_token(session, state, TokenPurpose.ORCID_STATE)
         claim = await ClaimRepository(session).get_by_id(spent.claim_id or 0)
         if claim is None or claim.status is not ClaimStatus.PENDING:
             raise BadUserInput("This sign-in does not belong to a pending claim.")
+        if not started_here and browser_account_id != claim.account_id:
+            raise Forbidden(
+                "This ORCID sign-in was started by another account, in another browser: "
+                "only the account that asked for it can complete its claim."
+            )
+        record = await ResearcherRepository(session).get_by_id(claim.researcher_id)
+        account = await AccountRepository(session).get_by_id(claim.account_id)
+        assert record is not None and account is not None
         signed_in = await orcid.exchange_code(settings, code)
         if signed_in != claim.evidence:
             claim.status = ClaimStatus.REJECTED
             emit(session, "claims.rejected", claim_id=claim.id, researcher_id=claim.researcher_id)
-            return claim
-        return await self._verify(session, claim)
+        else:
+            await self._verify(session, claim)
+        return CompletedClaim(claim, record.display_name, account.display_name)
 
     async def _verify(self, session: AsyncSession, claim: Claim) -> Claim:
         verified = await ClaimRepository(session).verified_claimants([claim.researcher_id])

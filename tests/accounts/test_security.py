@@ -3,6 +3,7 @@ default."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -13,13 +14,21 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
 from service.accounts.secrets import Passwords
 from service.app import create_app
+from service.graphql.relay import from_global_id
 from tests.accounts.conftest import Site, run_sql, site_settings
-from tests.accounts.test_viewer_actions import claim_by_email, email, new_record
+from tests.accounts.test_viewer_actions import (
+    claim_by_email,
+    email,
+    new_record,
+    orcid_round_trip,
+    request_orcid_claim,
+)
 from tests.support import (
     REPO,
     LiveServer,
@@ -131,6 +140,109 @@ REFUSE_FOLLOW_EVENT = {
     ],
 }
 """A trigger that makes the database refuse every ``follows.created`` outbox row."""
+
+
+def fresh_orcid() -> str:
+    """An ORCID iD no record has yet (ISO 7064 checksum, as ORCID computes it)."""
+    digits = f"{uuid.uuid4().int % 10**15:015d}"
+    total = 0
+    for char in digits:
+        total = (total + int(char)) * 2
+    check = (12 - total % 11) % 11
+    full = digits + ("X" if check == 10 else str(check))
+    return "-".join(full[i : i + 4] for i in range(0, 16, 4))
+
+
+class TestOrcidClaimBoundToItsBrowser:
+    """Mallory asks to claim the record of someone whose ORCID iD it carries and gets the
+    owner to open the authorize URL (a link in a mail, say). The owner signs in at ORCID in
+    their own browser: that must not complete Mallory's claim."""
+
+    def _claim_state(self, site: Site, record: str) -> list[tuple[str, int]]:
+        """(status, claims.verified events) of each claim of ``record``."""
+        _, number = from_global_id(record, "Researcher")
+        payloads = site.sql(
+            "SELECT payload FROM outbox_events WHERE event_type = 'claims.verified'"
+        )
+        events = [p if isinstance(p, dict) else json.loads(p) for (p,) in payloads]
+        verified = sum(1 for e in events if e["researcher_id"] == number)
+        statuses = site.sql(f"SELECT status FROM claims WHERE researcher_id = {number}")
+        return [(status, verified) for (status,) in statuses]
+
+    def test_the_owner_signing_in_from_the_attackers_url_completes_nothing(
+        self, site: Site
+    ) -> None:
+        orcid_id = fresh_orcid()
+        mallory = site.account(email())
+        record = new_record(site, "Owen Owner", orcid=orcid_id)
+        with httpx.Client() as mallorys, httpx.Client() as owners:
+            url = request_orcid_claim(site, mallorys, mallory, record)
+            page = orcid_round_trip(site, owners, url, orcid_id)
+        assert page.status_code == 403 and "another account" in page.text
+        assert self._claim_state(site, record) == [("PENDING", 0)]
+
+    def test_nor_when_the_owner_is_signed_in_as_themselves(self, site: Site) -> None:
+        orcid_id = fresh_orcid()
+        mallory = site.account(email())
+        owner_address = email()
+        site.account(owner_address)
+        record = new_record(site, "Olive Owner", orcid=orcid_id)
+        with httpx.Client() as mallorys, httpx.Client() as owners:
+            signed_in = owners.post(  # a cookie session, as the web front has
+                site.server.base_url + "/graphql",
+                json={
+                    "query": "mutation($e: String!, $p: String!) { signIn(input: "
+                    "{email: $e, password: $p}) { token } }",
+                    "variables": {"e": owner_address, "p": "correct horse battery"},
+                },
+            )
+            assert "bzpeer_session" in signed_in.cookies
+            url = request_orcid_claim(site, mallorys, mallory, record)
+            page = orcid_round_trip(site, owners, url, orcid_id)
+        assert page.status_code == 403
+        assert self._claim_state(site, record) == [("PENDING", 0)]
+
+    def test_the_claimants_own_session_completes_it_in_another_browser(self, site: Site) -> None:
+        orcid_id = fresh_orcid()
+        address = email()
+        claimant = site.account(address)
+        record = new_record(site, "Pia Phone", orcid=orcid_id)
+        with httpx.Client() as laptop, httpx.Client() as phone:
+            url = request_orcid_claim(site, laptop, claimant, record)
+            phone.post(
+                site.server.base_url + "/graphql",
+                json={
+                    "query": "mutation($e: String!, $p: String!) { signIn(input: "
+                    "{email: $e, password: $p}) { token } }",
+                    "variables": {"e": address, "p": "correct horse battery"},
+                },
+            )
+            page = orcid_round_trip(site, phone, url, orcid_id)
+        assert page.status_code == 200 and "Claim verified" in page.text
+        assert "Pia Phone" in page.text and address.split("@")[0] in page.text
+        assert self._claim_state(site, record) == [("VERIFIED", 1)]
+
+    def test_the_state_lives_minutes(self, site: Site) -> None:
+        orcid_id = fresh_orcid()
+        claimant = site.account(email())
+        record = new_record(site, "Quinn Quick", orcid=orcid_id)
+        with httpx.Client() as browser:
+            url = request_orcid_claim(site, browser, claimant, record)
+            cookie = next(c for c in browser.cookies.jar if c.name == "bzpeer_orcid_state")
+            assert cookie.path == "/auth/orcid/callback"
+            assert cookie.has_nonstandard_attr("HttpOnly")
+            (claim,) = site.sql(
+                "SELECT created_at, expires_at FROM one_time_tokens "
+                "WHERE purpose = 'ORCID_STATE' ORDER BY id DESC LIMIT 1"
+            )
+            created, expires = (dt.datetime.fromisoformat(str(t)) for t in claim)
+            assert expires - created == dt.timedelta(minutes=10)
+            site.sql(  # later than that
+                "UPDATE one_time_tokens SET expires_at = created_at WHERE purpose = 'ORCID_STATE'"
+            )
+            page = orcid_round_trip(site, browser, url, orcid_id)
+        assert page.status_code == 400 and "expired" in page.text
+        assert self._claim_state(site, record) == [("PENDING", 0)]
 
 
 class TestAtomicEvents:

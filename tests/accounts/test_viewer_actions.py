@@ -39,6 +39,36 @@ def new_record(site: Site, name: str, orcid: str | None = None) -> str:
     return to_global_id("Researcher", row[0])
 
 
+REQUEST_ORCID_CLAIM = (
+    "mutation($id: ID!) { requestClaim(input: {researcherId: $id, method: ORCID}) "
+    "{ claim { status authorizeUrl } } }"
+)
+
+
+def request_orcid_claim(site: Site, browser: httpx.Client, token: str, record: str) -> str:
+    """``requestClaim(method: ORCID)`` from ``browser`` (which keeps what it is given to
+    keep); the authorize URL."""
+    response = browser.post(
+        site.server.base_url + "/graphql",
+        json={"query": REQUEST_ORCID_CLAIM, "variables": {"id": record}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    url: str = response.json()["data"]["requestClaim"]["claim"]["authorizeUrl"]
+    assert url.startswith(site.orcid.base_url + "/oauth/authorize?")
+    return url
+
+
+def orcid_round_trip(site: Site, browser: httpx.Client, url: str, signed_in: str) -> httpx.Response:
+    """``browser`` opens the authorize URL, signs in at ORCID as ``signed_in`` and follows the
+    redirect back to our callback: its page."""
+    site.orcid.signed_in = signed_in
+    redirect = browser.get(url, follow_redirects=False)
+    assert redirect.status_code == 302
+    location = redirect.headers["location"]
+    assert urlsplit(location).path == "/auth/orcid/callback"
+    return browser.get(location)
+
+
 def claim_by_email(site: Site, token: str, researcher_id: str, address: str) -> dict:  # type: ignore[type-arg]
     body = site.op("RequestEmailClaim", token, id=researcher_id, email=address)
     assert "errors" not in body, body
@@ -296,20 +326,10 @@ class TestClaims:
     def _sign_in_with_orcid(
         self, site: Site, signed_in: str, token: str, record: str
     ) -> httpx.Response:
-        body = site.server.graphql(
-            "mutation($id: ID!) { requestClaim(input: {researcherId: $id, method: ORCID}) "
-            "{ claim { status authorizeUrl } } }",
-            {"id": record},
-            token=token,
-        )
-        url: str = body["data"]["requestClaim"]["claim"]["authorizeUrl"]
-        assert url.startswith(site.orcid.base_url + "/oauth/authorize?")
-        site.orcid.signed_in = signed_in
-        redirect = httpx.get(url, follow_redirects=False)
-        assert redirect.status_code == 302
-        location = redirect.headers["location"]
-        assert urlsplit(location).path == "/auth/orcid/callback"
-        return httpx.get(location)
+        """The whole round trip in one browser (a client keeping cookies)."""
+        with httpx.Client() as browser:
+            url = request_orcid_claim(site, browser, token, record)
+            return orcid_round_trip(site, browser, url, signed_in)
 
     def test_verified_records_and_second_claims_conflict(self, site: Site) -> None:
         first = site.account(email())
