@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     orcid_client_id: str | None = None
     orcid_client_secret: str | None = None
     orcid_state_ttl_minutes: int = 10
+    claim_email_recent_years: int = 5
+    """An institutional address backs a claim when its domain is listed by the record's
+    affiliation or by an institution on one of its works published in this many years before
+    the current one (or since)."""
     """How long an ORCID sign-in started by ``requestClaim`` can be completed: the OAuth
     ``state`` is a bearer of the claim, so it lives minutes, not a mail link's hours."""
 

@@ -44,6 +44,14 @@ class Claim(IdMixin, TimestampMixin, Base):
             postgresql_where=VERIFIED_ONLY,
             sqlite_where=VERIFIED_ONLY,
         ),
+        # An institutional address verifies at most one record.
+        Index(
+            "uq_claims_evidence_hash_verified",
+            "evidence_hash",
+            unique=True,
+            postgresql_where=VERIFIED_ONLY,
+            sqlite_where=VERIFIED_ONLY,
+        ),
     )
 
     account_id: Mapped[int] = mapped_column(
@@ -60,7 +68,9 @@ class Claim(IdMixin, TimestampMixin, Base):
         default=ClaimStatus.PENDING,
     )
     evidence: Mapped[str | None] = mapped_column(String(320))
-    """The institutional address or the ORCID iD that backs the claim."""
+    """The ORCID iD that backs an ORCID claim."""
+    evidence_hash: Mapped[str | None] = mapped_column(String(64))
+    """An email claim's address, only as ``address_digest`` (migration 0008)."""
     verified_at: Mapped[dt.datetime | None]
 
 

@@ -9,7 +9,7 @@ from service.db.repository import RepositoryBase
 from service.graph.models import CoauthorEdge
 from service.institutions.models import InstitutionDomain
 from service.researchers.models import Researcher
-from service.works.models import Authorship, AuthorshipInstitution
+from service.works.models import Authorship, AuthorshipInstitution, Work
 
 ACTIVE = (ClaimStatus.PENDING, ClaimStatus.VERIFIED)
 
@@ -53,8 +53,9 @@ class ClaimRepository(RepositoryBase[Claim]):
             .values(status=ClaimStatus.EXPIRED)
         )
 
-    async def institution_domains(self, researcher_id: int) -> set[str]:
-        """Web domains of the record's affiliation and of every institution its works give."""
+    async def institution_domains(self, researcher_id: int, since_year: int) -> set[str]:
+        """Web domains of the record's affiliation and of the institutions its works published
+        from ``since_year`` on give."""
         through_works = (
             select(InstitutionDomain.domain)
             .join(
@@ -62,7 +63,8 @@ class ClaimRepository(RepositoryBase[Claim]):
                 AuthorshipInstitution.institution_id == InstitutionDomain.institution_id,
             )
             .join(Authorship, Authorship.id == AuthorshipInstitution.authorship_id)
-            .where(Authorship.researcher_id == researcher_id)
+            .join(Work, Work.id == Authorship.work_id)
+            .where(Authorship.researcher_id == researcher_id, Work.publication_year >= since_year)
         )
         through_affiliation = (
             select(InstitutionDomain.domain)
@@ -71,6 +73,13 @@ class ClaimRepository(RepositoryBase[Claim]):
         )
         stmt = through_works.union(through_affiliation)
         return set((await self.session.scalars(stmt)).all())
+
+    async def address_verified(self, digest: str) -> bool:
+        """Whether an address (by ``address_digest``) has verified a record."""
+        stmt = select(Claim.id).where(
+            Claim.evidence_hash == digest, Claim.status == ClaimStatus.VERIFIED
+        )
+        return (await self.session.scalar(stmt.limit(1))) is not None
 
     async def are_coauthors(self, a: int, b: int) -> bool:
         stmt = select(CoauthorEdge.weight).where(

@@ -75,7 +75,7 @@ class ClaimMutation:
         if request.verification_token is not None:
             message = verify_claim(
                 context.settings,
-                request.claim.evidence or "",
+                request.address or "",
                 researcher.display_name,
                 claim.id,
                 request.verification_token,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Account, TokenPurpose
 from service.accounts.repository import AccountRepository
 from service.accounts.service import accounts, email_domain, normalize_email
 from service.claims import orcid
+from service.claims.evidence import address_digest
 from service.claims.models import Claim, ClaimMethod, ClaimStatus, Vouch
 from service.claims.repository import ClaimRepository
 from service.config import Settings
@@ -39,11 +41,8 @@ class ClaimRequest:
     """Institutional-email method: the one-time token to mail to ``claim.evidence``."""
     orcid_state: str | None = None
     """ORCID method: the sign-in's ``state``, for the asking browser's cookie."""
-
-
-def domain_matches(domain: str, institution_domains: set[str]) -> bool:
-    """``ee.kfupm.edu.sa`` is under ``kfupm.edu.sa``; ``notkfupm.edu.sa`` is not."""
-    return any(domain == d or domain.endswith("." + d) for d in institution_domains)
+    address: str | None = None
+    """Institutional-email method: where to mail the token (the claim keeps a digest)."""
 
 
 class ClaimService:
@@ -78,18 +77,26 @@ class ClaimService:
             if not email:
                 raise BadUserInput("Give the institutional email address.", argument="email")
             address = normalize_email(email)
-            domains = await repository.institution_domains(researcher.id)
-            if not domain_matches(email_domain(address), domains):
+            since = utcnow().year - settings.claim_email_recent_years
+            domains = await repository.institution_domains(researcher.id, since)
+            # Only a domain an institution lists: a subdomain of it (a department's or a
+            # student society's host) proves nothing about the institution's staff.
+            if email_domain(address) not in domains:
                 raise BadUserInput(
-                    "That address is not at an institution of this record.", argument="email"
+                    "That address is not at this record's affiliation or at an institution "
+                    f"of its works since {since}.",
+                    argument="email",
                 )
-            evidence = address
+            digest = address_digest(address)
+            if await repository.address_verified(digest):
+                raise Conflict("This address has already verified a record; it verifies one.")
+            evidence, evidence_hash = None, digest
         else:
             if not settings.orcid_configured:
                 raise BadUserInput("ORCID sign-in is not configured on this service.")
             if researcher.orcid is None:
                 raise BadUserInput("This record has no ORCID iD to sign in with.")
-            evidence = researcher.orcid
+            evidence, evidence_hash, address = researcher.orcid, None, None
         await repository.expire_pending(account.id, researcher.id)
         claim = repository.add(
             Claim(
@@ -98,6 +105,7 @@ class ClaimService:
                 method=method,
                 status=ClaimStatus.PENDING,
                 evidence=evidence,
+                evidence_hash=evidence_hash,
             )
         )
         await session.flush()
@@ -126,7 +134,7 @@ class ClaimService:
             return ClaimRequest(
                 claim=claim, authorize_url=orcid.authorize_url(settings, token), orcid_state=token
             )
-        return ClaimRequest(claim=claim, verification_token=token)
+        return ClaimRequest(claim=claim, verification_token=token, address=address)
 
     async def verify_by_token(
         self, session: AsyncSession, account: Account, claim_id: int, token: str
@@ -178,11 +186,18 @@ class ClaimService:
         return CompletedClaim(claim, record.display_name, account.display_name)
 
     async def _verify(self, session: AsyncSession, claim: Claim) -> Claim:
-        verified = await ClaimRepository(session).verified_claimants([claim.researcher_id])
+        repository = ClaimRepository(session)
+        verified = await repository.verified_claimants([claim.researcher_id])
         if claim.researcher_id in verified:
             raise Conflict("This record already has a verified claimant.")
+        if claim.evidence_hash and await repository.address_verified(claim.evidence_hash):
+            raise Conflict("This address has already verified a record; it verifies one.")
         claim.status = ClaimStatus.VERIFIED
         claim.verified_at = utcnow()
+        try:
+            await session.flush()
+        except IntegrityError as race:  # the unique indexes: one verified a moment before
+            raise Conflict("Another claim of this record or address was just verified.") from race
         emit(
             session,
             "claims.verified",

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,6 +30,7 @@ from tests.accounts.test_viewer_actions import (
     orcid_round_trip,
     request_orcid_claim,
 )
+from tests.peers import code_in
 from tests.support import (
     REPO,
     LiveServer,
@@ -121,7 +123,10 @@ class TestAuthorization:
             "SELECT description FROM researchers WHERE display_name = 'Olga Owner'"
         )[0]
         assert description is None
-        (status,) = site.sql("SELECT status FROM claims WHERE evidence LIKE 'pia-%'")[0]
+        (status,) = site.sql(
+            "SELECT c.status FROM claims c JOIN researchers r ON r.id = c.researcher_id "
+            "WHERE r.display_name = 'Pia Pending'"
+        )[0]
         assert status == "PENDING"
 
 
@@ -243,6 +248,108 @@ class TestOrcidClaimBoundToItsBrowser:
             page = orcid_round_trip(site, browser, url, orcid_id)
         assert page.status_code == 400 and "expired" in page.text
         assert self._claim_state(site, record) == [("PENDING", 0)]
+
+
+def institute(site: Site, name: str, *domains: str) -> None:
+    """An institution listing these web domains."""
+    site.sql(f"INSERT INTO institutions (display_name) VALUES ('{name}')")
+    for domain in domains:
+        site.sql(
+            "INSERT INTO institution_domains (institution_id, domain) "
+            f"SELECT id, '{domain}' FROM institutions WHERE display_name = '{name}'"
+        )
+
+
+def authored(site: Site, record: str, year: int, institution: str) -> None:
+    """A work of ``year`` on which ``record`` gives ``institution``."""
+    _, researcher = from_global_id(record, "Researcher")
+    title = f"work-{uuid.uuid4().hex[:8]}"
+    site.sql(
+        "INSERT INTO works (title, type, publication_year, cited_by_count) "
+        f"VALUES ('{title}', 'ARTICLE', {year}, 0)"
+    )
+    site.sql(
+        "INSERT INTO authorships (work_id, researcher_id, position) "
+        f"SELECT id, {researcher}, 1 FROM works WHERE title = '{title}'"
+    )
+    site.sql(
+        "INSERT INTO authorship_institutions (authorship_id, institution_id) "
+        "SELECT a.id, i.id FROM authorships a JOIN works w ON w.id = a.work_id, institutions i "
+        f"WHERE w.title = '{title}' AND i.display_name = '{institution}'"
+    )
+
+
+class TestOneMailboxOneRecord:
+    """Two accounts, one institutional address, two records: it may verify only one. And only
+    an address the record's own, current institutions list counts."""
+
+    def _claims_of(self, site: Site, record: str) -> list[Any]:
+        _, number = from_global_id(record, "Researcher")
+        return site.sql(f"SELECT status FROM claims WHERE researcher_id = {number} ORDER BY id")
+
+    def test_an_address_that_verified_a_record_cannot_claim_another(self, site: Site) -> None:
+        address = f"shared-{uuid.uuid4().hex[:6]}@demo.bzpeer.test"
+        first, second = site.account(email()), site.account(email())
+        mine, other = new_record(site, "Mona Mailbox"), new_record(site, "Nils Neighbour")
+        claim_by_email(site, first, mine, address)
+        body = site.op("RequestEmailClaim", second, id=other, email=address.upper())
+        assert errors_of(body) == ["CONFLICT"]
+        assert self._claims_of(site, other) == []
+
+    def test_of_two_pending_claims_with_one_address_one_verifies(self, site: Site) -> None:
+        address = f"twice-{uuid.uuid4().hex[:6]}@demo.bzpeer.test"
+        first, second = site.account(email()), site.account(email())
+        one, two = new_record(site, "Otto One"), new_record(site, "Tess Two")
+        codes = []
+        for token, record, name in ((first, one, "Otto One"), (second, two, "Tess Two")):
+            body = site.op("RequestEmailClaim", token, id=record, email=address)
+            claim = body["data"]["requestClaim"]["claim"]
+            codes.append((token, claim["id"], code_in(site.mail.wait_for(address, name))))
+        (token, claim_id, code), (late_token, late_id, late_code) = codes
+        assert "errors" not in site.op("VerifyClaim", token, claimId=claim_id, token=code)
+        late = site.op("VerifyClaim", late_token, claimId=late_id, token=late_code)
+        assert errors_of(late) == ["CONFLICT"]
+        assert self._claims_of(site, two) == [("PENDING",)]
+        assert self._claims_of(site, one) == [("VERIFIED",)]
+
+    def test_the_address_is_kept_only_as_a_digest(self, site: Site) -> None:
+        address = f"kept-{uuid.uuid4().hex[:6]}@demo.bzpeer.test"
+        token = site.account(email())
+        record = new_record(site, "Dora Digest")
+        site.op("RequestEmailClaim", token, id=record, email=address)
+        _, number = from_global_id(record, "Researcher")
+        ((evidence, digest),) = site.sql(
+            f"SELECT evidence, evidence_hash FROM claims WHERE researcher_id = {number}"
+        )
+        assert evidence is None
+        assert digest == hashlib.sha256(f"bzpeer-claim-address:{address}".encode()).hexdigest()
+
+    def test_subdomains_count_only_where_the_institution_lists_them(self, site: Site) -> None:
+        institute(site, "Listing Institute", "listing.example", "lab.listing.example")
+        token = site.account(email())
+        record = new_record(site, "Sub Domain", affiliation="Listing Institute")
+        for host in ("cs.listing.example", "x.lab.listing.example", "notlisting.example"):
+            body = site.op("RequestEmailClaim", token, id=record, email=f"sub@{host}")
+            assert errors_of(body) == ["BAD_USER_INPUT"], host
+        assert self._claims_of(site, record) == []
+        for host in ("lab.listing.example", "listing.example"):
+            body = site.op("RequestEmailClaim", token, id=record, email=f"sub@{host}")
+            assert "errors" not in body, host
+
+    def test_only_the_affiliation_and_recent_works_give_domains(self, site: Site) -> None:
+        institute(site, "Former Employer", "former.example")
+        institute(site, "Current Lab", "current.example")
+        token = site.account(email())
+        record = new_record(site, "Wanda Wanderer", affiliation=None)
+        this_year = dt.datetime.now(dt.UTC).year
+        authored(site, record, this_year - 6, "Former Employer")  # before the five years
+        authored(site, record, this_year - 5, "Current Lab")
+        body = site.op("RequestEmailClaim", token, id=record, email="w@former.example")
+        assert errors_of(body) == ["BAD_USER_INPUT"]
+        assert "since" in body["errors"][0]["message"]
+        body = site.op("RequestEmailClaim", token, id=record, email="w@current.example")
+        assert "errors" not in body
+        assert self._claims_of(site, record) == [("PENDING",)]
 
 
 class TestAtomicEvents:
