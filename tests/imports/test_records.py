@@ -1,20 +1,15 @@
-"""The pure parts of the mapping: the abstract rebuilt from its inverted index, and the
-institution a researcher first seen in a batch of works starts with."""
+"""The abstract rebuilt from its inverted index: placed by position, read as the definition
+says (every word at each of its positions, in position order) for real and odd records."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
 
 from service.imports.openalex.records import (
-    AuthorshipRow,
-    WorkRow,
-    latest_institutions,
     map_work,
 )
-from service.works.models import WorkType
 from tests.imports.support import Raw
 
 
@@ -53,42 +48,3 @@ class TestTheAbstract:
         record = {"id": "W1", "title": "T", "abstract_inverted_index": index}
         work = map_work(record).work
         assert work is not None and work.abstract == by_sorting(index)
-
-
-def work(
-    key: str,
-    date: dt.date | None,
-    year: int | None,
-    authors: dict[str, list[str]],
-) -> WorkRow:
-    return WorkRow(
-        key=key,
-        title=key,
-        type=WorkType.ARTICLE,
-        updated=None,
-        publication_date=date,
-        publication_year=year,
-        authorships=[
-            AuthorshipRow(n, author, None, institutions)
-            for n, (author, institutions) in enumerate(authors.items(), start=1)
-        ],
-    )
-
-
-class TestLatestInstitutions:
-    def test_the_most_recent_work_naming_one_and_its_first_institution(self) -> None:
-        works = [
-            work("W1", dt.date(2020, 5, 1), 2020, {"A1": ["I9"], "A2": ["I5"]}),
-            work("W2", dt.date(2021, 1, 1), 2021, {"A1": ["I7", "I3"], "A2": []}),
-            work("W3", None, 2024, {"A1": ["I8"], "A3": ["I1"]}),  # no date: after dated ones
-            work("W4", None, None, {"A3": ["I2"]}),
-        ]
-        assert latest_institutions(works) == {"A1": "I3", "A2": "I5", "A3": "I1"}
-
-    def test_same_date_the_higher_work_id(self) -> None:
-        day = dt.date(2022, 2, 2)
-        works = [
-            work("W20", day, 2022, {"A1": ["I2"]}),
-            work("W10", day, 2022, {"A1": ["I1"]}),
-        ]
-        assert latest_institutions(works) == {"A1": "I2"}

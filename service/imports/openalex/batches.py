@@ -21,7 +21,6 @@ from service.imports.openalex.records import (
     Unreadable,
     WorkRow,
     WorkRows,
-    latest_institutions,
     map_author,
     map_institution,
     map_source,
@@ -205,9 +204,7 @@ async def write(
     if entity is Entity.WORKS:
         venues = await repository.ensure_venues(refs.venues)
         topics = await repository.ensure_topics(refs.topics)
-        latest = latest_institutions(parsed.works.values())
-        starting = {a: institutions[i] for a, i in latest.items() if i in institutions}
-        researchers = await repository.ensure_researchers(refs.researchers, notes, starting)
+        researchers = await repository.ensure_researchers(refs.researchers, notes)
         written = await repository.write_works(
             list(parsed.works.values()), researchers, institutions, venues, topics
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -310,23 +310,6 @@ def map_work(record: object) -> WorkRows:
             )
             work.topics.setdefault(concept_key, _score(concept))
     return mapped
-
-
-def latest_institutions(works: Iterable[WorkRow]) -> dict[str, str]:
-    """Each author's institution on their most recent of these works that names one, by the
-    affiliation rule of the store (latest date, then year, then OpenAlex id; the institution
-    first by id): what a researcher first seen in these works starts with."""
-    best: dict[str, tuple[tuple[Any, ...], str]] = {}
-    for work in works:
-        date, year = work.publication_date, work.publication_year
-        recency = (date is not None, date or dt.date.min, year is not None, year or 0, work.key)
-        for authorship in work.authorships:
-            if not authorship.institutions:
-                continue
-            held = best.get(authorship.author)
-            if held is None or recency > held[0]:
-                best[authorship.author] = (recency, min(authorship.institutions))
-    return {author: institution for author, (_, institution) in best.items()}
 
 
 def _venue_of_work(mapped: WorkRows, record: dict[str, Any]) -> str | None:

@@ -208,24 +208,17 @@ class OpenAlexRepository:
         return ids
 
     async def ensure_researchers(
-        self,
-        rows: Mapping[str, ResearcherRow],
-        notes: list[Note],
-        affiliations: Mapping[str, int] | None = None,
+        self, rows: Mapping[str, ResearcherRow], notes: list[Note]
     ) -> dict[str, int]:
-        """``affiliations``: the institution id a new researcher starts with, by key (the
-        affiliation rule applied afterwards then rarely has a row to rewrite)."""
         known, unknown = self.cache.known(RESEARCHERS, rows)
         ids = known | await self._ids(RESEARCHERS, unknown)
         missing = {k: r for k, r in rows.items() if k not in ids}
         await self._free_orcids(missing, notes)
-        starting = affiliations or {}
+        # Without an affiliation: an institution id would be a foreign-key check per row
+        # on a few hot institution rows, which parallel imports lock against each other
+        # (8 s more on 100k works); the affiliation rule fills it after the batch or run.
         await self._insert_missing(
-            RESEARCHERS,
-            [
-                _researcher_values(r, None) | {"affiliation_id": starting.get(k)}
-                for k, r in missing.items()
-            ],
+            RESEARCHERS, [_researcher_values(r, None) for r in missing.values()]
         )
         ids |= await self._ids(RESEARCHERS, missing)
         self.cache.remember(RESEARCHERS, ids)
