@@ -20,6 +20,7 @@ from dramatiq import Broker, Message
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.claims.service import claims
 from service.config import Settings
 from service.events.models import OutboxEvent
 from service.events.repository import NOTIFY_CHANNEL
@@ -124,6 +125,8 @@ class Relay:
                 await self._send(overdue)
                 await events.mark_published(session, overdue, self.consumed)
                 log.warning("relay.resent", events=len(overdue), first=overdue[0].id)
+            if expired := await claims.expire_overdue(session):
+                log.info("claims.expired", claims=expired)
             if await trust.stale_waiting(session, overdue_after / 3):
                 await asyncio.to_thread(self.broker.enqueue, _trust_refresh_message())
             await events.prune(session, dt.timedelta(hours=self.settings.outbox_retention_hours))

@@ -22,6 +22,7 @@ class ClaimStatus(enum.StrEnum):
 
 
 VERIFIED_ONLY = text("status = 'VERIFIED'")
+PENDING_ONLY = text("status = 'PENDING'")
 
 
 class Claim(IdMixin, TimestampMixin, Base):
@@ -43,6 +44,12 @@ class Claim(IdMixin, TimestampMixin, Base):
             unique=True,
             postgresql_where=VERIFIED_ONLY,
             sqlite_where=VERIFIED_ONLY,
+        ),
+        Index(
+            "ix_claims_pending_expires_at",
+            "expires_at",
+            postgresql_where=PENDING_ONLY,
+            sqlite_where=PENDING_ONLY,
         ),
         # An institutional address verifies at most one record.
         Index(
@@ -72,6 +79,9 @@ class Claim(IdMixin, TimestampMixin, Base):
     evidence_hash: Mapped[str | None] = mapped_column(String(64))
     """An email claim's address, only as ``address_digest`` (migration 0008)."""
     verified_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+    """A pending claim's end: its code's (mailed or ORCID state); then the sweep marks it
+    EXPIRED and the record falls back to what it is without it."""
 
 
 class Vouch(IdMixin, Base):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import select, update
@@ -52,6 +53,18 @@ class ClaimRepository(RepositoryBase[Claim]):
             )
             .values(status=ClaimStatus.EXPIRED)
         )
+
+    async def take_overdue(self, now: dt.datetime, limit: int) -> list[Claim]:
+        """Pending claims whose code has expired, locked (others' locked rows skipped: a
+        claim being verified right now is not expired under it)."""
+        stmt = (
+            select(Claim)
+            .where(Claim.status == ClaimStatus.PENDING, Claim.expires_at <= now)
+            .order_by(Claim.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.scalars(stmt)).all())
 
     async def institution_domains(self, researcher_id: int, since_year: int) -> set[str]:
         """Web domains of the record's affiliation and of the institutions its works published

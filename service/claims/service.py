@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -98,6 +99,11 @@ class ClaimService:
                 raise BadUserInput("This record has no ORCID iD to sign in with.")
             evidence, evidence_hash, address = researcher.orcid, None, None
         await repository.expire_pending(account.id, researcher.id)
+        lifetime = (
+            orcid.state_lifetime(settings)
+            if method is ClaimMethod.ORCID
+            else dt.timedelta(hours=settings.email_token_ttl_hours)
+        )
         claim = repository.add(
             Claim(
                 account_id=account.id,
@@ -106,6 +112,7 @@ class ClaimService:
                 status=ClaimStatus.PENDING,
                 evidence=evidence,
                 evidence_hash=evidence_hash,
+                expires_at=utcnow() + lifetime,
             )
         )
         await session.flush()
@@ -120,7 +127,7 @@ class ClaimService:
             account_id=account.id,
             purpose=purpose,
             claim_id=claim.id,
-            lifetime=orcid.state_lifetime(settings) if method is ClaimMethod.ORCID else None,
+            lifetime=lifetime,
         )
         emit(
             session,
@@ -184,6 +191,22 @@ class ClaimService:
         else:
             await self._verify(session, claim)
         return CompletedClaim(claim, record.display_name, account.display_name)
+
+    async def expire_overdue(self, session: AsyncSession, limit: int = 500) -> int:
+        """Mark EXPIRED the pending claims whose code has expired, each with an event that
+        recomputes its record's trust (the record falls back to what it is without the
+        claim). Returns how many."""
+        overdue = await ClaimRepository(session).take_overdue(utcnow(), limit)
+        for claim in overdue:
+            claim.status = ClaimStatus.EXPIRED
+            emit(
+                session,
+                "claims.expired",
+                claim_id=claim.id,
+                researcher_id=claim.researcher_id,
+                account_id=claim.account_id,
+            )
+        return len(overdue)
 
     async def _verify(self, session: AsyncSession, claim: Claim) -> Claim:
         repository = ClaimRepository(session)

@@ -36,7 +36,7 @@ class TrustBand(enum.StrEnum):
 VERIFICATION_POINTS = {
     VerificationLevel.L0: 0,
     VerificationLevel.L1: 5,
-    VerificationLevel.L2: 15,
+    VerificationLevel.L2: 5,  # as L1: see verification_factor
     VerificationLevel.L3: 30,
     VerificationLevel.L4: 40,
 }
@@ -97,10 +97,14 @@ def band_for(score: int) -> TrustBand:
 
 
 def verification_factor(level: VerificationLevel) -> TrustFactor:
+    """L2 scores as L1. A claim nobody has verified says only that someone with a confirmed
+    mailbox asked for the record, and anyone can ask for any record: points for it would let
+    anyone raise a stranger's trust (or their own record's, with a code never used) by asking.
+    The level is still shown, so a page can say a claim is pending; it ends with its code."""
     labels = {
         VerificationLevel.L0: "name only, no work with a persistent identifier",
         VerificationLevel.L1: "public record with a persistent identifier",
-        VerificationLevel.L2: "claimed by an account with a confirmed email",
+        VerificationLevel.L2: "claimed, not yet verified (scores as L1)",
         VerificationLevel.L3: "identity verified",
         VerificationLevel.L4: "identity verified and vouched for by co-authors",
     }
@@ -116,9 +120,7 @@ def publication_factor(works: int) -> TrustFactor:
 def collaborator_weight(level: VerificationLevel) -> float:
     if level.rank >= 3:
         return 1.5
-    if level is VerificationLevel.L2:
-        return 1.0
-    return 0.5
+    return 0.5  # L2 as L1: an unverified claim vouches for nothing
 
 
 def collaboration_factor(levels: Sequence[VerificationLevel]) -> TrustFactor:

@@ -37,6 +37,7 @@ from tests.support import (
     create_database,
     drop_database,
     errors_of,
+    eventually,
     load_demo_into,
     serve,
     settings_for,
@@ -350,6 +351,64 @@ class TestOneMailboxOneRecord:
         body = site.op("RequestEmailClaim", token, id=record, email="w@current.example")
         assert "errors" not in body
         assert self._claims_of(site, record) == [("PENDING",)]
+
+
+TRUST = (
+    "query($id: ID!) { researcher(id: $id) { trust { score verificationLevel claimed "
+    "factors { key points } } } }"
+)
+
+
+class TestPendingClaimsExpire:
+    """Mallory asks to claim a record with an address she never confirms (or asks for a
+    stranger's): the claim buys no trust, and it ends with its code."""
+
+    def _trust(self, site: Site, record: str) -> dict[str, Any]:
+        trust = site.server.graphql(TRUST, {"id": record})["data"]["researcher"]["trust"]
+        assert trust is not None
+        return dict(trust)
+
+    def test_an_unverified_claim_buys_nothing_and_ends_with_its_code(self, site: Site) -> None:
+        mallory = site.account(email())
+        record = new_record(site, "Vera Victim")
+        authored(site, record, dt.datetime.now(dt.UTC).year, "BZPEER Demo University")
+        _, number = from_global_id(record, "Researcher")
+        site.sql(  # a DOI: the record is a public one (L1) before anyone claims it
+            "UPDATE works SET doi = '10.1234/vera' WHERE id IN "
+            f"(SELECT work_id FROM authorships WHERE researcher_id = {number})"
+        )
+        address = f"vera-{uuid.uuid4().hex[:6]}@demo.bzpeer.test"
+        body = site.op("RequestEmailClaim", mallory, id=record, email=address)
+        claim = body["data"]["requestClaim"]["claim"]
+        code = code_in(site.mail.wait_for(address, "Vera Victim"))
+
+        def pending() -> dict[str, Any]:
+            trust = self._trust(site, record)
+            assert (trust["verificationLevel"], trust["claimed"]) == ("L2", True)
+            return trust
+
+        while_pending = eventually(pending)
+        other = new_record(site, "Walt Waiting")
+        body = site.op("RequestEmailClaim", mallory, id=other, email=f"m-{address}")
+        assert errors_of(body) == ["CONFLICT"]  # one pending claim at a time
+
+        # Its code runs out: the sweep ends the claim, and the record falls back to L1.
+        ((claim_row,),) = site.sql(f"SELECT id FROM claims WHERE researcher_id = {number}")
+        site.sql(f"UPDATE one_time_tokens SET expires_at = created_at WHERE claim_id = {claim_row}")
+        site.sql(f"UPDATE claims SET expires_at = created_at WHERE id = {claim_row}")
+
+        def fell_back() -> dict[str, Any]:
+            trust = self._trust(site, record)
+            assert (trust["verificationLevel"], trust["claimed"]) == ("L1", False)
+            return trust
+
+        after = eventually(fell_back, timeout=20)
+        assert while_pending["score"] == after["score"]  # the claim had bought nothing
+        assert site.sql(f"SELECT status FROM claims WHERE id = {claim_row}") == [("EXPIRED",)]
+        late = site.op("VerifyClaim", mallory, claimId=claim["id"], token=code)
+        assert errors_of(late) == ["CONFLICT"]
+        body = site.op("RequestEmailClaim", mallory, id=other, email=f"m-{address}")
+        assert "errors" not in body, body  # the next claim may start now
 
 
 class TestAtomicEvents:

@@ -42,9 +42,16 @@ class TestWorkedExample:
 
 
 class TestVerification:
-    @pytest.mark.parametrize(("level", "points"), [(L0, 0), (L1, 5), (L2, 15), (L3, 30), (L4, 40)])
+    @pytest.mark.parametrize(("level", "points"), [(L0, 0), (L1, 5), (L2, 5), (L3, 30), (L4, 40)])
     def test_points_per_level(self, level: VerificationLevel, points: int) -> None:
         assert verification_factor(level).points == points
+
+    def test_an_unverified_claim_adds_nothing_anywhere(self) -> None:
+        """A record claimed but not verified, and its co-authors: the scores of L1."""
+        as_l1 = TrustInputs(L1, 3, [L1, L2, L3], [50], 4)
+        claimed = TrustInputs(L2, 3, [L1, L2, L3], [50], 4, claimed=True)
+        assert compute_trust(claimed).score == compute_trust(as_l1).score
+        assert collaboration_factor([L2] * 8).points == collaboration_factor([L1] * 8).points
 
 
 class TestPublications:
@@ -60,7 +67,7 @@ class TestPublications:
 class TestCollaboration:
     def test_weights_by_level(self) -> None:
         assert collaboration_factor([L0, L1]).points == 1
-        assert collaboration_factor([L2]).points == 1
+        assert collaboration_factor([L2, L2, L2]).points == 2  # 3 x 0.5, as L1
         assert collaboration_factor([L3, L4]).points == 3
 
     def test_half_rounds_up(self) -> None:

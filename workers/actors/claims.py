@@ -10,9 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from workers.actor import Payload, event_actor, nothing_more
 
-event_actor("claims.requested", "claims.verified", "claims.rejected", "vouches.created")(
-    nothing_more
-)
+event_actor(
+    "claims.requested",
+    "claims.verified",
+    "claims.rejected",
+    "claims.expired",
+    "vouches.created",
+)(nothing_more)
 
 
 async def both_records(_session: AsyncSession, payloads: Sequence[Payload]) -> list[int]:
