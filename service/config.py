@@ -38,8 +38,10 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 3_000
-    max_query_cost: int = 20_000
-    """Cap on the summed product of page sizes along every path of an operation."""
+    max_query_cost: int = 500_000
+    """Cap on the summed product of list bounds along every path of an operation
+    (``service.graphql.limits``): the integrator document at 50 works with the worst case of
+    100 authors each costs about 371,000, the profile page 358."""
     max_body_bytes: int = 256 * 1024
     """Request bodies larger than this get 413, in bytes; ``bzpeer serve`` also caps WebSocket
     messages at it."""
@@ -48,6 +50,7 @@ class Settings(BaseSettings):
     """Where users reach the service: links in mails and the ORCID redirect are built on it."""
     session_ttl_days: int = 30
     email_token_ttl_hours: int = 48
+    password_reset_ttl_minutes: int = 60
     smtp_url: str | None = None
     """``smtp://user:pass@host:port`` (``smtps://`` for TLS); unset, mails become .eml files
     under ``data_dir/mail``."""
@@ -70,9 +73,15 @@ class Settings(BaseSettings):
     """How long an ORCID sign-in started by ``requestClaim`` can be completed: the OAuth
     ``state`` is a bearer of the claim, so it lives minutes, not a mail link's hours."""
 
-    rate_limit_sign_in_per_email: str = "5/minute"
+    rate_limit_sign_in_per_email_and_address: str = "5/minute"
+    """Sign-in attempts for one address from one client address: what stops guessing."""
+    rate_limit_sign_in_per_email: str = "100/hour"
+    """The ceiling for one address from everywhere: far above what one guesser gets, so that
+    failing from elsewhere does not lock the owner out (lockout is not a weapon)."""
     rate_limit_sign_in_per_address: str = "20/minute"
     rate_limit_sign_up_per_address: str = "10/hour"
+    rate_limit_password_reset_per_address: str = "10/hour"
+    rate_limit_password_reset_per_email: str = "3/hour"
     rate_limit_follows_per_account: str = "60/minute"
     rate_limit_invitations_per_account: str = "10/hour"
     rate_limit_claims_per_account: str = "10/hour"
@@ -96,6 +105,10 @@ class Settings(BaseSettings):
     members...): a 100-author work or a 2,000-researcher institution adds at most this many."""
     graph_slice_max_depth: int = 3
     graph_slice_max_limit: int = 200
+    graph_slices_per_operation: int = 2
+    """Graph slices one operation may ask for (each ranks its neighbourhood)."""
+    max_authors_per_work: int = 100
+    """``Work.authorships`` lists the first this many authors (OpenAlex's own cut)."""
 
     frontend_origins: Annotated[list[str], NoDecode] = []
     """Origins of the web front-ends whose pages may open a WebSocket to ``/graphql``,

@@ -43,6 +43,7 @@ class TokenPurpose(enum.StrEnum):
     CONFIRM_EMAIL = "CONFIRM_EMAIL"
     VERIFY_CLAIM = "VERIFY_CLAIM"
     ORCID_STATE = "ORCID_STATE"
+    RESET_PASSWORD = "RESET_PASSWORD"
 
 
 class OneTimeToken(IdMixin, Base):
@@ -63,6 +64,10 @@ class OneTimeToken(IdMixin, Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    """CONFIRM_EMAIL: the password of the sign-up that sent it, set when it is spent."""
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    """CONFIRM_EMAIL: that sign-up's display name."""
 
 
 class ApiKey(IdMixin, Base):

@@ -38,6 +38,16 @@ class AccountRepository(RepositoryBase[Account]):
         )
         return list(result.all())
 
+    async def revoke_sessions_of(self, account_id: int, now: dt.datetime) -> list[int]:
+        """End every session of the account; the ids ended."""
+        result = await self.session.scalars(
+            update(AccountSession)
+            .where(AccountSession.account_id == account_id, AccountSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(AccountSession.id)
+        )
+        return list(result.all())
+
     async def usable_token(
         self, token_hash: str, purpose: TokenPurpose, now: dt.datetime
     ) -> OneTimeToken | None:

@@ -10,7 +10,7 @@ from service.accounts.service import accounts
 from service.accounts.types import Account
 from service.errors import Unauthenticated
 from service.graphql.context import Info
-from service.mail.messages import already_registered, confirm_email
+from service.mail.messages import already_registered, confirm_email, reset_password
 
 
 @strawberry.input
@@ -22,9 +22,30 @@ class SignUpInput:
 
 @strawberry.type
 class SignUpPayload:
-    account: Account = strawberry.field(
-        description="The new account. An address already registered gets an answer of the "
-        "same shape (and a notice by mail), so sign-up does not reveal who is registered."
+    email: str = strawberry.field(description="Where the confirmation link was mailed.")
+    account: Account | None = strawberry.field(
+        description="Always null: an account shows itself once its address is confirmed "
+        "(`confirmEmail`). The answer is the same for an address already registered (whose "
+        "owner gets a notice by mail instead), so sign-up does not reveal who is registered."
+    )
+
+
+@strawberry.input
+class RequestPasswordResetInput:
+    email: str
+
+
+@strawberry.input
+class ResetPasswordInput:
+    token: str
+    password: str
+
+
+@strawberry.type
+class PasswordResetPayload:
+    ok: bool = strawberry.field(
+        description="Always true for a well-formed request: whether the address has an "
+        "account is not said (it gets the mail if it has)."
     )
 
 
@@ -85,29 +106,74 @@ class AccountMutation:
             display_name=input.display_name,
         )
         if result.confirmation_token is None:
-            message = already_registered(settings, result.account.email)
+            message = already_registered(settings, result.email)
         else:
-            message = confirm_email(settings, result.account.email, result.confirmation_token)
+            message = confirm_email(settings, result.email, result.confirmation_token)
         mailer = context.services.mailer
         context.after_commit.append(lambda: mailer.send(message))
-        return SignUpPayload(account=Account.from_model(result.account))
+        return SignUpPayload(email=result.email, account=None)
 
-    @strawberry.mutation(description="Confirm an email address with the token from the mail.")
+    @strawberry.mutation(
+        description="Confirm an email address with the token from the mail: the account takes "
+        "the password of the sign-up that sent it, and every earlier session ends."
+    )
     async def confirm_email(self, info: Info, input: ConfirmEmailInput) -> ConfirmEmailPayload:
-        account = await accounts.confirm_email(info.context.session, input.token)
-        return ConfirmEmailPayload(account=Account.from_model(account))
+        confirmed = await accounts.confirm_email(info.context.session, input.token)
+        _close_sockets_after_commit(info, confirmed.ended_sessions)
+        return ConfirmEmailPayload(account=Account.from_model(confirmed.account))
+
+    @strawberry.mutation(
+        description="Mail a password reset link to the address, if an account has it. The "
+        "answer is the same either way."
+    )
+    async def request_password_reset(
+        self, info: Info, input: RequestPasswordResetInput
+    ) -> PasswordResetPayload:
+        context = info.context
+        settings = context.settings
+        limiter = context.services.rate_limiter
+        await limiter.hit(
+            settings.rate_limit_password_reset_per_address, "reset-address", context.client_address
+        )
+        await limiter.hit(
+            settings.rate_limit_password_reset_per_email, "reset-email", input.email.strip().lower()
+        )
+        reset = await accounts.request_password_reset(context.session, settings, input.email)
+        if reset.token is not None:
+            message = reset_password(settings, reset.email, reset.token)
+            mailer = context.services.mailer
+            context.after_commit.append(lambda: mailer.send(message))
+        return PasswordResetPayload(ok=True)
+
+    @strawberry.mutation(
+        description="Choose a new password with the mailed reset token (once): every session "
+        "of the account ends, and the address counts as confirmed."
+    )
+    async def reset_password(self, info: Info, input: ResetPasswordInput) -> PasswordResetPayload:
+        context = info.context
+        done = await accounts.reset_password(
+            context.session, context.services.passwords, input.token, input.password
+        )
+        _close_sockets_after_commit(info, done.ended_sessions)
+        return PasswordResetPayload(ok=True)
 
     @strawberry.mutation(description="Start a session; the token is shown once.")
     async def sign_in(self, info: Info, input: SignInInput) -> SignInPayload:
         context = info.context
         settings = context.settings
         limiter = context.services.rate_limiter
+        email = input.email.strip().lower()
+        # The pair first: a guesser exhausts their own bucket, and their refused attempts do
+        # not count towards the address's ceiling, which the owner shares from elsewhere.
+        await limiter.hit(
+            settings.rate_limit_sign_in_per_email_and_address,
+            "sign-in-pair",
+            f"{email}|{context.client_address}",
+        )
         await limiter.hit(
             settings.rate_limit_sign_in_per_address, "sign-in-address", context.client_address
         )
-        await limiter.hit(
-            settings.rate_limit_sign_in_per_email, "sign-in-email", input.email.strip().lower()
-        )
+        await limiter.hit(settings.rate_limit_sign_in_per_email, "sign-in-email", email)
         result = await accounts.sign_in(
             context.session,
             context.services.passwords,
@@ -130,10 +196,17 @@ class AccountMutation:
         ended = await accounts.sign_out(context.session, context.bearer_token)
         if isinstance(context.response, Response):
             clear_session_cookie(context.response, context.settings)
-        publisher = context.services.publisher
-
-        async def close_sockets() -> None:
-            await asyncio.to_thread(publisher.end_sessions, ended)
-
-        context.after_commit.append(close_sockets)
+        _close_sockets_after_commit(info, ended)
         return SignOutPayload(ok=bool(ended))
+
+
+def _close_sockets_after_commit(info: Info, ended: list[int]) -> None:
+    """Every API process closes the WebSockets of these ended sessions (4403)."""
+    if not ended:
+        return
+    publisher = info.context.services.publisher
+
+    async def close_sockets() -> None:
+        await asyncio.to_thread(publisher.end_sessions, ended)
+
+    info.context.after_commit.append(close_sockets)

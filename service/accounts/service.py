@@ -4,8 +4,6 @@ mails go out after the caller's commit."""
 from __future__ import annotations
 
 import datetime as dt
-import re
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,32 +13,48 @@ from service.accounts.repository import AccountRepository
 from service.accounts.secrets import Passwords, new_token, token_digest
 from service.config import Settings
 from service.db.base import utcnow
-from service.errors import BadUserInput, Unauthenticated
+from service.errors import BadUserInput, Forbidden, Unauthenticated
 from service.events.service import emit
+from service.text import clean_text, normalize_email
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+MAX_NAME_LENGTH = 200
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 API_KEY_PREFIX = "bzp_"
 API_KEY_SCOPES = ("import",)
 
 
-def normalize_email(value: str) -> str:
-    email = value.strip().lower()
-    if len(email) > 320 or not EMAIL.match(email):
-        raise BadUserInput("Not a valid email address.", argument="email")
-    return email
-
-
 def email_domain(email: str) -> str:
     return email.rsplit("@", 1)[1]
 
 
+def check_password(password: str) -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise BadUserInput(
+            f"Password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.",
+            argument="password",
+        )
+
+
 @dataclass(frozen=True)
 class SignUpResult:
-    account: Account
+    email: str
     confirmation_token: str | None
-    """None when the email was already registered (the owner gets a notice instead)."""
+    """None when the address belongs to a confirmed account (its owner gets a notice)."""
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    account: Account
+    ended_sessions: list[int]
+    """Sessions of the account before it was confirmed, ended (their sockets are closed)."""
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    email: str
+    token: str | None
+    """None when no account has the address: nothing is mailed, the answer is the same."""
 
 
 @dataclass(frozen=True)
@@ -67,32 +81,38 @@ class AccountService:
         password: str,
         display_name: str,
     ) -> SignUpResult:
-        """Create an unconfirmed account and a confirmation token. An email already registered
-        gets an account-shaped answer that is not stored, after the same password hashing, so
-        that neither the answer nor its timing says the address is taken."""
+        """A confirmation token carrying this sign-up's password and name, for a new address
+        (the account is created, unconfirmed) or one whose account nobody has confirmed yet
+        (each sign-up gets its own token: the mail opened decides the password). A confirmed
+        account's owner gets a notice instead. The answer and the work done are the same
+        either way, so that neither says whether the address is taken."""
         email = normalize_email(email)
-        name = display_name.strip()
-        if not 1 <= len(name) <= 200:
-            raise BadUserInput("Display name must be 1 to 200 characters.", argument="displayName")
-        if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-            raise BadUserInput(
-                f"Password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.",
-                argument="password",
-            )
+        name = clean_text(display_name, argument="displayName", max_length=MAX_NAME_LENGTH)
+        if not name:
+            raise BadUserInput("Give a display name.", argument="displayName")
+        check_password(password)
         password_hash = await passwords.hash(password)
         repository = AccountRepository(session)
-        if await repository.get_by_email(email) is not None:
-            decoy = Account(id=secrets.randbelow(2**62) + 2**40, email=email, display_name=name)
-            return SignUpResult(account=decoy, confirmation_token=None)
-        account = repository.add(
-            Account(email=email, display_name=name, password_hash=password_hash)
-        )
-        await session.flush()
+        account = await repository.get_by_email(email)
+        if account is not None and account.email_confirmed:
+            return SignUpResult(email=email, confirmation_token=None)
+        if account is None:
+            # The first sign-up's password, so that its author is told to confirm rather than
+            # that the password is wrong; confirming sets the password of the mail opened.
+            account = repository.add(
+                Account(email=email, display_name=name, password_hash=password_hash)
+            )
+            await session.flush()
+            emit(session, "accounts.created", account_id=account.id)
         token = self.issue_token(
-            session, settings, account_id=account.id, purpose=TokenPurpose.CONFIRM_EMAIL
+            session,
+            settings,
+            account_id=account.id,
+            purpose=TokenPurpose.CONFIRM_EMAIL,
+            password_hash=password_hash,
+            display_name=name,
         )
-        emit(session, "accounts.created", account_id=account.id)
-        return SignUpResult(account=account, confirmation_token=token)
+        return SignUpResult(email=email, confirmation_token=token)
 
     def issue_token(
         self,
@@ -103,6 +123,8 @@ class AccountService:
         purpose: TokenPurpose,
         claim_id: int | None = None,
         lifetime: dt.timedelta | None = None,
+        password_hash: str | None = None,
+        display_name: str | None = None,
     ) -> str:
         """``lifetime``: the mail links' (``email_token_ttl_hours``) unless given."""
         plain, digest = new_token()
@@ -113,6 +135,8 @@ class AccountService:
                 purpose=purpose,
                 token_hash=digest,
                 claim_id=claim_id,
+                password_hash=password_hash,
+                display_name=display_name,
                 created_at=now,
                 expires_at=now + (lifetime or dt.timedelta(hours=settings.email_token_ttl_hours)),
             )
@@ -130,14 +154,60 @@ class AccountService:
             raise BadUserInput("This link is invalid, used or expired.", argument="token")
         return row
 
-    async def confirm_email(self, session: AsyncSession, token: str) -> Account:
+    async def confirm_email(self, session: AsyncSession, token: str) -> Confirmed:
+        """Confirm the address with the password and name of the sign-up that mailed
+        ``token``, and end every earlier session of the account."""
         row = await self.spend_token(session, token, TokenPurpose.CONFIRM_EMAIL)
-        account = await AccountRepository(session).get_by_id(row.account_id)
+        repository = AccountRepository(session)
+        account = await repository.get_by_id(row.account_id)
         assert account is not None  # the token references the account
+        if row.password_hash is not None:  # tokens from before migration 0010 carry none
+            if account.email_confirmed:  # a second sign-up's mail, opened after the first
+                raise BadUserInput("This address is confirmed already: sign in.", argument="token")
+            account.password_hash = row.password_hash
+            account.display_name = row.display_name or account.display_name
         if account.email_confirmed_at is None:
             account.email_confirmed_at = utcnow()
             emit(session, "accounts.email_confirmed", account_id=account.id)
-        return account
+        ended = await repository.revoke_sessions_of(account.id, utcnow())
+        return Confirmed(account=account, ended_sessions=ended)
+
+    async def request_password_reset(
+        self, session: AsyncSession, settings: Settings, email: str
+    ) -> PasswordReset:
+        """A reset token for the account with this address, if there is one."""
+        try:
+            email = normalize_email(email)
+        except BadUserInput:
+            return PasswordReset(email=email, token=None)
+        account = await AccountRepository(session).get_by_email(email)
+        if account is None:
+            return PasswordReset(email=email, token=None)
+        token = self.issue_token(
+            session,
+            settings,
+            account_id=account.id,
+            purpose=TokenPurpose.RESET_PASSWORD,
+            lifetime=dt.timedelta(minutes=settings.password_reset_ttl_minutes),
+        )
+        return PasswordReset(email=email, token=token)
+
+    async def reset_password(
+        self, session: AsyncSession, passwords: Passwords, token: str, password: str
+    ) -> Confirmed:
+        """Set a new password with a mailed reset token (which also confirms the address:
+        the mail was opened) and end every session of the account."""
+        check_password(password)
+        row = await self.spend_token(session, token, TokenPurpose.RESET_PASSWORD)
+        repository = AccountRepository(session)
+        account = await repository.get_by_id(row.account_id)
+        assert account is not None
+        account.password_hash = await passwords.hash(password)
+        if account.email_confirmed_at is None:
+            account.email_confirmed_at = utcnow()
+            emit(session, "accounts.email_confirmed", account_id=account.id)
+        ended = await repository.revoke_sessions_of(account.id, utcnow())
+        return Confirmed(account=account, ended_sessions=ended)
 
     async def sign_in(
         self,
@@ -157,6 +227,8 @@ class AccountService:
         check = await passwords.verify(account.password_hash if account else None, password)
         if account is None or not check.ok:
             raise Unauthenticated("Wrong email or password.")
+        if not account.email_confirmed:
+            raise Forbidden("Confirm your email address first: the link is in your mailbox.")
         if check.new_hash:
             account.password_hash = check.new_hash
         plain, digest = new_token()

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Account, TokenPurpose
 from service.accounts.repository import AccountRepository
-from service.accounts.service import accounts, email_domain, normalize_email
+from service.accounts.service import accounts, email_domain
 from service.claims import orcid
 from service.claims.evidence import address_digest
 from service.claims.models import Claim, ClaimMethod, ClaimStatus, Vouch
@@ -21,6 +21,7 @@ from service.errors import BadUserInput, Conflict, Forbidden, NotFound
 from service.events.service import emit
 from service.researchers.models import Researcher
 from service.researchers.repository import ResearcherRepository
+from service.text import normalize_email
 from service.trust.repository import TrustRepository
 from service.trust.score import VerificationLevel
 

@@ -20,7 +20,7 @@ from service.follows.models import Follow
 from service.researchers.models import Researcher
 from service.researchers.repository import BY_NAME, shown_with
 
-BY_ACCOUNT = Ordering("followers", (Account.id,), cursor_types=(int,))
+BY_FOLLOW_KEY = Ordering("followers", (Follow.cursor_key,), cursor_types=(int,))
 
 
 class FollowRepository:
@@ -74,7 +74,7 @@ class FollowRepository:
                 select(Account)
                 .join(Follow, Follow.account_id == Account.id)
                 .where(Follow.researcher_id == bindparam("researcher_id")),
-                BY_ACCOUNT,
+                BY_FOLLOW_KEY,
                 page,
             ),
         )

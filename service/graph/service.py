@@ -17,6 +17,7 @@ from service.graph.local import ClusterTotals, NewCluster, plan_local
 from service.graph.neighbourhood import HUBS, RELATIONS, NeighbourhoodRepository
 from service.graph.repository import CoauthorGraphRepository
 from service.graph.slice import (
+    EDGES_PER_NODE,
     EdgeKind,
     GraphSlice,
     NodeKey,
@@ -233,10 +234,9 @@ class GraphSliceService:
         scores = relevance(center, found.values())
         kept = most_relevant(center, scores, limit)
         truncated = truncated or len(scores) > len(kept)
-        edges = await repository.edges_among([node for node, _ in kept])
-        return GraphSlice(
-            nodes=kept, edges=kept_edges(edges, [n for n, _ in kept]), truncated=truncated
-        )
+        among = await repository.edges_among([node for node, _ in kept])
+        edges, cut = kept_edges(among, [n for n, _ in kept], EDGES_PER_NODE * limit)
+        return GraphSlice(nodes=kept, edges=edges, truncated=truncated or cut)
 
 
 graph_slices = GraphSliceService()

@@ -109,8 +109,21 @@ def most_relevant(
     return [(center, scores.get(center, 1.0)), *others[: max(limit - 1, 0)]]
 
 
-def kept_edges(edges: Iterable[SliceEdge], kept: Sequence[NodeKey]) -> list[SliceEdge]:
-    """Edges with both ends kept, each once, in a stable order."""
-    inside = set(kept)
-    unique = {e.key: e for e in edges if e.source in inside and e.target in inside}
-    return sorted(unique.values(), key=lambda e: (e.kind, e.source, e.target))
+EDGES_PER_NODE = 4
+"""A slice answers at most this many edges per node kept: enough to draw it, and a bound the
+cost limit can count on."""
+
+
+def kept_edges(
+    edges: Iterable[SliceEdge], kept: Sequence[NodeKey], cap: int
+) -> tuple[list[SliceEdge], bool]:
+    """Edges with both ends kept, each once, in a stable order, at most ``cap`` of them (those
+    between the most relevant nodes first); and whether some were cut."""
+    rank = {node: place for place, node in enumerate(kept)}
+    unique = {e.key: e for e in edges if e.source in rank and e.target in rank}
+    by_relevance = sorted(
+        unique.values(),
+        key=lambda e: (max(rank[e.source], rank[e.target]), e.kind, e.source, e.target),
+    )
+    chosen = by_relevance[:cap]
+    return sorted(chosen, key=lambda e: (e.kind, e.source, e.target)), len(unique) > cap

@@ -27,7 +27,7 @@ from service.config import Settings
 from service.follows.schema import FollowMutation
 from service.graph.schema import GraphQuery
 from service.graphql.errors import ErrorCodes
-from service.graphql.limits import CostLimit
+from service.graphql.limits import Bounds, CostLimit
 from service.graphql.nodes import NodeQuery
 from service.graphql.observability import OperationMetrics
 from service.graphql.shared_streams import SharedStreams, is_subscription
@@ -178,7 +178,13 @@ def create_schema(settings: Settings) -> Schema:
         lambda: DocumentCache(maxsize=1_000),
         lambda: ValidationCache(maxsize=1_000),
         lambda: CostLimit(
-            max_cost=settings.max_query_cost, default_page_size=settings.default_page_size
+            max_cost=settings.max_query_cost,
+            bounds=Bounds(
+                default_page_size=settings.default_page_size,
+                authors_per_work=settings.max_authors_per_work,
+                import_records=settings.import_max_records,
+            ),
+            graph_slices=settings.graph_slices_per_operation,
         ),
         UnitOfWork,
         ErrorCodes,

@@ -41,13 +41,15 @@ class InvitationMutation:
             context.settings.rate_limit_invitations_per_account, "invitations", str(account.id)
         )
         researcher = await researcher_for_change(info, input.researcher_id)
-        invitation, invitee = await invitations.invite(
-            context.session, account, researcher, input.message
-        )
-        invitee_account = await context.loaders.account_by_id.load(invitee)
+        invited = await invitations.invite(context.session, account, researcher, input.message)
+        invitation = invited.invitation
+        invitee_account = await context.loaders.account_by_id.load(invited.invitee_account_id)
         if invitee_account is not None:
             message = invitation_received(
-                context.settings, invitee_account.email, account.display_name, invitation.message
+                context.settings,
+                invitee_account.email,
+                invited.sender_record_name,
+                invitation.message,
             )
             mailer = context.services.mailer
             context.after_commit.append(lambda: mailer.send(message))

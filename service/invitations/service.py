@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Account
@@ -13,21 +15,30 @@ from service.events.service import emit
 from service.invitations.models import Invitation, InvitationStatus
 from service.invitations.repository import InvitationRepository
 from service.researchers.models import Researcher
+from service.text import clean_text
 
 MAX_MESSAGE_LENGTH = 2_000
+
+
+@dataclass(frozen=True)
+class Invited:
+    invitation: Invitation
+    invitee_account_id: int
+    sender_record_name: str
+    """The sender's verified record's name: what the invitee's mail says (not the sender's
+    self-chosen account name)."""
 
 
 class InvitationService:
     async def invite(
         self, session: AsyncSession, account: Account, researcher: Researcher, message: str
-    ) -> tuple[Invitation, int]:
-        """Invite the claimant of ``researcher``; returns the invitation and the invitee's
-        account id. Both sides must have verified claims."""
-        text = message.strip()
-        if not 1 <= len(text) <= MAX_MESSAGE_LENGTH:
-            raise BadUserInput(
-                f"The message must be 1 to {MAX_MESSAGE_LENGTH} characters.", argument="message"
-            )
+    ) -> Invited:
+        """Invite the claimant of ``researcher``. Both sides must have verified claims."""
+        text = clean_text(
+            message, argument="message", max_length=MAX_MESSAGE_LENGTH, multiline=True
+        )
+        if not text:
+            raise BadUserInput("Write a message.", argument="message")
         sender = await claims.verified_record_of(session, account)
         if sender.id == researcher.id:
             raise BadUserInput("You cannot invite yourself.", argument="researcherId")
@@ -52,7 +63,7 @@ class InvitationService:
             from_researcher_id=sender.id,
             to_researcher_id=researcher.id,
         )
-        return invitation, invitee
+        return Invited(invitation, invitee, sender.display_name)
 
     async def respond(
         self, session: AsyncSession, account: Account, invitation_id: int, accept: bool

@@ -20,7 +20,8 @@ def compose(settings: Settings, to: str, subject: str, body: str) -> EmailMessag
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
-    message["Subject"] = subject
+    # A subject names records, whose imported names may hold line breaks: a header cannot.
+    message["Subject"] = " ".join(subject.split())
     message["Message-ID"] = f"<{uuid.uuid4().hex}@bzpeer>"
     message.set_content(body)
     return message

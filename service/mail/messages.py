@@ -18,10 +18,26 @@ def confirm_email(settings: Settings, to: str, token: str) -> EmailMessage:
         settings,
         to,
         "Confirm your BZPEER account",
-        "Welcome to BZPEER.\n\n"
-        f"Confirm your address: {_link(settings, '/confirm-email', token=token)}\n\n"
+        "Somebody signed up for BZPEER with this address just now.\n\n"
+        "If it was you, confirm the address: "
+        f"{_link(settings, '/confirm-email', token=token)}\n\n"
         f"Or use this confirmation code: {token}\n\n"
-        f"It works once, within {settings.email_token_ttl_hours} hours.\n",
+        f"It works once, within {settings.email_token_ttl_hours} hours, and sets the password "
+        "chosen in that sign-up. If it was not you, ignore this mail: nobody can sign in "
+        "with this address until it is confirmed.\n",
+    )
+
+
+def reset_password(settings: Settings, to: str, token: str) -> EmailMessage:
+    return compose(
+        settings,
+        to,
+        "Reset your BZPEER password",
+        "Somebody asked to reset the password of the BZPEER account with this address.\n\n"
+        f"If it was you, choose a new one: {_link(settings, '/reset-password', token=token)}\n\n"
+        f"Or use this reset code: {token}\n\n"
+        f"It works once, within {settings.password_reset_ttl_minutes} minutes, and signs out "
+        "every session of the account. If it was not you, ignore this mail.\n",
     )
 
 
@@ -31,7 +47,8 @@ def already_registered(settings: Settings, to: str) -> EmailMessage:
         to,
         "Someone tried to sign up with your address",
         "Somebody (perhaps you) tried to create a BZPEER account with this address, which "
-        "already has one. If it was you, sign in instead; otherwise ignore this mail.\n",
+        "already has one. If it was you, sign in instead (or reset your password from the "
+        "sign-in page); otherwise ignore this mail.\n",
     )
 
 

@@ -13,6 +13,7 @@ from service.events.service import emit
 from service.researchers.models import Researcher
 from service.researchers.names import fold_name
 from service.researchers.repository import ResearcherRepository
+from service.text import clean_text
 
 BATCH_SIZE = 2_000
 MAX_SEARCH_LENGTH = 200
@@ -145,12 +146,12 @@ class ResearcherService:
         """Change what the claimant may change; the caller checked that it is the claimant."""
         changed: list[str] = []
         if description is not None:
-            text = description.strip()
-            if len(text) > MAX_DESCRIPTION_LENGTH:
-                raise BadUserInput(
-                    f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters.",
-                    argument="description",
-                )
+            text = clean_text(
+                description,
+                argument="description",
+                max_length=MAX_DESCRIPTION_LENGTH,
+                multiline=True,
+            )
             researcher.description = text or None
             changed.append("description")
         if open_to_collaborate is not None:

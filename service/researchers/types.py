@@ -8,7 +8,7 @@ from strawberry import relay
 from service.claims.models import ClaimStatus
 from service.db.paging import Page
 from service.errors import Forbidden
-from service.follows.repository import BY_ACCOUNT, FollowRepository
+from service.follows.repository import BY_FOLLOW_KEY, FollowRepository
 from service.graphql.context import Info
 from service.graphql.relay import Connection, LoadedNode, page_args, page_info, paged_connection
 from service.institutions.types import Institution
@@ -117,7 +117,7 @@ class FollowerConnection:
         if viewer is None or claimant != viewer.id:
             raise Forbidden("Only the record's verified claimant sees who follows it.")
         request = page_args(
-            info, BY_ACCOUNT, first=self.first, after=self.after, last=None, before=None
+            info, BY_FOLLOW_KEY, first=self.first, after=self.after, last=None, before=None
         )
         return await FollowRepository(info.context.session).follower_page(
             self.researcher_id, request

@@ -102,10 +102,14 @@ class Work(LoadedNode):
             venue=Venue.from_model(m.venue) if m.venue else None,
         )
 
-    @strawberry.field(description="The author list, in order.")
+    @strawberry.field(
+        description="The author list, in order: the first 100 (`BZPEER_MAX_AUTHORS_PER_WORK`; "
+        "OpenAlex cuts its lists there too)."
+    )
     async def authorships(self, info: Info) -> list[Authorship]:
         authorships = await info.context.loaders.authorships_by_work.load(self.id)
-        return [Authorship.from_model(a) for a in authorships]
+        shown = authorships[: info.context.settings.max_authors_per_work]
+        return [Authorship.from_model(a) for a in shown]
 
     @strawberry.field(description="The work's topics, the most relevant first.")
     async def topics(

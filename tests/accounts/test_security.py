@@ -3,6 +3,7 @@ default."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -24,6 +25,7 @@ from service.app import create_app
 from service.graphql.relay import from_global_id
 from tests.accounts.conftest import Site, run_sql, site_settings
 from tests.accounts.test_viewer_actions import (
+    VIEWER,
     claim_by_email,
     email,
     new_record,
@@ -411,6 +413,226 @@ class TestPendingClaimsExpire:
         assert "errors" not in body, body  # the next claim may start now
 
 
+def confirmation_codes(site: Site, address: str, count: int) -> list[str]:
+    """The codes of the first ``count`` confirmation mails to ``address``, in order."""
+
+    def arrived() -> list[str]:
+        codes = [
+            code_in(m)
+            for m in site.mail.to(address)
+            if "Confirm your BZPEER account" in str(m["Subject"])
+        ]
+        assert len(codes) >= count
+        return codes[:count]
+
+    return eventually(arrived, timeout=10)
+
+
+def sign_in(site: Site, address: str, password: str) -> dict[str, Any]:
+    return site.op("SignIn", email=address, password=password)
+
+
+class TestNoAccountSquatting:
+    """Mallory signs up with Vic's address and her own password before Vic does."""
+
+    def test_the_squatter_holds_nothing_and_the_owner_confirms_their_own(self, site: Site) -> None:
+        vic = email()
+        squat = site.op("SignUp", email=vic, password="mallory's password", displayName="Vic")
+        assert squat["data"]["signUp"] == {"email": vic, "account": None}
+        assert errors_of(sign_in(site, vic, "mallory's password")) == ["FORBIDDEN"]
+
+        own = site.op("SignUp", email=vic, password="vic's own password", displayName="Vic V")
+        assert own["data"]["signUp"] == squat["data"]["signUp"]  # the same answer
+        mallorys_code, vics_code = confirmation_codes(site, vic, 2)
+        confirmed = site.op("ConfirmEmail", token=vics_code)
+        assert confirmed["data"]["confirmEmail"]["account"]["emailConfirmed"] is True
+
+        assert errors_of(sign_in(site, vic, "mallory's password")) == ["UNAUTHENTICATED"]
+        assert "errors" not in sign_in(site, vic, "vic's own password")
+        late = site.op("ConfirmEmail", token=mallorys_code)  # her mail, opened afterwards
+        assert errors_of(late) == ["BAD_USER_INPUT"]
+        assert errors_of(sign_in(site, vic, "mallory's password")) == ["UNAUTHENTICATED"]
+        ((name,),) = site.sql(f"SELECT display_name FROM accounts WHERE email = '{vic}'")
+        assert name == "Vic V"
+
+    def test_confirming_ends_every_earlier_session(self, site: Site) -> None:
+        address = email()
+        site.op("SignUp", email=address, password="correct horse battery", displayName="S")
+        (code,) = confirmation_codes(site, address, 1)
+        # A session from before confirmation (as accounts had before sign-in required one).
+        early = "early-session-token-" + uuid.uuid4().hex
+        site.sql(
+            "INSERT INTO account_sessions (account_id, token_hash, created_at, expires_at) "
+            f"SELECT id, '{hashlib.sha256(early.encode()).hexdigest()}', CURRENT_TIMESTAMP, "
+            f"'2999-01-01 00:00:00' FROM accounts WHERE email = '{address}'"
+        )
+        assert site.server.graphql(VIEWER, token=early)["data"]["viewer"] is not None
+        assert "errors" not in site.op("ConfirmEmail", token=code)
+        assert site.server.graphql(VIEWER, token=early)["data"]["viewer"] is None
+
+
+class TestPasswordReset:
+    def test_a_mailed_code_sets_a_new_password_once_and_ends_every_session(
+        self, site: Site
+    ) -> None:
+        address = email()
+        token = site.account(address, password="the old password")
+        asked = site.op("RequestPasswordReset", email=address)
+        assert asked["data"]["requestPasswordReset"] == {"ok": True}
+        code = code_in(site.mail.wait_for(address, "Reset your BZPEER password"))
+
+        short = site.op("ResetPassword", token=code, password="short")
+        assert errors_of(short) == ["BAD_USER_INPUT"]  # and the code is still good:
+        done = site.op("ResetPassword", token=code, password="the new password")
+        assert done["data"]["resetPassword"] == {"ok": True}
+        assert site.server.graphql(VIEWER, token=token)["data"]["viewer"] is None
+        assert errors_of(sign_in(site, address, "the old password")) == ["UNAUTHENTICATED"]
+        assert "errors" not in sign_in(site, address, "the new password")
+        again = site.op("ResetPassword", token=code, password="a third password")
+        assert errors_of(again) == ["BAD_USER_INPUT"]
+        assert "errors" not in sign_in(site, address, "the new password")
+
+    def test_the_answer_does_not_say_whether_the_address_has_an_account(self, site: Site) -> None:
+        known, unknown = email(), email()
+        site.account(known)
+        answers = [site.op("RequestPasswordReset", email=a) for a in (known, unknown)]
+        assert answers[0] == answers[1] == {"data": {"requestPasswordReset": {"ok": True}}}
+        site.mail.wait_for(known, "Reset your BZPEER password")
+        assert site.mail.to(unknown) == []
+
+    def test_it_rescues_an_address_somebody_squatted(self, site: Site) -> None:
+        vic = email()
+        site.op("SignUp", email=vic, password="mallory's password", displayName="Vic")
+        site.op("RequestPasswordReset", email=vic)
+        code = code_in(site.mail.wait_for(vic, "Reset your BZPEER password"))
+        assert "errors" not in site.op("ResetPassword", token=code, password="vic's password!")
+        assert "errors" not in sign_in(site, vic, "vic's password!")  # confirmed by the mail
+        assert errors_of(sign_in(site, vic, "mallory's password")) == ["UNAUTHENTICATED"]
+
+
+class TestFollowerCursors:
+    def test_name_no_account(self, site: Site) -> None:
+        owner = site.account(email())
+        record = new_record(site, "Cora Cursor")
+        claim_by_email(site, owner, record, f"cora-{uuid.uuid4().hex[:6]}@demo.bzpeer.test")
+        fans = [site.account(email()) for _ in range(3)]
+        for fan in fans:
+            assert "errors" not in site.op("Follow", fan, id=record)
+        _, number = from_global_id(record, "Researcher")
+        account_ids = {
+            a for (a,) in site.sql(f"SELECT account_id FROM follows WHERE researcher_id = {number}")
+        }
+        query = (
+            "query($id: ID!, $after: String) { researcher(id: $id) { followers(first: 2, "
+            "after: $after) { totalCount edges { cursor node { displayName } } "
+            "pageInfo { hasNextPage endCursor } } } }"
+        )
+        seen, cursors, after = [], [], None
+        while True:
+            page = site.server.graphql(query, {"id": record, "after": after}, token=owner)
+            followers = page["data"]["researcher"]["followers"]
+            seen += [e["node"]["displayName"] for e in followers["edges"]]
+            cursors += [e["cursor"] for e in followers["edges"]]
+            if not followers["pageInfo"]["hasNextPage"]:
+                break
+            after = followers["pageInfo"]["endCursor"]
+        assert len(seen) == len(set(seen)) == followers["totalCount"] == 3
+        for cursor in cursors:
+            values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            assert not set(values[1:]) & account_ids, values
+
+
+UNSHOWABLE = {
+    "NUL": "Eve\x00",
+    "right-to-left override": "Eve \u202egnp.exe",
+    "escape sequence": "Eve \x1b[31mred",
+    "2,000 zero-width spaces": "Eve" + "\u200b" * 2_000,
+    "a zero-width space": "E\u200bve",
+    "line break": "Eve\r\nBcc: everyone@example.org",
+    "zero-width joiners in a row": "Eve\u200d\u200d\u200d",
+}
+
+
+def refused(body: dict[str, Any], argument: str) -> bool:
+    return errors_of(body) == ["BAD_USER_INPUT"] and (
+        body["errors"][0]["extensions"].get("argument") == argument
+    )
+
+
+class TestTextSafeToShowAndMail:
+    def test_names_descriptions_and_messages_refuse_what_cannot_be_shown(self, site: Site) -> None:
+        ((accounts_before,),) = site.sql("SELECT count(*) FROM accounts")
+        for what, name in UNSHOWABLE.items():
+            body = site.op(
+                "SignUp", email=email(), password="correct horse battery", displayName=name
+            )
+            assert refused(body, "displayName"), what
+        assert site.sql("SELECT count(*) FROM accounts") == [(accounts_before,)]
+
+        owner = site.account(email())
+        record = new_record(site, "Tina Text")
+        claim_by_email(site, owner, record, f"tina-{uuid.uuid4().hex[:6]}@demo.bzpeer.test")
+        for what, text in UNSHOWABLE.items():
+            if what == "line break":  # a description may have paragraphs
+                continue
+            body = site.op("UpdateProfile", owner, description=text, openToCollaborate=True)
+            assert refused(body, "description"), what
+        _, number = from_global_id(record, "Researcher")
+        assert site.sql(f"SELECT description FROM researchers WHERE id = {number}") == [(None,)]
+        body = site.op(
+            "UpdateProfile", owner, description="Two\nparagraphs", openToCollaborate=True
+        )
+        assert "errors" not in body, body
+        body = site.op("UpdateProfile", owner, description="x" * 5_001, openToCollaborate=True)
+        assert refused(body, "description")
+
+    def test_text_is_stored_in_one_spelling(self, site: Site) -> None:
+        address = email()
+        decomposed = "Jose\u0301 Pe\u0301rez"  # NFD
+        site.op("SignUp", email=address, password="correct horse battery", displayName=decomposed)
+        (code,) = confirmation_codes(site, address, 1)
+        site.op("ConfirmEmail", token=code)
+        ((name,),) = site.sql(f"SELECT display_name FROM accounts WHERE email = '{address}'")
+        assert name == "Jos\u00e9 P\u00e9rez"  # NFC
+
+    @pytest.mark.parametrize(
+        "address",
+        [
+            "a,b@example.org",
+            "x<victim@example.org",
+            "victim@example.org>",
+            '"quoted"@example.org',
+            "jos\u00e9@example.org",
+            "jose\u0301@example.org",
+            "a..b@example.org",
+            "a@localhost",
+            "a@example.123",
+            "a@-example.org",
+            "a@example.org\r\nBcc: x@example.org",
+        ],
+    )
+    def test_addresses_follow_one_rule(self, site: Site, address: str) -> None:
+        body = site.op("SignUp", email=address, password="correct horse battery", displayName="A")
+        assert refused(body, "email"), address
+
+    def test_the_invitation_mail_names_the_senders_verified_record(self, site: Site) -> None:
+        sender_address, invitee_address = email(), email()
+        sender = site.account(sender_address)
+        site.sql(
+            "UPDATE accounts SET display_name = 'Your Bank\nSubject: urgent' "
+            f"WHERE email = '{sender_address}'"  # a name from before the rule
+        )
+        invitee = site.account(invitee_address)
+        mine, theirs = new_record(site, "Sam Sender"), new_record(site, "Ivy Invitee")
+        claim_by_email(site, sender, mine, f"sam-{uuid.uuid4().hex[:6]}@demo.bzpeer.test")
+        claim_by_email(site, invitee, theirs, f"ivy-{uuid.uuid4().hex[:6]}@demo.bzpeer.test")
+        body = site.op("InviteToCollaborate", sender, id=theirs, message="Hello,\nshall we?")
+        assert "errors" not in body, body
+        mail = site.mail.wait_for(invitee_address, "invites you to collaborate")
+        assert mail["Subject"] == "Sam Sender invites you to collaborate"
+        assert "Your Bank" not in mail.as_string()
+
+
 class TestAtomicEvents:
     @pytest.fixture
     def faulty(self, backend: str, tmp_path: Path) -> Iterator[Site]:
@@ -519,6 +741,39 @@ class TestRateLimits:
             ["UNAUTHENTICATED"],
             ["RATE_LIMITED"],
         ]
+
+    def test_failures_from_elsewhere_do_not_lock_the_owner_out(
+        self, site: Site, tmp_path: Path
+    ) -> None:
+        address = email()
+        site.account(address)
+        query = (
+            "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p}) "
+            "{ token } }"
+        )
+
+        def attempt(server: LiveServer, client_address: str, password: str) -> list[str]:
+            transport = httpx.HTTPTransport(local_address=client_address)
+            with httpx.Client(transport=transport) as client:
+                body = client.post(
+                    server.base_url + "/graphql",
+                    json={"query": query, "variables": {"e": address, "p": password}},
+                ).json()
+            return errors_of(body) if "errors" in body else []
+
+        with self._site(site, tmp_path) as server:
+            guesses = [attempt(server, "127.0.0.2", "a wrong guess") for _ in range(7)]
+            assert guesses == [["UNAUTHENTICATED"]] * 5 + [["RATE_LIMITED"]] * 2
+            assert attempt(server, "127.0.0.1", "correct horse battery") == []  # the owner
+        # The ceiling for the address still holds across client addresses.
+        with self._site(
+            site,
+            tmp_path / "ceiling",
+            rate_limit_sign_in_per_email="4/minute",
+            rate_limit_sign_in_per_email_and_address="3/minute",
+        ) as server:
+            spread = [attempt(server, f"127.0.0.{n}", "a wrong guess") for n in (3, 3, 3, 4, 4)]
+        assert spread == [["UNAUTHENTICATED"]] * 4 + [["RATE_LIMITED"]]
 
     def test_aliases_of_follow_each_count(self, site: Site, tmp_path: Path) -> None:
         address = email()
