@@ -75,6 +75,8 @@ def decode_cursor(ordering: Ordering, cursor: str) -> SortKey:
         # bool is an int in Python; a cursor never holds one.
         if isinstance(value, bool) or not isinstance(value, expected):
             raise BadUserInput("Invalid cursor.")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:  # what a key column holds
+            raise BadUserInput("Invalid cursor.")
     return key
 
 

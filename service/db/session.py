@@ -3,12 +3,18 @@
 graphql-core resolves sibling fields concurrently, and SQLAlchemy's ``AsyncSession`` refuses
 concurrent use ("This session is provisioning a new connection; concurrent operations are not
 permitted"). One connection runs one statement at a time anyway, so statements simply take
-turns; DataLoaders keep their number fixed."""
+turns; DataLoaders keep their number fixed.
+
+When a field's error nulls the whole answer, graphql-core cancels the sibling resolvers still
+running. A statement cancelled inside the driver leaves the connection unusable, and the
+request then failed (HTTP 500) closing it. So each statement runs to its end in a task of its
+own, shielded from the caller's cancellation, and closing the session waits for them."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,38 +29,55 @@ def writer_options(dialect_name: str) -> dict[str, Any]:
     return {SQLITE_BEGIN: "IMMEDIATE"} if dialect_name == "sqlite" else {}
 
 
+T = TypeVar("T")
+
+
 class SerialSession(AsyncSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turn = asyncio.Lock()
+        self._running: set[asyncio.Future[Any]] = set()
+
+    async def _in_turn(self, call: Callable[[], Awaitable[T]]) -> T:
+        async def take_turn() -> T:
+            async with self._turn:
+                return await call()
+
+        task = asyncio.ensure_future(take_turn())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def settle(self) -> None:
+        """Wait for the statements under way, whoever stopped waiting for them."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:  # scalars() comes here too
-        async with self._turn:
-            return await super().execute(*args, **kwargs)
+        return await self._in_turn(lambda: AsyncSession.execute(self, *args, **kwargs))
 
     async def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        async with self._turn:
-            return await super().scalar(*args, **kwargs)
+        return await self._in_turn(lambda: AsyncSession.scalar(self, *args, **kwargs))
 
     async def get(self, *args: Any, **kwargs: Any) -> Any:
-        async with self._turn:
-            return await super().get(*args, **kwargs)
+        return await self._in_turn(lambda: AsyncSession.get(self, *args, **kwargs))
 
     async def flush(self, *args: Any, **kwargs: Any) -> None:
-        async with self._turn:
-            await super().flush(*args, **kwargs)
+        await self._in_turn(lambda: AsyncSession.flush(self, *args, **kwargs))
 
     async def refresh(self, *args: Any, **kwargs: Any) -> None:
-        async with self._turn:
-            await super().refresh(*args, **kwargs)
+        await self._in_turn(lambda: AsyncSession.refresh(self, *args, **kwargs))
 
     async def commit(self) -> None:
-        async with self._turn:
-            await super().commit()
+        await self._in_turn(lambda: AsyncSession.commit(self))
 
     async def rollback(self) -> None:
-        async with self._turn:
-            await super().rollback()
+        await self.settle()
+        await self._in_turn(lambda: AsyncSession.rollback(self))
+
+    async def close(self) -> None:
+        await self.settle()
+        await super().close()
 
 
 async def begin_writing(session: AsyncSession) -> None:

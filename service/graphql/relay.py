@@ -25,16 +25,29 @@ def to_global_id(type_name: str, node_id: int) -> str:
     return base64.b64encode(f"{type_name}:{node_id}".encode()).decode()
 
 
+MAX_ID = 2**63 - 1
+"""The largest key a BIGINT column holds."""
+MAX_ID_DIGITS = len(str(MAX_ID))
+
+
 def from_global_id(value: str, expected: str | Iterable[str]) -> tuple[str, int]:
     """Decode a global id into ``(type name, primary key)``; BAD_USER_INPUT when it is not a
     well-formed id of one of the ``expected`` types."""
     allowed = {expected} if isinstance(expected, str) else set(expected)
     try:
         type_name, _, raw_id = base64.b64decode(value, validate=True).decode().partition(":")
-        node_id = int(raw_id)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadUserInput(f"Malformed id: {value!r}.", argument="id") from exc
-    if type_name not in allowed or node_id <= 0:
+    # Only the form to_global_id writes: ASCII digits, no sign, space, underscore or other
+    # script's digits (which int() accepts), and within the 64-bit keys the database holds.
+    if (
+        not (raw_id.isascii() and raw_id.isdigit())
+        or raw_id[0] == "0"
+        or len(raw_id) > MAX_ID_DIGITS
+    ):
+        raise BadUserInput(f"Malformed id: {value!r}.", argument="id")
+    node_id = int(raw_id)
+    if type_name not in allowed or not 0 < node_id <= MAX_ID:
         names = " or ".join(sorted(allowed))
         raise BadUserInput(f"Not a {names} id: {value!r}.", argument="id")
     return type_name, node_id

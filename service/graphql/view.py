@@ -132,3 +132,8 @@ class GraphQLView(GraphQL[Any, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses nesting past 1,024 levels with a JSONDecodeError (a 400); the
+        # standard library's decoder recursed until RecursionError (a 500).
+        return orjson.loads(data)

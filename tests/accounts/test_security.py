@@ -633,6 +633,73 @@ class TestTextSafeToShowAndMail:
         assert "Your Bank" not in mail.as_string()
 
 
+def global_id(raw: str) -> str:
+    return base64.b64encode(raw.encode()).decode()
+
+
+class TestNeverAnInternalError:
+    """Each input that once answered INTERNAL_SERVER_ERROR or HTTP 500."""
+
+    NODE = "query($id: ID!) { node(id: $id) { id } }"
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "Researcher:99999999999999999999999",  # past a 64-bit key
+            "Researcher:9223372036854775808",
+            "Researcher:+3",
+            "Researcher: 3",
+            "Researcher:0_3",
+            "Researcher:03",
+            "Researcher:\u0663",  # ARABIC-INDIC DIGIT THREE
+            "Researcher:",
+        ],
+    )
+    def test_malformed_ids_are_bad_input(self, site: Site, raw: str) -> None:
+        body = site.server.graphql(self.NODE, {"id": global_id(raw)})
+        assert refused(body, "id"), raw
+
+    def test_a_well_formed_id_still_resolves(self, site: Site) -> None:
+        record = site.researcher_id("Kaiyue Lu")
+        assert site.server.graphql(self.NODE, {"id": record})["data"]["node"] == {"id": record}
+
+    def test_deeply_nested_json_is_a_400(self, site: Site) -> None:
+        body = (
+            '{"query": "query($s: String) { researchers(search: $s) { totalCount } }", '
+            '"variables": {"s": ' + "[" * 5_000 + "]" * 5_000 + "}}"
+        )
+        response = httpx.post(
+            site.server.base_url + "/graphql",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+    def test_a_cursor_past_a_64_bit_key_is_bad_input(self, site: Site) -> None:
+        cursor = base64.urlsafe_b64encode(json.dumps(["name", "x", 2**64 - 1]).encode())
+        body = site.server.graphql(
+            "query($c: String) { researchers(first: 2, after: $c) { totalCount } }",
+            {"c": cursor.decode().rstrip("=")},
+        )
+        assert errors_of(body) == ["BAD_USER_INPUT"]
+
+    def test_an_error_that_nulls_the_answer_beside_running_resolvers(self, site: Site) -> None:
+        """Found by fuzzing: the nodes error nulls ``data`` while the viewer's resolvers still
+        run statements on the request's session, which used to close under them."""
+        token = site.account(email())
+        query = '{ viewer { id claimedResearcher { openToCollaborate } } nodes(ids: ["x"]) { id } }'
+        for _ in range(20):
+            response = httpx.post(
+                site.server.base_url + "/graphql",
+                json={"query": query},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["data"] is None and errors_of(body) == ["BAD_USER_INPUT"]
+
+
 class TestAtomicEvents:
     @pytest.fixture
     def faulty(self, backend: str, tmp_path: Path) -> Iterator[Site]:
