@@ -49,12 +49,14 @@ have_initdb() {
   have initdb
 }
 
-# The fault tests start private servers (initdb, redis-server); the browser tests need Chromium.
+# The fault tests start private servers (initdb, redis-server); the browser tests need Chromium;
+# the GraphQL-over-HTTP audit runs on Node (npm's graphql-http).
 install_missing() {
   local packages=()
   if ! have_initdb || ! have psql || ! have pg_isready; then packages+=(postgresql); fi
   if ! have redis-server && [ ! -x /usr/bin/redis-server ]; then packages+=(redis-server); fi
   [ -x /usr/bin/chromium ] || packages+=(chromium fonts-liberation)
+  if ! have node || ! have npm; then packages+=(nodejs npm); fi
   [ "${#packages[@]}" -gt 0 ] || return 0
   have apt-get || die "missing ${packages[*]}, and no apt-get to install them"
   say "installing ${packages[*]} ..."
@@ -167,6 +169,14 @@ ensure_redis() {
   wait_for 30 redis_up || die "Redis did not start"
 }
 
+# The audit's two npm packages, pinned by tests/http_audit/package-lock.json.
+ensure_audit() {
+  [ -d tests/http_audit/node_modules/graphql-http ] && return 0
+  say "installing the graphql-http audit (npm ci) ..."
+  npm ci --prefix tests/http_audit --no-audit --no-fund --silent >/dev/null
+}
+
 install_missing
+ensure_audit
 ensure_postgres
 ensure_redis

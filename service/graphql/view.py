@@ -5,6 +5,7 @@ request; over WebSocket (``service/graphql/socket.py``) one per operation."""
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,34 @@ HTTP_ERROR_CODES = {
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
 SOCKET_STATE = "socket_connection"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+"""GraphQL over HTTP's own media type: a request that accepts it gets it, and a request error
+(parse, validation, variable coercion, a limit: nothing executed) answers 400 without data."""
+_accepts_graphql_response: ContextVar[bool] = ContextVar("accepts_graphql_response", default=False)
+
+
+def accepts_graphql_response(accept: str) -> bool:
+    """Whether the Accept header lists ``application/graphql-response+json`` (not at q=0)."""
+    for part in accept.split(","):
+        media, *parameters = (p.strip() for p in part.split(";"))
+        if media.lower() != GRAPHQL_RESPONSE:
+            continue
+        weights = [p.split("=", 1)[1] for p in parameters if p.replace(" ", "").startswith("q=")]
+        try:
+            return not weights or float(weights[0]) > 0
+        except ValueError:
+            return False
+    return False
+
+
+def _is_request_error(result: Any) -> bool:
+    """Nothing executed: no data, and no error belongs to a field (none has a path)."""
+    return (
+        isinstance(result, dict)
+        and result.get("data") is None
+        and bool(result.get("errors"))
+        and not any(error.get("path") for error in result["errors"])
+    )
 
 
 def error_response(status: int, message: str, code: str, **extensions: Any) -> Response:
@@ -80,6 +109,7 @@ class GraphQLView(GraphQL[Any, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive=receive)
+        _accepts_graphql_response.set(accepts_graphql_response(request.headers.get("accept", "")))
         async with self.sessionmaker() as session:
             scope.setdefault("state", {})["db_session"] = session
             try:
@@ -132,6 +162,18 @@ class GraphQLView(GraphQL[Any, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if not _accepts_graphql_response.get():
+            return response
+        response.headers["content-type"] = GRAPHQL_RESPONSE
+        if _is_request_error(response_data):
+            body = {k: v for k, v in response_data.items() if k != "data"}
+            response.body = self.encode_json(body)
+            response.headers["content-length"] = str(len(response.body))
+            response.status_code = 400
+        return response
 
     def decode_json(self, data: str | bytes) -> object:
         # orjson refuses nesting past 1,024 levels with a JSONDecodeError (a 400); the
