@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import TypedDict
@@ -23,7 +25,9 @@ from service.claims import orcid
 from service.claims.routes import orcid_callback
 from service.config import Settings, get_settings
 from service.db.engine import create_engine, create_sessionmaker
+from service.documents import operation_names
 from service.events.service import events
+from service.graphql.auth import bearer_token
 from service.graphql.context import Services
 from service.graphql.schema import create_schema
 from service.graphql.view import GraphQLView
@@ -44,12 +48,26 @@ class State(TypedDict):
     metrics: Metrics
 
 
+def metrics_allowed(request: Request, settings: Settings) -> bool:
+    """``/metrics`` is for the operator's scraper, not the public: the configured bearer token,
+    else (in development only) a client on loopback. A 404 otherwise, as if it were not there."""
+    if settings.metrics_token:
+        given = bearer_token(request.headers.get("authorization")) or ""
+        return hmac.compare_digest(given.encode(), settings.metrics_token.encode())
+    client = request.client.host if request.client else ""
+    try:
+        on_loopback = ipaddress.ip_address(client).is_loopback
+    except ValueError:
+        return False
+    return settings.debug and on_loopback
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    metrics = Metrics()
+    metrics = Metrics(known_operations=operation_names())
     metrics.watch_pool(engine)
     live = create_live(settings, sessionmaker)
     services = Services(
@@ -93,7 +111,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    async def metrics_endpoint(_request: Request) -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        if not metrics_allowed(request, settings):
+            return JSONResponse({"error": "not found"}, status_code=404)
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS), sessionmaker() as session:
                 backlog = await events.backlog(session)

@@ -158,6 +158,23 @@ async def _create_api_key(settings: Settings, name: str, scope: str) -> str:
         return await accounts.create_api_key(session, name=name, scope=scope)
 
 
+async def _revoke_api_keys(settings: Settings, name: str) -> int:
+    from service.accounts.service import accounts
+    from service.db.unit_of_work import command_session
+
+    async with command_session(settings, writes=True) as session:
+        return await accounts.revoke_api_keys(session, name)
+
+
+def cmd_api_key_revoke(args: argparse.Namespace) -> int:
+    revoked = asyncio.run(_revoke_api_keys(get_settings(), args.name))
+    if not revoked:
+        print(f"No active API key named {args.name!r}.", file=sys.stderr)
+        return 1
+    print(f"Revoked {revoked} API key(s) named {args.name!r}.", file=sys.stderr)
+    return 0
+
+
 def cmd_api_key_create(args: argparse.Namespace) -> int:
     key = asyncio.run(_create_api_key(get_settings(), args.name, args.scope))
     print(key)
@@ -493,6 +510,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--scope", default="import", choices=["import"])
     create.set_defaults(func=cmd_api_key_create)
+    revoke = api_key_commands.add_parser(
+        "revoke", help="revoke every active key of that name (at once, on every process)"
+    )
+    revoke.add_argument("--name", required=True)
+    revoke.set_defaults(func=cmd_api_key_revoke)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", "-o", default=str(SCHEMA_PATH))

@@ -15,6 +15,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BZPEER_", extra="ignore")
 
     env: Literal["development", "production"] = "development"
+    introspection: bool | None = None
+    """Schema introspection and "Did you mean" suggestions in errors, together; unset, on in
+    development and off in production (clients there use the SDL, ``schema.graphql``)."""
+    metrics_token: str | None = None
+    """``/metrics`` answers only with ``Authorization: Bearer <this>``. Unset, it answers
+    clients on loopback in development and nobody in production."""
     data_dir: Path = Path(".bzpeer")
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "BZPEER_DATABASE_URL")
@@ -176,6 +182,11 @@ class Settings(BaseSettings):
     @property
     def debug(self) -> bool:
         return self.env == "development"
+
+    @property
+    def introspection_on(self) -> bool:
+        """Introspection and field suggestions: ``introspection`` if set, else in development."""
+        return self.debug if self.introspection is None else self.introspection
 
     @property
     def mail_dir(self) -> Path:

@@ -4,7 +4,7 @@ the event backlog (read from the outbox, so it covers every relay and worker pro
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -13,12 +13,15 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-MAX_OPERATION_LABELS = 200
-"""Distinct operation names kept as labels; clients choose names, so the rest become "other"."""
+MAX_OPERATION_LABELS = 50
+"""Distinct operation names kept as labels besides our clients' own (``known_operations``):
+clients choose names, so past this the rest become "other"."""
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, known_operations: Iterable[str] = ()) -> None:
+        self.known_operations = frozenset(known_operations)
+        """Operation names always labelled: those of the client documents we keep."""
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
             "bzpeer_http_requests",
@@ -73,6 +76,8 @@ class Metrics:
     def operation_label(self, name: str | None) -> str:
         if not name:
             return "anonymous"
+        if name in self.known_operations:
+            return name
         if not OPERATION_NAME.match(name):
             return "other"
         if name not in self._operation_names:

@@ -68,6 +68,15 @@ class AccountRepository(RepositoryBase[Account]):
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def revoke_api_keys(self, name: str, now: dt.datetime) -> int:
+        """Revoke every active key named ``name``; how many."""
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
         return await self.session.scalar(
             select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))

@@ -260,6 +260,10 @@ class AccountService:
         session.add(ApiKey(name=name, scope=scope, key_hash=digest, created_at=utcnow()))
         return plain
 
+    async def revoke_api_keys(self, session: AsyncSession, name: str) -> int:
+        """Revoke the active keys named ``name`` (they stop working at the next request)."""
+        return await AccountRepository(session).revoke_api_keys(name, utcnow())
+
     async def authenticate_api_key(self, session: AsyncSession, key: str) -> ApiKey | None:
         return await AccountRepository(session).api_key_by_hash(token_digest(key))
 

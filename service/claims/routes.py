@@ -25,7 +25,7 @@ def _page(title: str, text: str, status: int) -> HTMLResponse:
         f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title>"
         f"<h1>{escape(title)}</h1><p>{escape(text)}</p>"
     )
-    return HTMLResponse(body, status_code=status)
+    return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
 
 STATUS_OF = {"SERVICE_UNAVAILABLE": 503, "FORBIDDEN": 403}

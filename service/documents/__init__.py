@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DOCUMENTS_DIR", "document", "document_names"]
+from graphql import OperationDefinitionNode, parse
+
+__all__ = ["DOCUMENTS_DIR", "document", "document_names", "operation_names"]
 
 DOCUMENTS_DIR = Path(__file__).resolve().parent
 """The folder holding the ``*.graphql`` documents."""
@@ -25,3 +27,13 @@ def document_names() -> list[str]:
 def document(name: str) -> str:
     """The text of one document, by file name (``"profile_page.graphql"``)."""
     return (DOCUMENTS_DIR / name).read_text()
+
+
+def operation_names() -> set[str]:
+    """The names of every operation the documents hold."""
+    names = set()
+    for name in document_names():
+        for definition in parse(document(name)).definitions:
+            if isinstance(definition, OperationDefinitionNode) and definition.name:
+                names.add(definition.name.value)
+    return names

@@ -4,6 +4,7 @@ logged with the request id and replaced by a generic message."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,11 +85,20 @@ def _database_unreachable(error: BaseException) -> bool:
     )
 
 
+SUGGESTION = re.compile(r" Did you mean .*\?$")
+"""graphql-core's hint naming fields, types or arguments that exist: with introspection off,
+the schema is not told piecemeal either."""
+
+
 class ErrorCodes(SchemaExtension):
     """Over HTTP an operation has one result, masked when the operation ends; over a
-    WebSocket each result is masked before it is sent."""
+    WebSocket each result is masked before it is sent. ``suggestions``: keep graphql-core's
+    "Did you mean" hints (off where introspection is)."""
 
     streamed = False
+
+    def __init__(self, *, suggestions: bool = True) -> None:
+        self.suggestions = suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -110,6 +120,8 @@ class ErrorCodes(SchemaExtension):
         formatted = []
         for error in errors:
             code, message, extra = classify(error)
+            if not self.suggestions:
+                message = SUGGESTION.sub("", message)
             if code in ("INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"):
                 log.error(
                     "graphql.error",

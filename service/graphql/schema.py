@@ -11,6 +11,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -187,7 +188,9 @@ def create_schema(settings: Settings) -> Schema:
             graph_slices=settings.graph_slices_per_operation,
         ),
         UnitOfWork,
-        ErrorCodes,
+        lambda: ErrorCodes(suggestions=settings.introspection_on),
         OperationMetrics,
     ]
+    if not settings.introspection_on:
+        extensions.insert(0, DisableIntrospection)
     return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)

@@ -37,6 +37,9 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 """GraphQL over HTTP's own media type: a request that accepts it gets it, and a request error
 (parse, validation, variable coercion, a limit: nothing executed) answers 400 without data."""
 _accepts_graphql_response: ContextVar[bool] = ContextVar("accepts_graphql_response", default=False)
+_cacheable: ContextVar[bool] = ContextVar("cacheable", default=False)
+"""Only an anonymous GET may be kept by caches: everything else may carry a token or what one
+account may see (``Cache-Control: no-store``)."""
 
 
 def accepts_graphql_response(accept: str) -> bool:
@@ -110,6 +113,9 @@ class GraphQLView(GraphQL[Any, None]):
             return
         request = Request(scope, receive=receive)
         _accepts_graphql_response.set(accepts_graphql_response(request.headers.get("accept", "")))
+        _cacheable.set(
+            request.method == "GET" and request_token(request.headers, request.cookies) is None
+        )
         async with self.sessionmaker() as session:
             scope.setdefault("state", {})["db_session"] = session
             try:
@@ -165,6 +171,8 @@ class GraphQLView(GraphQL[Any, None]):
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
+        if not _cacheable.get():
+            response.headers["cache-control"] = "no-store"
         if not _accepts_graphql_response.get():
             return response
         response.headers["content-type"] = GRAPHQL_RESPONSE
