@@ -86,7 +86,7 @@ from service.graph import service as graph_service
 from service.graph.clustering import FULL_ITERATIONS, weighted_graph
 from service.graph.repository import CoauthorGraphRepository
 from service.graphql.relay import to_global_id
-from workers.actor import EVENT_ACTORS
+from workers.actors import load as load_actors
 from workers.runtime import WorkerRuntime
 
 REPO = Path(__file__).resolve().parents[1]
@@ -267,7 +267,7 @@ def incremental(url: str, count: int, rng: random.Random) -> tuple[list[float], 
     """Milliseconds per new work through the worker's consume path, and the researchers
     whose cluster changed per work."""
     runtime = WorkerRuntime(settings_for(url))
-    spec = EVENT_ACTORS["works.added"]
+    spec = load_actors()["works.added"]
     timings: list[float] = []
     scopes: list[int] = []
 

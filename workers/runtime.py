@@ -20,7 +20,6 @@ from dramatiq.middleware import CurrentMessage, Middleware
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import workers.actors  # noqa: F401  (registers every actor)
 from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
 from service.db.session import writer_options
@@ -37,6 +36,7 @@ from service.live.topics import Channels, Topic
 from service.logging import log
 from service.trust.service import StaleRefresh, trust
 from workers.actor import EVENT_ACTORS, Batch, EventActor
+from workers.actors import load as load_actors
 from workers.broker import DERIVED_QUEUE, create_broker
 from workers.coalesce import Flag, LocalFlag, RedisFlag
 from workers.group_commit import IN_FLIGHT, Delivery, GroupCommit
@@ -155,7 +155,7 @@ class WorkerRuntime:
         )
         self.broker.add_middleware(DeadLetters(self))
         self.batches = GroupCommit(self.apply)
-        self.actors = {spec.name: self._declare(spec) for spec in EVENT_ACTORS.values()}
+        self.actors = {spec.name: self._declare(spec) for spec in load_actors().values()}
         self.refresh_actor = dramatiq.Actor(
             self._refresh_trust,
             broker=self.broker,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.base import utcnow
+from service.events.catalogue import AUDIT_ONLY, EventType
 from service.events.models import OutboxEvent
 from service.events.repository import EventRepository
 
@@ -20,8 +21,9 @@ MAX_ERROR_LENGTH = 4_000
 
 
 def emit(session: AsyncSession, event_type: str, **payload: Any) -> OutboxEvent:
-    """Add an outbox row to ``session``'s transaction: it commits or rolls back with the change."""
-    event = OutboxEvent(event_type=event_type, payload=payload)
+    """Add an outbox row to ``session``'s transaction: it commits or rolls back with the change.
+    ``event_type`` must be in the catalogue (ValueError otherwise: a programming error)."""
+    event = OutboxEvent(event_type=EventType(event_type).value, payload=payload)
     session.add(event)
     return event
 
@@ -41,14 +43,13 @@ class EventService:
         """The oldest unpublished events, in id order, locked until this transaction ends."""
         return await EventRepository(session).take_unpublished(limit)
 
-    async def mark_published(
-        self, session: AsyncSession, sent: Sequence[OutboxEvent], consumed: Collection[str]
-    ) -> None:
-        """Record that ``sent`` went to the broker; those of a type no actor consumes are
-        processed as they are published."""
+    async def mark_published(self, session: AsyncSession, taken: Sequence[OutboxEvent]) -> None:
+        """Record that ``taken`` was published: sent to the broker if consumed, processed at
+        once if the catalogue says audit-only, and left unprocessed if its type is unknown here
+        (for a process that knows it: ``take_overdue`` sends it again)."""
         await EventRepository(session).mark_published(
-            [event.id for event in sent],
-            processed=[event.id for event in sent if event.event_type not in consumed],
+            [event.id for event in taken],
+            processed=[event.id for event in taken if event.event_type in AUDIT_ONLY],
         )
 
     async def take_overdue(

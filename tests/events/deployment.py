@@ -402,6 +402,8 @@ class Deployment(Generic[D]):
                     continue
                 kind = client.type(key)
                 kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+                if kind == "none":  # emptied (so deleted) between SCAN and TYPE
+                    continue
                 size = {
                     "list": client.llen,
                     "hash": client.hlen,

@@ -22,7 +22,7 @@ from service.trust.score import UNVERIFIED_FOLLOWERS_CAP
 from service.trust.service import StaleRefresh
 from tests.events.population import confirmed_accounts, follow_all, sql
 from tests.support import REPO, eventually, serve, settings_for
-from workers.actor import EVENT_ACTORS
+from workers.actors import load as load_actors
 from workers.group_commit import Delivery
 from workers.process import EmbeddedWorkers
 from workers.runtime import WorkerRuntime
@@ -83,7 +83,7 @@ def test_redelivered_and_concurrent_duplicates_apply_once(fresh_demo_url: str) -
         payload = orjson.loads(payload)
     runtime = WorkerRuntime(settings)  # stub broker; no worker threads: we deliver by hand
     try:
-        spec = EVENT_ACTORS["follows.created"]
+        spec = load_actors()["follows.created"]
 
         async def deliver_50_at_once() -> list[bool]:
             return list(
@@ -252,12 +252,12 @@ def test_events_arriving_together_commit_together_and_a_bad_one_fails_alone(
     follow_all(settings, seed, [m.account_id for m in members])
     rows = sql(settings, "SELECT id, payload FROM outbox_events ORDER BY id")
     deliveries = [
-        Delivery(EVENT_ACTORS["follows.created"], int(event_id), _json(payload))
+        Delivery(load_actors()["follows.created"], int(event_id), _json(payload))
         for event_id, payload in rows
     ]
     # An event about a researcher that does not exist: its stale mark breaks a foreign key.
     ((last_id,),) = sql(settings, "SELECT max(id) FROM outbox_events")
-    bad = Delivery(EVENT_ACTORS["follows.created"], int(last_id), {"researcher_id": 10**9})
+    bad = Delivery(load_actors()["follows.created"], int(last_id), {"researcher_id": 10**9})
     deliveries[-1] = bad
     runtime = WorkerRuntime(settings)
     try:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +156,20 @@ def open_site(url: str, **overrides: Any) -> Iterator[Site]:
     settings = settings_for(url, **overrides)
     with serve(create_app(settings)) as server:
         yield Site(server, url, key, settings)
+
+
+def mailed_code(site: Site, to: str) -> str:
+    """The code of the confirmation mail to ``to``, from the .eml files of the embedded mailer
+    (written after the sign-up commits)."""
+
+    def written() -> str:
+        for path in sorted(site.settings.mail_dir.glob("*.eml")):
+            text = path.read_text()
+            if f"To: {to}" in text and (found := re.search(r"code: (\S+)", text)):
+                return found.group(1)
+        raise AssertionError(f"no mail to {to} yet")
+
+    return eventually(written)
 
 
 @pytest.fixture
@@ -350,6 +365,9 @@ class TestAuthorization:
             operation="SignUp",
         )
         assert "errors" not in person, person
+        code = mailed_code(site, "ada@example.org")
+        confirmed = site.server.graphql(VIEWER_ACTIONS, {"token": code}, operation="ConfirmEmail")
+        assert "errors" not in confirmed, confirmed
         signed_in = site.server.graphql(
             VIEWER_ACTIONS,
             {"email": "ada@example.org", "password": "correct horse battery"},
