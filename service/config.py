@@ -162,7 +162,9 @@ class Settings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_interval_ms: int = 1_000
     """Polling fallback of the relay on PostgreSQL, which otherwise wakes on NOTIFY."""
-    relay_sqlite_poll_interval_ms: int = 50
+    relay_sqlite_poll_interval_ms: int = 1_000
+    """On SQLite (no NOTIFY): the relay's poll for rows other processes (commands) wrote; this
+    process's commits wake it at once (``service.events.wakeups``)."""
     reconcile_interval_s: float = 5.0
     reconcile_after_s: float = 30.0
     """An event published this long ago with no processed mark is sent again."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import redis
 from dramatiq import Broker
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -17,6 +16,7 @@ from dramatiq.middleware import (
 )
 
 from service.config import Settings
+from workers.doorbell import DoorbellRedisBroker, RingOnEnqueue
 
 EVENTS_QUEUE = "events"
 """Domain events sent by the relay."""
@@ -53,9 +53,9 @@ def create_broker(settings: Settings) -> Broker:
             # redis-py's default pool of 100 would raise "Too many connections".
             max_connections=settings.worker_threads + 32,
         )
-        return RedisBroker(  # type: ignore[no-untyped-call]
+        return DoorbellRedisBroker(
             client=client,
-            middleware=middleware,
+            middleware=[*middleware, RingOnEnqueue(client, settings.broker_namespace)],
             namespace=settings.broker_namespace,
             heartbeat_timeout=settings.worker_heartbeat_timeout_ms,
             maintenance_chance=settings.worker_maintenance_chance,

@@ -26,6 +26,7 @@ from service.events.catalogue import AUDIT_ONLY
 from service.events.models import OutboxEvent
 from service.events.repository import NOTIFY_CHANNEL
 from service.events.service import events
+from service.events.wakeups import on_outbox_commit
 from service.failpoints import Failpoints
 from service.logging import log
 from service.trust.service import trust
@@ -80,6 +81,15 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; database and broker failures are logged and retried."""
         listener = asyncio.create_task(self._listen(stop)) if self.listen_dsn else None
+        loop = asyncio.get_running_loop()
+
+        # Commits of this process wake it at once (the embedded default's API and workers);
+        # other processes' (commands) wait for the next poll.
+        def wake() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._wake.set)
+
+        stop_hearing = on_outbox_commit(wake)
         next_reconcile = time.monotonic() + self.settings.reconcile_interval_s
         try:
             while not stop.is_set():
@@ -97,6 +107,7 @@ class Relay:
                     continue  # more are waiting
                 await _wait_any(stop, self._wake, self.poll_interval)
         finally:
+            stop_hearing()
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -51,6 +51,15 @@ STOP_GRACE_S = 15.0
 FOLLOW = "mutation($id: ID!) { follow(input: {researcherId: $id}) { researcher { id } } }"
 UNFOLLOW = "mutation($id: ID!) { unfollow(input: {researcherId: $id}) { researcher { id } } }"
 
+METRICS_TOKEN = "deployment-scraper"
+"""What the deployment's processes take for ``/metrics`` (``scrape``)."""
+
+
+def scrape(base_url: str) -> str:
+    """The ``/metrics`` text of an API process of a deployment."""
+    headers = {"authorization": f"Bearer {METRICS_TOKEN}"}
+    return httpx.get(f"{base_url}/metrics", headers=headers, timeout=10).text
+
 
 @dataclass
 class Outcome:
@@ -156,6 +165,7 @@ class Deployment(Generic[D]):
             "REDIS_URL": redis.url(),
             "BZPEER_BROKER_NAMESPACE": self.settings.broker_namespace,
             "BZPEER_ENV": "production",
+            "BZPEER_METRICS_TOKEN": METRICS_TOKEN,  # production's /metrics answers only it
             "BZPEER_LOG_LEVEL": "INFO",
             "BZPEER_RATE_LIMIT_FOLLOWS_PER_ACCOUNT": "100000/minute",
             "BZPEER_WORKER_HEARTBEAT_TIMEOUT_MS": "3000",

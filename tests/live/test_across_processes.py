@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from service.graphql.relay import to_global_id
-from tests.events.deployment import FOLLOW, UNFOLLOW, Deployment
+from tests.events.deployment import FOLLOW, UNFOLLOW, Deployment, scrape
 from tests.events.population import sql
 from tests.events.private_servers import PrivateRedis
 from tests.live.client import Socket
@@ -189,7 +189,7 @@ def test_a_redis_restart_leaves_no_stale_value(cluster: Cluster) -> None:
         cluster.deployment.redis.start()
         # Repaired by the re-read on resubscription (the periodic resync is an hour away).
         assert followers(socket, "f", timeout=20) == 5
-        metrics = httpx.get(f"{cluster.a}/metrics").text
+        metrics = scrape(cluster.a)
         assert "bzpeer_live_pubsub_connections 2.0" in metrics
         # And the pipeline carries the next change as before.
         through(cluster.b, FOLLOW, {"id": seed}, member.token)

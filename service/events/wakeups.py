@@ -1,0 +1,34 @@
+"""In-process wake-ups of the relay: when a transaction that wrote outbox rows commits, the
+relay of the same process (the embedded default, where SQLite has no LISTEN/NOTIFY) hears of it
+at once instead of polling the outbox every few milliseconds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+OUTBOX_WRITTEN = "outbox_written"
+"""``Session.info`` key ``emit`` sets."""
+
+_listeners: list[Callable[[], None]] = []
+
+
+def on_outbox_commit(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` (from the committing thread) after each commit that wrote outbox rows;
+    returns the function that stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(OUTBOX_WRITTEN, False):
+        for listener in list(_listeners):
+            listener()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(OUTBOX_WRITTEN, None)
