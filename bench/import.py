@@ -50,13 +50,18 @@ the import's stderr is kept as ``last-import.log`` in the cache folder).
 
 Last measured (2 cores, PostgreSQL 15 at Debian's defaults, quiet machine), default size
 (100k synthetic + 3,684 real works, 507,545 authorships, 151,536 researchers), ``--jobs 2``,
-three runs: import 2,287 / 2,368 / 2,406 works/s against a parse floor of about 19,600 (ratio
-0.12); bulk derive 54.7 / 54.4 / 54.7 s; the full snapshot (250M works) at that rate: about
-29 h on this machine, plus the derive. Goals: derive 60 s met; 5,000 works/s and ratio 0.5 not
-met. Where the time goes (py-spy, one process): gunzip + ``orjson`` + ``map_work`` about 60% of
-the import's Python time, SQL and COPY the rest; PostgreSQL spends about as much CPU again
-maintaining the tables' indexes (the copy floor loads the same rows into tables without any in
-2.0 CPU s, the import's PostgreSQL used 31). Before this session's changes (one INSERT per row,
+three runs on 2026-11-30: import 2,058 / 2,206 / 2,393 works/s against parse floors of 16,313
+/ 17,768 / 17,495 (ratio 0.13 / 0.12 / 0.14); bulk derive 73.9 / 67.1 / 64.8 s. The machine ran
+slower that day (the week before, the same derive code took 54.7 s and the parse floor was
+19,600). Goals not met: 5,000 works/s, ratio 0.5, derive 60 s. That day's changes: the join
+tables without foreign keys (the import's PostgreSQL CPU 35.5 -> about 22 s), abstracts placed
+by position, ORCIDs checked once, 1 MB reads, COPY rows by ``itemgetter``. Where the time
+goes (py-spy, one process): gunzip + ``orjson`` about 0.1 ms a work (the parse floor),
+``map_work`` about 0.13 ms, the writes' Python about 0.14 ms; PostgreSQL about 0.2 ms more,
+mostly index upkeep (the copy floor loads the same rows into tables without indexes in 2.4 CPU
+s, the import's PostgreSQL used about 22). On 2 cores 5,000 works/s leaves 0.4 ms of CPU a
+work for all of it: the mapping would have to leave Python (or PostgreSQL map raw JSON) to
+get there. Before this session's changes (one INSERT per row,
 IN lists of 2,000 keys, affiliations filled in pages, derive in batches of ids with foreign
 keys checked per edge): 1,525 works/s and a derive of 249 s.
 """
