@@ -55,6 +55,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from service.researchers.service import orcid_from_digits
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT / "tests" / "data" / "openalex"
 KFUPM_WORKS = DATA / "openalex-kfupm-idb-works.jsonl.gz"
@@ -161,13 +163,7 @@ def load_templates() -> Templates:
 
 def orcid_of(number: int) -> str:
     """A syntactically valid ORCID iD (ISO 7064 11,2 check digit), unique per number."""
-    digits = f"{ORCID_PREFIX}{number:010d}"
-    total = 0
-    for char in digits:
-        total = (total + int(char)) * 2
-    check = (12 - total % 11) % 11
-    full = digits + ("X" if check == 10 else str(check))
-    return "-".join(full[i : i + 4] for i in range(0, 16, 4))
+    return orcid_from_digits(f"{ORCID_PREFIX}{number:010d}")
 
 
 class Authors:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.researchers.names import fold_name
+from service.researchers.service import orcid_from_digits
 
 Row = tuple[Any, ...]
 
@@ -360,13 +361,7 @@ def authors_per_work_weights(
 
 def orcid_for(number: int) -> str:
     """A well-formed ORCID iD (ISO 7064 11,2 check digit), unique per ``number``."""
-    digits = f"00000002{number:07d}"
-    total = 0
-    for char in digits:
-        total = (total + int(char)) * 2
-    check = (12 - total % 11) % 11
-    full = digits + ("X" if check == 10 else str(check))
-    return "-".join(full[i : i + 4] for i in range(0, 16, 4))
+    return orcid_from_digits(f"00000002{number:07d}")
 
 
 GRAPH_HEAD_AUTHORS = 6

@@ -166,11 +166,7 @@ class AccountService:
                 raise BadUserInput("This address is confirmed already: sign in.", argument="token")
             account.password_hash = row.password_hash
             account.display_name = row.display_name or account.display_name
-        if account.email_confirmed_at is None:
-            account.email_confirmed_at = utcnow()
-            emit(session, "accounts.email_confirmed", account_id=account.id)
-        ended = await repository.revoke_sessions_of(account.id, utcnow())
-        return Confirmed(account=account, ended_sessions=ended)
+        return await self._confirmed(session, repository, account)
 
     async def request_password_reset(
         self, session: AsyncSession, settings: Settings, email: str
@@ -203,6 +199,12 @@ class AccountService:
         account = await repository.get_by_id(row.account_id)
         assert account is not None
         account.password_hash = await passwords.hash(password)
+        return await self._confirmed(session, repository, account)
+
+    async def _confirmed(
+        self, session: AsyncSession, repository: AccountRepository, account: Account
+    ) -> Confirmed:
+        """The address counts as confirmed (the mail was opened); every session ends."""
         if account.email_confirmed_at is None:
             account.email_confirmed_at = utcnow()
             emit(session, "accounts.email_confirmed", account_id=account.id)

@@ -34,13 +34,24 @@ def normalize_orcid(value: str) -> str:
         or digits[15] not in "0123456789X"
     ):
         raise BadUserInput("Malformed ORCID iD: expected 0000-0000-0000-000X.", argument="orcid")
-    total = 0
-    for char in digits[:15]:
-        total = (total + int(char)) * 2
-    check = (12 - total % 11) % 11
-    if digits[15] != ("X" if check == 10 else str(check)):
+    if digits[15] != orcid_check_digit(digits[:15]):
         raise BadUserInput("Malformed ORCID iD: checksum does not match.", argument="orcid")
     return orcid
+
+
+def orcid_check_digit(digits: str) -> str:
+    """The ISO 7064 11,2 check character of an ORCID iD's first 15 digits."""
+    total = 0
+    for char in digits:
+        total = (total + int(char)) * 2
+    check = (12 - total % 11) % 11
+    return "X" if check == 10 else str(check)
+
+
+def orcid_from_digits(digits: str) -> str:
+    """``0000-0002-1825-0097`` from its first 15 digits: the check character added."""
+    full = digits + orcid_check_digit(digits)
+    return "-".join(full[i : i + 4] for i in range(0, 16, 4))
 
 
 def normalize_openalex_author_id(value: str) -> str:

@@ -23,6 +23,7 @@ import redis
 from service.accounts.secrets import Passwords
 from service.app import create_app
 from service.graphql.relay import from_global_id
+from service.researchers.service import orcid_from_digits
 from tests.accounts.conftest import Site, run_sql, site_settings
 from tests.accounts.test_viewer_actions import (
     VIEWER,
@@ -151,14 +152,8 @@ REFUSE_FOLLOW_EVENT = {
 
 
 def fresh_orcid() -> str:
-    """An ORCID iD no record has yet (ISO 7064 checksum, as ORCID computes it)."""
-    digits = f"{uuid.uuid4().int % 10**15:015d}"
-    total = 0
-    for char in digits:
-        total = (total + int(char)) * 2
-    check = (12 - total % 11) % 11
-    full = digits + ("X" if check == 10 else str(check))
-    return "-".join(full[i : i + 4] for i in range(0, 16, 4))
+    """An ORCID iD no record has yet."""
+    return orcid_from_digits(f"{uuid.uuid4().int % 10**15:015d}")
 
 
 class TestOrcidClaimBoundToItsBrowser:
