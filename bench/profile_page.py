@@ -4,13 +4,19 @@ What is measured: the client document ``service/documents/profile_page.graphql``
 seed page in one request, 10 works with abstracts, 10 topics, 10 close collaborators), POSTed to
 
 - ``graphql``: our real service, ``uvicorn service.app:create_app --factory --workers 2``
-  (``BZPEER_ENV=production``, ``BZPEER_LOG_LEVEL=WARNING``; both servers also get
-  ``--log-level warning --no-access-log``): Starlette, our middleware, Strawberry,
-  DataLoaders, SQLAlchemy ORM on asyncpg;
+  (``BZPEER_ENV=production``, ``BZPEER_LOG_LEVEL=WARNING``, ``BZPEER_IN_PROCESS_WORKERS=false``
+  as an API process of a deployment; both servers also get ``--log-level warning
+  --no-access-log``): Starlette, our middleware, Strawberry's view, and for this document its
+  compiled plan (``service/researchers/profile_plan.py``: one statement, the answer built
+  without GraphQL execution) once the general path has admitted it;
 - ``plain``: the baseline, ``bench/plain_profile_app.py`` served the same way: Starlette, four
   prepared statements on a pooled asyncpg connection, orjson. Both answers are checked equal
   (parsed, and byte for byte after re-encoding, so key order too) on sample researchers before
-  anything is measured; the run aborts if they differ.
+  anything is measured; the run aborts if they differ;
+- ``postgraphile`` (with ``--peer postgraphile``): PostGraphile 5 over the same database, one
+  Node 22 process, answering the same page in its own schema (``bench/postgraphile_peer.py``);
+  checked to show the same values before anything is measured. The line before the last is
+  ``profile_page graphql/postgraphile throughput ratio: X`` (goal X >= 1.0).
 
 Load: ``wrk`` (``--clients`` keep-alive connections, default 16, closed loop) rotating over a
 sample of researchers that have works; after a warm-up, ``--rounds`` rounds of ``--duration``
@@ -67,6 +73,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a script: make ``bench`` and ``service`` importable
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench import postgraphile_peer  # noqa: E402
 from bench.database import BuildReport, ensure_database  # noqa: E402
 from bench.proc import process_ticks  # noqa: E402
 from bench.synthetic import GraphSize  # noqa: E402
@@ -81,6 +88,7 @@ READY_TIMEOUT_S = 60.0
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 50.0
 GOAL_CLIENTS = 16
+GOAL_PEER_RATIO = 1.0
 ENDPOINTS = ("graphql", "plain")
 MAX_RESTARTS = 5
 """Restarts of a round for an even connection split before it is accepted as it is."""
@@ -166,6 +174,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=20,
         help="researchers whose answers must be equal before measuring",
+    )
+    parser.add_argument(
+        "--peer",
+        choices=("postgraphile",),
+        help="also measure a peer over the same database: PostGraphile 5 (installed with npm "
+        "into bench/postgraphile on first use)",
     )
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument(
@@ -269,6 +283,7 @@ def server_env(database_url: str) -> dict[str, str]:
             "DATABASE_URL": database_url,
             "BZPEER_ENV": "production",
             "BZPEER_LOG_LEVEL": "WARNING",
+            "BZPEER_IN_PROCESS_WORKERS": "false",  # an API process; workers run apart
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -279,7 +294,6 @@ def start_server(name: str, app: str, database_url: str, log_dir: Path) -> Serve
     """``uvicorn <app> --factory --workers 2`` on a free loopback port, in its own process
     group so that it can be stopped as a whole."""
     port = free_port()
-    log_path = log_dir / f"{name}.log"
     command = [
         sys.executable,
         "-m",
@@ -296,11 +310,31 @@ def start_server(name: str, app: str, database_url: str, log_dir: Path) -> Serve
         "warning",
         "--no-access-log",
     ]
+    return start_process(name, command, server_env(database_url), port, database_url, log_dir)
+
+
+def start_peer(database_url: str, log_dir: Path) -> Server:
+    """PostGraphile (``bench/postgraphile_peer.py``): one Node process."""
+    port = free_port()
+    env = dict(os.environ) | postgraphile_peer.environment(database_url, port)
+    command = postgraphile_peer.command()
+    return start_process("postgraphile", command, env, port, database_url, log_dir)
+
+
+def start_process(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    database_url: str,
+    log_dir: Path,
+) -> Server:
+    log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
-            env=server_env(database_url),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -327,13 +361,22 @@ def log_tail(server: Server, lines: int = 20) -> str:
 
 
 def wait_ready(server: Server) -> None:
+    """Until ``/readyz`` answers 200 (our servers) or ``/graphql`` answers a query (the peer)."""
+    if server.name == "postgraphile":
+        probe = urllib.request.Request(
+            f"{server.url}/graphql",
+            data=b'{"query":"{ __typename }"}',
+            headers={"Content-Type": "application/json"},
+        )
+    else:
+        probe = urllib.request.Request(f"{server.url}/readyz")
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise SystemExit(f"ABORT: {server.name} server exited:\n{log_tail(server)}")
         with (
             contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{server.url}/readyz", timeout=2) as response,
+            urllib.request.urlopen(probe, timeout=2) as response,
         ):
             if response.status == 200:
                 return
@@ -345,7 +388,10 @@ def wait_ready(server: Server) -> None:
 
 @contextlib.contextmanager
 def running(name: str, app: str, database_url: str, log_dir: Path) -> Iterator[Server]:
-    server = start_server(name, app, database_url, log_dir)
+    if name == "postgraphile":
+        server = start_peer(database_url, log_dir)
+    else:
+        server = start_server(name, app, database_url, log_dir)
     try:
         wait_ready(server)
         yield server
@@ -408,6 +454,19 @@ def check_same_answers(graphql: Server, plain: Server, query: str, ids: Sequence
             )
         sizes.append(len(orjson.dumps(expected)))
     return round(statistics.mean(sizes))
+
+
+def check_peer_answers(graphql: Server, peer: Server, query: str, ids: Sequence[int]) -> None:
+    """The peer must show the same page (``postgraphile_peer.same_page``) for every id."""
+    for researcher_id in ids:
+        ours = post(graphql.url, request_body(query, researcher_id))
+        theirs = post(peer.url, postgraphile_peer.request_body(researcher_id))
+        difference = postgraphile_peer.same_page(ours, theirs)
+        if difference:
+            raise SystemExit(
+                f"ABORT: {peer.name} differs from GraphQL for researcher {researcher_id}: "
+                f"{difference}"
+            )
 
 
 # -- load -----------------------------------------------------------------------------------
@@ -597,15 +656,16 @@ def run_round(server: Server, bodies: Path, args: argparse.Namespace, endpoint: 
 
 
 def measure(
-    servers: dict[str, Server], bodies: Path, args: argparse.Namespace
+    servers: dict[str, Server], bodies: dict[str, Path], args: argparse.Namespace
 ) -> dict[str, list[RoundResult]]:
-    for name in ENDPOINTS:
-        run_wrk(servers[name], bodies, args, args.warmup, name)
-    results: dict[str, list[RoundResult]] = {name: [] for name in ENDPOINTS}
+    names = tuple(servers)
+    for name in names:
+        run_wrk(servers[name], bodies[name], args, args.warmup, name)
+    results: dict[str, list[RoundResult]] = {name: [] for name in names}
     for number in range(1, args.rounds + 1):
-        order = ENDPOINTS if number % 2 else tuple(reversed(ENDPOINTS))
+        order = names if number % 2 else tuple(reversed(names))
         for name in order:
-            result = run_round(servers[name], bodies, args, name)
+            result = run_round(servers[name], bodies[name], args, name)
             results[name].append(result)
             print(format_result(f"round {number}", result), flush=True)
     return results
@@ -620,7 +680,7 @@ def median_of(results: Sequence[RoundResult], attribute: str) -> float:
 
 def print_medians(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
     print(f"medians over {args.rounds} round(s) of {args.duration:g} s, {args.clients} clients:")
-    for name in ENDPOINTS:
+    for name in results:
         rounds = results[name]
         print(
             f"  {name:<8}{median_of(rounds, 'rps'):9.1f} req/s  "
@@ -651,7 +711,7 @@ def print_warnings(results: dict[str, list[RoundResult]], args: argparse.Namespa
 
 def print_verdict(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
     """The goal, whether it is met, and last of all the ratio line."""
-    ratio = median_of(results["graphql"], "rps") / median_of(results["plain"], "rps")
+    ratio = ratio_of(results, "plain")
     p99 = median_of(results["graphql"], "p99_ms")
     verdict = "MET" if ratio >= GOAL_RATIO and p99 <= GOAL_P99_MS else "NOT MET"
     if args.clients != GOAL_CLIENTS:
@@ -661,7 +721,20 @@ def print_verdict(results: dict[str, list[RoundResult]], args: argparse.Namespac
         f"{GOAL_P99_MS:.0f} ms at {GOAL_CLIENTS} clients: {verdict} "
         f"(ratio {ratio:.2f}, graphql p99 {p99:.1f} ms)"
     )
+    if "postgraphile" in results:
+        peer_ratio = ratio_of(results, "postgraphile")
+        peer_p99 = median_of(results["postgraphile"], "p99_ms")
+        print(
+            f"goal: graphql/postgraphile throughput >= {GOAL_PEER_RATIO:.2f}: "
+            f"{'MET' if peer_ratio >= GOAL_PEER_RATIO else 'NOT MET'} (postgraphile "
+            f"{median_of(results['postgraphile'], 'rps'):.1f} req/s, p99 {peer_p99:.1f} ms)"
+        )
+        print(f"profile_page graphql/postgraphile throughput ratio: {peer_ratio:.2f}")
     print(f"profile_page graphql/plain throughput ratio: {ratio:.2f}")
+
+
+def ratio_of(results: dict[str, list[RoundResult]], baseline: str) -> float:
+    return median_of(results["graphql"], "rps") / median_of(results[baseline], "rps")
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -686,6 +759,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print_build(report)
     query = QUERY_PATH.read_text()
+    if args.peer:
+        postgraphile_peer.ensure_installed()
+        postgraphile_peer.prepare_database(report.url)
     sample, checked = asyncio.run(pick_researchers(report.url, args.sample, args.check, args.seed))
     print(
         f"machine: {os.cpu_count()} cores ({(os.cpu_count() or 1) * args.duration:g} CPU s "
@@ -694,18 +770,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="bzpeer-bench-") as tmp:
         work_dir = Path(tmp)
-        bodies = work_dir / "bodies.jsonl"
-        write_bodies(bodies, query, sample)
-        with (
-            running("graphql", GRAPHQL_APP, report.url, work_dir) as graphql,
-            running("plain", PLAIN_APP, report.url, work_dir) as plain,
-        ):
+        bodies = {name: work_dir / f"{name}.jsonl" for name in ENDPOINTS}
+        for path in bodies.values():
+            write_bodies(path, query, sample)
+        with contextlib.ExitStack() as stack:
+            graphql = stack.enter_context(running("graphql", GRAPHQL_APP, report.url, work_dir))
+            plain = stack.enter_context(running("plain", PLAIN_APP, report.url, work_dir))
+            servers = {"graphql": graphql, "plain": plain}
             size_bytes = check_same_answers(graphql, plain, query, checked)
             print(
                 f"checked: identical JSON from both endpoints for {len(checked)} researchers "
                 f"(mean {size_bytes / 1024:.1f} KiB); load rotates over {len(sample)}"
             )
-            results = measure({"graphql": graphql, "plain": plain}, bodies, args)
+            if args.peer:
+                peer = stack.enter_context(running(args.peer, "", report.url, work_dir))
+                check_peer_answers(graphql, peer, query, checked)
+                print(f"checked: {args.peer} shows the same pages for the same researchers")
+                servers[args.peer] = peer
+                bodies[args.peer] = work_dir / f"{args.peer}.jsonl"
+                bodies[args.peer].write_bytes(
+                    b"\n".join(postgraphile_peer.request_body(i) for i in sample) + b"\n"
+                )
+            results = measure(servers, bodies, args)
             check_same_answers(graphql, plain, query, checked[:5])
     print_medians(results, args)
     print_warnings(results, args)

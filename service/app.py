@@ -29,7 +29,8 @@ from service.documents import operation_names
 from service.events.service import events
 from service.graphql.auth import bearer_token
 from service.graphql.context import Services
-from service.graphql.schema import create_schema
+from service.graphql.plans import Plans
+from service.graphql.schema import PLANS, create_schema
 from service.graphql.view import GraphQLView
 from service.live.setup import create_live
 from service.logging import configure_logging, log
@@ -80,7 +81,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         publisher=live.publisher,
         leases=live.leases,
     )
-    view = GraphQLView(create_schema(settings), services=services, sessionmaker=sessionmaker)
+    view = GraphQLView(
+        create_schema(settings),
+        services=services,
+        sessionmaker=sessionmaker,
+        plans=Plans(PLANS),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:

@@ -42,6 +42,13 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.planned_answers = Counter(
+            "bzpeer_graphql_planned_answers",
+            "Operations answered by a compiled plan instead of GraphQL execution "
+            "(service/graphql/plans.py); also counted in bzpeer_graphql_operations",
+            ["operation"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "bzpeer_graphql_errors",
             "GraphQL errors by extensions.code",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -209,19 +210,46 @@ def serve(app: Starlette, sock: socket.socket | None = None) -> Iterator[LiveSer
             raise RuntimeError("uvicorn did not stop within 30 s")
 
 
+DRIVER_HOUSEKEEPING = re.compile(
+    r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|;|WITH RECURSIVE typeinfo_tree"
+    r"|SELECT\s+(current_setting|set_config)\('jit')",
+    re.IGNORECASE,
+)
+"""What asyncpg logs besides the statements a plan sends: SQLAlchemy's transactions and pool
+ping, and asyncpg's lookup of a type it meets for the first time on a connection (once per
+connection, with JIT off around it). SQLAlchemy's statements run as prepared statements,
+which asyncpg does not log."""
+
+
 @contextlib.contextmanager
 def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL statement the engine sends while the block runs."""
+    """Every SQL statement the engine sends while the block runs: SQLAlchemy's, and on
+    PostgreSQL those a compiled plan sends through the driver on a pooled connection."""
     statements: list[str] = []
+    drivers: list[Any] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
+    def record_driver(query: Any) -> None:
+        if not DRIVER_HOUSEKEEPING.match(query.query):
+            statements.append(query.query)
+
+    def watch(_dbapi_connection: Any, entry: Any, _proxy: Any) -> None:
+        driver = entry.driver_connection
+        if isinstance(driver, asyncpg.Connection) and driver not in drivers:
+            driver.add_query_logger(record_driver)
+            drivers.append(driver)
+
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    event.listen(engine.sync_engine.pool, "checkout", watch)
     try:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        event.remove(engine.sync_engine.pool, "checkout", watch)
+        for driver in drivers:
+            driver.remove_query_logger(record_driver)
 
 
 def stop_process(process: subprocess.Popen[Any], timeout: float = 20) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, Integer
+from sqlalchemy import Float, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, BigId, IdMixin, TimestampMixin
@@ -17,6 +17,11 @@ class CoauthorEdge(Base):
     keys per row made a full rebuild of 3.7M rows take 86 s instead of about 6."""
 
     __tablename__ = "coauthor_edges"
+    __table_args__ = (
+        # Pages of co-authors, heaviest first, straight off the index read backwards
+        # (migration 0012).
+        Index("ix_coauthor_edges_researcher_id_weight", "researcher_id", "weight", "coauthor_id"),
+    )
 
     researcher_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     coauthor_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)

@@ -17,11 +17,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from service.graphql.auth import identify, request_token
 from service.graphql.context import Context, Services
+from service.graphql.plans import Plans
 from service.graphql.schema import Schema
 from service.graphql.socket import GraphQLTransportWS, OpenSockets, SocketConnection, TextFrames
 from service.static.graphiql_page import graphiql_page
@@ -83,6 +86,7 @@ class GraphQLView(GraphQL[Any, None]):
         *,
         services: Services,
         sessionmaker: async_sessionmaker[AsyncSession],
+        plans: Plans | None = None,
     ) -> None:
         settings = services.settings
         super().__init__(
@@ -96,6 +100,7 @@ class GraphQLView(GraphQL[Any, None]):
         )
         self.services = services
         self.sessionmaker = sessionmaker
+        self.plans = plans or Plans(())
         self.sockets = OpenSockets()
         services.live.session_listeners.add(self.sockets.session_ended)
 
@@ -159,6 +164,33 @@ class GraphQLView(GraphQL[Any, None]):
             bearer_token=identity.token,
             session_id=identity.session_id,
         )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Any,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """A document with a compiled plan (``plans.py``) is answered by its plan once the
+        general path has admitted it; everything else, and whatever a plan declines, runs
+        through GraphQL execution."""
+        plan, variables = None, None
+        if isinstance(request_data, GraphQLRequestData) and request_data.protocol == "http":
+            plan = self.plans.match(request_data.query, request_data.operation_name)
+            variables = request_data.variables
+        if plan is not None and self.plans.admitted(plan):
+            answered = await self.plans.run(plan, context, variables)
+            if answered is not None:
+                return answered
+        result = await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        if plan is not None and isinstance(result, ExecutionResult):
+            self.plans.admit(plan, result)
+        return result
 
     async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
         connection: SocketConnection = context

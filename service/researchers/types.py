@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 import strawberry
 from strawberry import relay
 
-from service.claims.models import ClaimStatus
 from service.db.paging import Page
 from service.errors import Forbidden
 from service.follows.repository import BY_FOLLOW_KEY, FollowRepository
@@ -14,6 +13,7 @@ from service.graphql.relay import Connection, LoadedNode, page_args, page_info, 
 from service.institutions.types import Institution
 from service.researchers import models
 from service.researchers.repository import BY_TOPIC_WORKS, BY_WEIGHT
+from service.researchers.viewer import viewer_can_claim, viewer_follows
 from service.topics.types import Topic
 from service.trust.types import Trust
 from service.works.repository import BY_RECENCY
@@ -179,25 +179,14 @@ class Researcher(LoadedNode):
 
     @strawberry.field(description="Whether the signed-in account follows this researcher.")
     async def viewer_follows(self, info: Info) -> bool:
-        if info.context.viewer is None:
-            return False
-        return await info.context.loaders.viewer_follows_researcher.load(self.id)
+        return await viewer_follows(info.context, self.id)
 
     @strawberry.field(
         description="Whether the signed-in account may claim this record now: signed in with a "
         "confirmed email, the record has no verified claimant, and the account claims no other."
     )
     async def viewer_can_claim(self, info: Info) -> bool:
-        viewer = info.context.viewer
-        if viewer is None or not viewer.email_confirmed:
-            return False
-        loaders = info.context.loaders
-        if await loaders.verified_claimant_by_researcher.load(self.id) is not None:
-            return False
-        active = await loaders.active_claim_by_account.load(viewer.id)
-        return active is None or (
-            active.researcher_id == self.id and active.status is ClaimStatus.PENDING
-        )
+        return await viewer_can_claim(info.context, self.id)
 
     @strawberry.field(
         description="Accounts following this researcher: the count for everyone, who they are "

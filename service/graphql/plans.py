@@ -1,0 +1,89 @@
+"""Compiled plans: the documents our clients actually send, answered without GraphQL execution.
+
+Parsing is cached and validation too, but executing a profile page through graphql-core and
+Strawberry (a resolver, an awaitable and a type check per field) and loading it as ORM entities
+costs several times the SQL it runs. For a document kept in ``service/documents/``, a plan
+reads the rows in a fixed number of statements and builds the answer itself, field for field.
+Every other document, and every request a plan declines (a malformed or unknown id, a merged
+record, variables it does not expect), takes the general path, which answers the errors.
+
+A plan serves a document only once the general path has executed that exact text in this
+process: that run applied every request-level check (tokens, depth, aliases, cost, validation),
+none of which depends on the variables of a planned document, so they hold for every later run.
+``tests/graphql/test_plans.py`` compares both paths byte for byte on every planned document."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.types import ExecutionResult
+
+from service.documents import document
+from service.graphql.context import Context
+from service.logging import log
+
+Answer = dict[str, Any]
+PlanFunction = Callable[[Context, Mapping[str, Any]], Awaitable[Answer | None]]
+"""Reads and builds the ``data`` of a document, or None to leave the request to the general
+path. It must not write."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    document: str
+    """The client document's file name in ``service/documents/``, without ``.graphql``."""
+    operation_name: str
+    answer: PlanFunction
+
+
+@dataclass
+class Plans:
+    plans: Iterable[Plan]
+    _by_text: dict[str, Plan] = field(init=False)
+    _admitted: set[str] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._by_text = {document(f"{p.document}.graphql"): p for p in self.plans}
+
+    def match(self, query: str | None, operation_name: str | None) -> Plan | None:
+        """The plan for this exact document text, if any."""
+        if query is None:
+            return None
+        plan = self._by_text.get(query)
+        if plan is None or operation_name not in (None, plan.operation_name):
+            return None
+        return plan
+
+    def admitted(self, plan: Plan) -> bool:
+        return plan.document in self._admitted
+
+    def admit(self, plan: Plan, result: ExecutionResult) -> None:
+        """Admit ``plan`` once the general path has executed its document (data, even with
+        field errors, means it passed every request-level check)."""
+        if result.data is not None:
+            self._admitted.add(plan.document)
+
+    async def run(
+        self, plan: Plan, context: Context, variables: Mapping[str, Any] | None
+    ) -> ExecutionResult | None:
+        """The plan's answer, or None when the general path must answer (the plan declined,
+        or failed: the general path then meets the same failure and reports it)."""
+        started = time.perf_counter()
+        try:
+            data = await plan.answer(context, variables or {})
+        except Exception:
+            log.warning("plan.failed", document=plan.document, exc_info=True)
+            await context.session.rollback()
+            return None
+        if data is None:
+            return None
+        metrics = context.metrics
+        label = metrics.operation_label(plan.operation_name)
+        metrics.operations.labels(operation=label, type="query").inc()
+        metrics.operation_seconds.labels(operation=label).observe(time.perf_counter() - started)
+        metrics.planned_answers.labels(operation=label).inc()
+        context.request.scope.setdefault("state", {})["operation_name"] = label
+        return ExecutionResult(data=data, errors=None)
