@@ -80,6 +80,34 @@ def test_every_client_document_with_a_plan_is_tested_here() -> None:
     assert [plan.document for plan in PLANS] == ["profile_page"]
 
 
+@pytest.mark.parametrize(
+    ("name", "operation", "planned"),
+    [
+        ("profile_page.graphql", "ProfilePage", 1),
+        ("graph_slice.graphql", "ResearchGraph", 0),
+        ("integrator_nested.graphql", "IntegratorNested", 0),
+        ("researcher_lookup.graphql", "ResearcherLookup", 0),
+        ("researcher_search.graphql", "ResearcherSearch", 0),
+        ("viewer_actions.graphql", "Viewer", 0),
+    ],
+)
+def test_every_client_query_answers_alike_either_way(
+    demo_server: LiveServer, seed_id: str, name: str, operation: str, planned: int
+) -> None:
+    """Every query document the clients send, as kept and in a text no plan knows: the same
+    bytes; only the planned one is answered by its plan."""
+    query = contract(name)
+    variables = {"id": seed_id, "q": "Lu", "orcid": "0000-0002-1825-0097"}
+    used = {k: v for k, v in variables.items() if f"${k}" in query}
+    post(demo_server, query, used, operationName=operation)  # admits a planned document
+    before = planned_answers(demo_server)
+    kept = post(demo_server, query, used, operationName=operation)
+    general = post(demo_server, query + "\n", used, operationName=operation)
+    assert_same_answer(kept, general)
+    assert "errors" not in kept.json()
+    assert planned_answers(demo_server) - before == planned
+
+
 class TestProfilePageAnonymous:
     def test_every_demo_researcher_gets_the_same_bytes(self, demo_server: LiveServer) -> None:
         ids = every_researcher(demo_server)
