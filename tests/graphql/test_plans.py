@@ -163,6 +163,22 @@ class TestProfilePageAnonymous:
         assert planned_answers(demo_server) == before
 
 
+class TestAdmission:
+    @pytest.mark.parametrize("limit", [{"max_query_cost": 50}, {"max_query_depth": 3}])
+    def test_a_document_over_the_limits_is_never_planned(
+        self, demo_url: str, seed_id: str, limit: dict[str, int]
+    ) -> None:
+        """The plan skips execution, not the checks: a deployment whose limits refuse the
+        profile page refuses it every time, its plan never answering."""
+        settings = settings_for(demo_url, in_process_workers=False, **limit)
+        with serve(create_app(settings)) as server:
+            answers = [post(server, PROFILE_PAGE, {"id": seed_id}).json() for _ in range(3)]
+            assert planned_answers(server) == 0
+        for body in answers:
+            assert body.get("data") is None
+            assert {e["extensions"]["code"] for e in body["errors"]} == {"QUERY_TOO_COMPLEX"}
+
+
 @pytest.fixture
 def writable_server(fresh_demo_url: str) -> Iterator[LiveServer]:
     with serve(create_app(settings_for(fresh_demo_url, in_process_workers=False))) as server:
