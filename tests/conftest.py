@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,12 +75,32 @@ def seed_id(demo_server: LiveServer) -> str:
     return str(edges[0]["node"]["id"])
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The fault tests' counts and live-update times, in every run's output (CI's included)."""
+def _reports() -> list[str]:
     from tests.events.test_faults import REPORTS as FAULTS
     from tests.live.test_across_processes import REPORTS as LIVE
 
-    if FAULTS or LIVE:
+    return FAULTS + LIVE
+
+
+WORKER_REPORTS: list[str] = []
+"""What the test processes of ``pytest -n`` measured (they run the tests; this one reports)."""
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)  # set in a pytest-xdist worker
+    if output is not None:
+        output["reports"] = _reports()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    WORKER_REPORTS.extend(getattr(node, "workeroutput", {}).get("reports", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault tests' counts and live-update times, in every run's output (CI's included)."""
+    lines = _reports() + WORKER_REPORTS
+    if lines:
         terminalreporter.section("measured by the tests")
-        for line in FAULTS + LIVE:
+        for line in lines:
             terminalreporter.write_line(line)

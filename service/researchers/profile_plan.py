@@ -1,6 +1,6 @@
 """The compiled plan of the profile page (``service/documents/profile_page.graphql``): the
-seed page's every block from one statement (four on SQLite), built
-field for field in the document's order, as the general path would answer it.
+seed page's every block from one statement (four on SQLite), built field for field in the
+document's order, as the general path would answer it.
 
 It answers a well-formed id of an existing, unmerged researcher; anything else (a malformed or
 unknown id: an error to report; a merged record: its survivor) goes to the general path. Signed
