@@ -48,9 +48,25 @@ def running(empty_url: str) -> Iterator[str]:
 
 
 def settled(url: str) -> None:
-    ((unprocessed,),) = fetch(url, "SELECT COUNT(*) FROM outbox_events WHERE processed_at IS NULL")
+    pending = fetch(
+        url,
+        "SELECT id, event_type, created_at, published_at, failed_at, last_error "
+        "FROM outbox_events WHERE processed_at IS NULL ORDER BY id",
+    )
     ((stale,),) = fetch(url, "SELECT COUNT(*) FROM trust_stale")
-    assert (unprocessed, stale) == (0, 0)
+    # What the events wait for, should they not settle: their rows and the database's sessions.
+    sessions = [] if not pending else waiting_sessions(url)
+    assert (len(pending), stale) == (0, 0), (pending, sessions)
+
+
+def waiting_sessions(url: str) -> list[tuple[Any, ...]]:
+    if not url.startswith("postgresql"):
+        return []
+    return fetch(
+        url,
+        "SELECT pid, state, wait_event_type, wait_event, now() - xact_start, left(query, 120) "
+        "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
 
 
 def newman_recount(url: str) -> dict[tuple[int, int], tuple[float, int]]:
