@@ -43,7 +43,9 @@ class GroupCommit:
         False for a redelivery. Raises what applying it alone raised."""
         delivery.done = asyncio.get_running_loop().create_future()
         self._waiting.append(delivery)
-        if len(self._drainers) < IN_FLIGHT:
+        # Count only drainers still running: one that found nothing more to take has finished,
+        # but stays in the set until its done callback runs, which may come after this.
+        if sum(not drainer.done() for drainer in self._drainers) < IN_FLIGHT:
             drainer = asyncio.ensure_future(self._drain())
             self._drainers.add(drainer)
             drainer.add_done_callback(self._drainers.discard)
