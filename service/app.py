@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hmac
 import ipaddress
 from collections.abc import AsyncIterator
@@ -63,6 +64,14 @@ def metrics_allowed(request: Request, settings: Settings) -> bool:
     return settings.debug and on_loopback
 
 
+def freeze_startup_objects() -> None:
+    """Take the objects alive after startup (schema, mappers, settings: about 160k) out of the
+    garbage collector's view. Every full collection walked them all: pauses of about 100 ms,
+    several a minute under load, which were the p99 of graphSlice and of the profile page."""
+    gc.collect()  # what is garbage now is collected, not frozen
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -96,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             from workers.process import EmbeddedWorkers
 
             embedded = await asyncio.to_thread(EmbeddedWorkers, settings, live.publisher)
+        freeze_startup_objects()
         try:
             yield {"engine": engine, "sessionmaker": sessionmaker, "metrics": metrics}
         finally:

@@ -1,14 +1,26 @@
 """SQL of the graph slice: each relation's neighbours of many nodes in one statement, capped
-per node, and the edges among a set of nodes."""
+per node, and the edges among a set of nodes.
+
+On PostgreSQL each node's neighbours come from a LATERAL subquery that reads at most
+``fanout + 1`` rows down an index (a prolific author's thousands of works are never read), and
+ids travel as one array parameter, so every statement's text is the same whatever the number of
+nodes and its prepared statement is reused. SQLite, which has no LATERAL, ranks every row of
+the nodes with a window function instead; ``tests/graph/test_neighbourhood.py`` shows both give
+the same slices."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import BigInteger, Select, any_, bindparam, func, literal, select, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
+from service.db.paging import statement
+from service.db.repository import is_postgresql
 from service.graph.models import CoauthorEdge
 from service.graph.slice import EdgeKind, NodeKind, SliceEdge
 from service.researchers.models import Researcher, ResearcherTopic
@@ -132,31 +144,82 @@ HUBS = frozenset({T, INST})
 hundreds of researchers, few of them related to the center."""
 
 
+def first_per_node_lateral(relation: Relation) -> Select[Any]:
+    """(known id, other id, weight, rank) of the first ``:n`` neighbours of each id in the
+    array ``:ids``, ordered by id and rank; PostgreSQL."""
+    ids = bindparam("ids", type_=postgresql.ARRAY(BigInteger))
+    keys = select(func.unnest(ids).label("id")).subquery("k")
+    known = relation.rows.selected_columns[0]
+    first = (
+        relation.rows.add_columns(func.row_number().over(order_by=relation.order).label("rank"))
+        .where(known == keys.c.id)
+        .order_by(*relation.order)
+        .limit(bindparam("n"))
+        .lateral("e")
+    )
+    columns = list(first.c)
+    return select(*columns).select_from(keys.join(first, true())).order_by(columns[0], first.c.rank)
+
+
+def first_per_node_window(relation: Relation) -> Select[Any]:
+    """The same rows as ``first_per_node_lateral``, by ranking every row of the ids (given as
+    an expanding ``:ids``) with a window function; any database."""
+    known = relation.rows.selected_columns[0]
+    ranked = (
+        relation.rows.add_columns(
+            func.row_number().over(partition_by=known, order_by=relation.order).label("rank")
+        )
+        .where(known.in_(bindparam("ids", expanding=True)))
+        .subquery()
+    )
+    columns = list(ranked.c)
+    return (
+        select(*columns).where(ranked.c.rank <= bindparam("n")).order_by(columns[0], ranked.c.rank)
+    )
+
+
+def member_of(column: Any, name: str, arrays: bool) -> ColumnElement[bool]:
+    """``column`` is one of the ids bound as ``name``: ``= ANY(array)`` with ``arrays`` (one
+    statement text for any number of ids, PostgreSQL), an expanding ``IN`` without."""
+    if arrays:
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
 class NeighbourhoodRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, arrays: bool | None = None) -> None:
         self.session = session
+        self.arrays = is_postgresql(session) if arrays is None else arrays
+        """LATERAL and array parameters (PostgreSQL); off, the statements any database runs."""
 
     async def neighbours(
         self, relation: Relation, ids: Sequence[int], fanout: int
     ) -> tuple[list[SliceEdge], bool]:
         """The first ``fanout`` neighbours of each of these nodes by ``relation``, in one
         statement; and whether any node had more (a capped supernode)."""
-        known = relation.rows.selected_columns[0]
-        ranked = (
-            relation.rows.add_columns(
-                func.row_number().over(partition_by=known, order_by=relation.order).label("rank"),
-                func.count().over(partition_by=known).label("total"),
+        if self.arrays:
+            stmt = statement(
+                (Relation, id(relation), "lateral"), lambda: first_per_node_lateral(relation)
             )
-            .where(known.in_(ids))
-            .subquery()
-        )
-        columns = list(ranked.c)
-        stmt = select(*columns[:3], ranked.c.total).where(ranked.c.rank <= fanout)
+        else:
+            stmt = statement(
+                (Relation, id(relation), "window"), lambda: first_per_node_window(relation)
+            )
+        # One row past the fanout says that a node has more neighbours than it shows.
+        rows = await self.session.execute(stmt, {"ids": list(ids), "n": fanout + 1})
+        return self.capped_edges(relation, rows.all(), fanout)
+
+    @staticmethod
+    def capped_edges(
+        relation: Relation, rows: Sequence[Any], fanout: int
+    ) -> tuple[list[SliceEdge], bool]:
         edges: list[SliceEdge] = []
         capped = False
-        for row in await self.session.execute(stmt):
-            edges.append(relation.edge(row[0], row[1], row[2]))
-            capped = capped or row[3] > fanout
+        for known_id, other_id, weight, rank in rows:
+            if rank > fanout:
+                capped = True
+            else:
+                edges.append(relation.edge(known_id, other_id, weight))
         return edges, capped
 
     async def edges_among(self, nodes: Sequence[tuple[NodeKind, int]]) -> list[SliceEdge]:
@@ -164,60 +227,77 @@ class NeighbourhoodRepository:
         ids: dict[NodeKind, list[int]] = {kind: [] for kind in NodeKind}
         for kind, node_id in nodes:
             ids[kind].append(node_id)
-        researchers, works, topics, institutions = ids[R], ids[W], ids[T], ids[INST]
         edges: list[SliceEdge] = []
-
-        async def add(kind: EdgeKind, ends: tuple[NodeKind, NodeKind], stmt: Triples) -> None:
-            for a, b, weight in await self.session.execute(stmt):
-                edges.append(SliceEdge((ends[0], a), (ends[1], b), kind, float(weight)))
-
-        if len(researchers) > 1:
-            await add(
-                EdgeKind.COAUTHOR,
-                (R, R),
-                select(
-                    CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id, CoauthorEdge.weight
-                ).where(
-                    CoauthorEdge.researcher_id.in_(researchers),
-                    CoauthorEdge.coauthor_id.in_(researchers),
-                    CoauthorEdge.researcher_id < CoauthorEdge.coauthor_id,
-                ),
-            )
-        if researchers and works:
-            await add(
-                EdgeKind.AUTHORED,
-                (R, W),
-                select(Authorship.researcher_id, Authorship.work_id, literal(1.0)).where(
-                    Authorship.researcher_id.in_(researchers), Authorship.work_id.in_(works)
-                ),
-            )
-        if works and topics:
-            await add(
-                EdgeKind.HAS_TOPIC,
-                (W, T),
-                select(WorkTopic.work_id, WorkTopic.topic_id, WorkTopic.score).where(
-                    WorkTopic.work_id.in_(works), WorkTopic.topic_id.in_(topics)
-                ),
-            )
-        if researchers and topics:
-            await add(
-                EdgeKind.HAS_TOPIC,
-                (R, T),
-                select(
-                    ResearcherTopic.researcher_id,
-                    ResearcherTopic.topic_id,
-                    ResearcherTopic.work_count,
-                ).where(
-                    ResearcherTopic.researcher_id.in_(researchers),
-                    ResearcherTopic.topic_id.in_(topics),
-                ),
-            )
-        if researchers and institutions:
-            await add(
-                EdgeKind.AFFILIATED,
-                (R, INST),
-                select(Researcher.id, Researcher.affiliation_id, literal(1.0)).where(
-                    Researcher.id.in_(researchers), Researcher.affiliation_id.in_(institutions)
-                ),
-            )
+        for among in AMONG:
+            a, b = among.ends
+            if len(ids[a]) < (2 if a is b else 1) or not ids[b]:
+                continue
+            stmt = statement((Among, id(among), self.arrays), partial(among.statement, self.arrays))
+            rows = await self.session.execute(stmt, {"a": ids[a], "b": ids[b]})
+            edges.extend(SliceEdge((a, x), (b, y), among.kind, float(w)) for x, y, w in rows)
         return edges
+
+
+class Among:
+    """Edges of one kind between two sets of nodes: ``rows`` selects (source id, target id,
+    weight), ``source`` and ``target`` are the columns matched against ``:a`` and ``:b``."""
+
+    def __init__(
+        self,
+        kind: EdgeKind,
+        ends: tuple[NodeKind, NodeKind],
+        rows: Triples,
+        source: Any,
+        target: Any,
+        *extra: ColumnElement[bool],
+    ) -> None:
+        self.kind, self.ends, self.rows = kind, ends, rows
+        self.source, self.target, self.extra = source, target, extra
+
+    def statement(self, arrays: bool) -> Select[Any]:
+        return self.rows.where(
+            member_of(self.source, "a", arrays),
+            member_of(self.target, "b", arrays),
+            *self.extra,
+        )
+
+
+AMONG = (
+    Among(
+        EdgeKind.COAUTHOR,
+        (R, R),
+        select(CoauthorEdge.researcher_id, CoauthorEdge.coauthor_id, CoauthorEdge.weight),
+        CoauthorEdge.researcher_id,
+        CoauthorEdge.coauthor_id,
+        CoauthorEdge.researcher_id < CoauthorEdge.coauthor_id,
+    ),
+    Among(
+        EdgeKind.AUTHORED,
+        (R, W),
+        select(Authorship.researcher_id, Authorship.work_id, literal(1.0)),
+        Authorship.researcher_id,
+        Authorship.work_id,
+    ),
+    Among(
+        EdgeKind.HAS_TOPIC,
+        (W, T),
+        select(WorkTopic.work_id, WorkTopic.topic_id, WorkTopic.score),
+        WorkTopic.work_id,
+        WorkTopic.topic_id,
+    ),
+    Among(
+        EdgeKind.HAS_TOPIC,
+        (R, T),
+        select(ResearcherTopic.researcher_id, ResearcherTopic.topic_id, ResearcherTopic.work_count),
+        ResearcherTopic.researcher_id,
+        ResearcherTopic.topic_id,
+    ),
+    Among(
+        EdgeKind.AFFILIATED,
+        (R, INST),
+        select(Researcher.id, Researcher.affiliation_id, literal(1.0)),
+        Researcher.id,
+        Researcher.affiliation_id,
+    ),
+)
+"""The edges a slice draws among its kept nodes, in the order they are read."""

@@ -4,7 +4,7 @@ arrive. Never commits."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from service.graph.slice import (
     SliceEdge,
     kept_edges,
     most_relevant,
+    ranking,
     relevance,
 )
 
@@ -193,6 +194,12 @@ class CoauthorGraphService:
 
 
 class GraphSliceService:
+    def __init__(
+        self,
+        repository: Callable[[AsyncSession], NeighbourhoodRepository] = NeighbourhoodRepository,
+    ) -> None:
+        self.repository = repository
+
     async def graph_slice(
         self, session: AsyncSession, center: NodeKey, *, depth: int, limit: int, fanout: int
     ) -> GraphSlice:
@@ -204,7 +211,7 @@ class GraphSliceService:
         depends on ``depth``, ``limit`` and ``fanout``, never on the graph's size.
         ``truncated`` says that something was left out: a node cut, a capped supernode, a hop
         not expanded in full."""
-        repository = NeighbourhoodRepository(session)
+        repository = self.repository(session)
         found: dict[tuple[NodeKey, NodeKey, EdgeKind], SliceEdge] = {}
         seen = {center}
         frontier = [center]
@@ -227,7 +234,7 @@ class GraphSliceService:
             seen |= reached
             if hop + 1 < depth:
                 scores = relevance(center, found.values())
-                ranked = sorted(reached, key=lambda n: (-scores.get(n, 0.0), n))
+                ranked = sorted(reached, key=lambda n: ranking(n, scores.get(n, 0.0)))
                 width = max(1, limit >> (hop + 1))
                 truncated = truncated or len(ranked) > width
                 frontier = ranked[:width]  # empty when nothing new was reached: done

@@ -97,16 +97,28 @@ def relevance(center: NodeKey, edges: Iterable[SliceEdge]) -> dict[NodeKey, floa
     return {node: float(score) for node, score in zip(nodes, scores, strict=True)}
 
 
+TIE_DECIMALS = 9
+"""Scores equal to this many decimals are ties. Nodes in the same position (two works whose
+only author is the center) score the same up to rounding noise, and that noise depends on the
+order of the edges; the ranking must not."""
+
+
+def ranking(node: NodeKey, score: float) -> tuple[float, NodeKind, int]:
+    """Sort key: best score first, ties by kind and id."""
+    return (-round(score, TIE_DECIMALS), node[0], node[1])
+
+
 def most_relevant(
     center: NodeKey, scores: Mapping[NodeKey, float], limit: int
 ) -> list[tuple[NodeKey, float]]:
     """The center and the ``limit - 1`` best-scored other nodes, best first; ties by kind and
-    id so that the cut is reproducible."""
+    id so that the cut is reproducible. Scores are given to ``TIE_DECIMALS``, as ranked."""
     others = sorted(
         ((node, score) for node, score in scores.items() if node != center),
-        key=lambda item: (-item[1], item[0]),
+        key=lambda item: ranking(*item),
     )
-    return [(center, scores.get(center, 1.0)), *others[: max(limit - 1, 0)]]
+    kept = [(center, scores.get(center, 1.0)), *others[: max(limit - 1, 0)]]
+    return [(node, round(score, TIE_DECIMALS)) for node, score in kept]
 
 
 EDGES_PER_NODE = 4

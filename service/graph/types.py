@@ -93,7 +93,8 @@ class GraphNode:
     score: float = strawberry.field(
         description="Personalised PageRank from the center over the slice's edges (restart "
         "0.15): the share of short weighted walks from the center that end here. The center "
-        "scores highest; scores of one slice sum to at most 1."
+        "scores highest; scores of one slice sum to at most 1. Given to 9 decimals; equal "
+        "scores are ordered by type and id."
     )
     key: strawberry.Private[NodeKey]
 
