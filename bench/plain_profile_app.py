@@ -1,10 +1,11 @@
 """The baseline of ``bench/profile_page.py``: the contract profile page written by hand.
 
-A Starlette app (the framework our service runs on) with one route, ``POST /graphql``, that
-reads ``variables.id`` from the same request body the GraphQL endpoint gets, runs four prepared
-statements on one pooled asyncpg connection (researcher with affiliation, current trust and
-works total; a page of works with venues; top topics; close collaborators with their trust) and
-writes, with orjson, the document our GraphQL endpoint answers to
+A Starlette app (the framework our service runs on) with one route, ``POST /graphql``. Given
+the integrator document's operation name it answers that (``bench/plain_integrator.py``);
+otherwise it reads ``variables.id`` from the same request body the GraphQL endpoint gets,
+runs four prepared statements on one pooled asyncpg connection (researcher with affiliation,
+current trust and works total; a page of works with venues; top topics; close collaborators
+with their trust) and writes, with orjson, the document our GraphQL endpoint answers to
 ``service/documents/profile_page.graphql``: same fields, same order, same values, same global ids
 and cursors. No GraphQL, no ORM, no middleware, no transaction. The bench checks on sample ids
 that both answers are equal before it measures anything.
@@ -28,6 +29,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from bench import plain_integrator
 
 PAGE_SIZE = 10
 """``first: 10`` of the contract query, for works, topics and close collaborators."""
@@ -237,12 +240,17 @@ def create_app() -> Starlette:
 
     async def profile_page(request: Request) -> Response:
         body = orjson.loads(await request.body())
-        given = (body.get("variables") or {}).get("id")
+        variables = body.get("variables") or {}
+        given = variables.get("id")
         pk = researcher_pk(given)
         if pk is None or pool is None:
             return not_found(f"No researcher with id {given}.")
         async with pool.acquire() as connection:
-            researcher = await profile(connection, pk)
+            if body.get("operationName") == "IntegratorNested":
+                first = variables.get("first", plain_integrator.FIRST_DEFAULT)
+                researcher = await plain_integrator.integrator(connection, pk, first)
+            else:
+                researcher = await profile(connection, pk)
         if researcher is None:
             return not_found(f"No researcher with id {given}.")
         return json_response({"data": {"researcher": researcher}})

@@ -1,7 +1,10 @@
 """Profile page benchmark: our GraphQL service against a hand-written endpoint, same answer.
 
 What is measured: the client document ``service/documents/profile_page.graphql`` (the whole
-seed page in one request, 10 works with abstracts, 10 topics, 10 close collaborators), POSTed to
+seed page in one request, 10 works with abstracts, 10 topics, 10 close collaborators) and, before
+it, ``integrator_nested.graphql`` (a researcher's works with their topics, authors, the authors'
+trust and topics and the authorships' institutions; the document's default page of 50 works),
+each POSTed to
 
 - ``graphql``: our real service, ``uvicorn service.app:create_app --factory --workers 2``
   (``BZPEER_ENV=production``, ``BZPEER_LOG_LEVEL=WARNING``, ``BZPEER_IN_PROCESS_WORKERS=false``
@@ -10,7 +13,8 @@ seed page in one request, 10 works with abstracts, 10 topics, 10 close collabora
   compiled plan (``service/researchers/profile_plan.py``: one statement, the answer built
   without GraphQL execution) once the general path has admitted it;
 - ``plain``: the baseline, ``bench/plain_profile_app.py`` served the same way: Starlette, four
-  prepared statements on a pooled asyncpg connection, orjson. Both answers are checked equal
+  prepared statements on a pooled asyncpg connection, orjson (for the integrator document,
+  ``bench/plain_integrator.py``: the plan's one statement, orjson). Both answers are checked equal
   (parsed, and byte for byte after re-encoding, so key order too) on sample researchers before
   anything is measured; the run aborts if they differ;
 - ``postgraphile`` (with ``--peer postgraphile``): PostGraphile 5 over the same database, one
@@ -24,9 +28,10 @@ seconds, alternating which endpoint goes first. uvicorn's workers share one list
 and the first to wake accepts every connection queued at that moment, so wrk's burst of
 connects can land 16+0 on one worker, which halves a CPU-bound server; a load balancer would
 not do that, so a round whose split is more uneven than ``--max-skew`` (default 10+6) is
-restarted at once (the split is printed per round). Printed per round and as medians: req/s, p50
-and p99 latency. The last line is ``profile_page graphql/plain throughput ratio: X``; the issue's
-goal is X >= 0.5 with a GraphQL p99 <= 50 ms at 16 clients.
+restarted at once (the split is printed per round). Printed per round and as medians, for each
+document: req/s, p50 and p99 latency; then each document's goal and ratio line. The last line
+is ``profile_page graphql/plain throughput ratio: X``; the issue's goal is X >= 0.5 with a
+GraphQL p99 <= 50 ms at 16 clients. ``--documents`` measures some of them.
 
 Everything shares one machine: PostgreSQL, the two server workers and wrk compete for the same
 cores (printed with the CPU seconds each used per round), so the absolute figures are those of
@@ -79,7 +84,9 @@ from bench.proc import process_ticks  # noqa: E402
 from bench.synthetic import GraphSize  # noqa: E402
 from service.graphql.relay import to_global_id  # noqa: E402
 
-QUERY_PATH = REPO_ROOT / "service" / "documents" / "profile_page.graphql"
+DOCUMENTS_DIR = REPO_ROOT / "service" / "documents"
+OPERATIONS = {"profile_page": "ProfilePage", "integrator_nested": "IntegratorNested"}
+"""The client documents measured (``--documents``), by file name, with their operation."""
 LUA_SCRIPT = Path(__file__).resolve().parent / "profile_page.lua"
 GRAPHQL_APP = "service.app:create_app"
 PLAIN_APP = "bench.plain_profile_app:create_app"
@@ -128,6 +135,8 @@ class RoundResult:
     """wrk's connections held by each server worker (see ``--max-skew``)."""
     restarts: int = 0
     """Times the round was restarted because the connections were split too unevenly."""
+    workers_replaced: int = 0
+    """Server worker processes that exited during the round (uvicorn starts new ones)."""
 
     @property
     def rps(self) -> float:
@@ -181,6 +190,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="also measure a peer over the same database: PostGraphile 5 (installed with npm "
         "into bench/postgraphile on first use)",
     )
+    parser.add_argument(
+        "--documents",
+        default="integrator_nested,profile_page",
+        help=f"comma-separated, of {', '.join(OPERATIONS)}; the profile page is measured "
+        "last, the peer only on it",
+    )
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument(
         "--max-skew",
@@ -189,7 +204,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="restart a round whose connections differ by more than this between the "
         "server's workers (default 4, i.e. 10+6 at 16 clients; -1 accepts any split)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    documents = [d for d in args.documents.split(",") if d]
+    unknown = set(documents) - set(OPERATIONS)
+    if unknown or not documents:
+        parser.error(f"--documents: unknown {', '.join(sorted(unknown)) or 'none given'}")
+    args.documents = sorted(documents, key=lambda d: d == "profile_page")
+    return args
 
 
 # -- database and request bodies ------------------------------------------------------------
@@ -253,18 +274,26 @@ async def pick_researchers(
     return chosen, checked
 
 
-def request_body(query: str, researcher_id: int) -> bytes:
-    return orjson.dumps(
-        {
-            "query": query,
-            "operationName": "ProfilePage",
-            "variables": {"id": to_global_id("Researcher", researcher_id)},
-        }
-    )
+@dataclass(frozen=True, slots=True)
+class Document:
+    name: str
+    query: str
 
+    @classmethod
+    def named(cls, name: str) -> Document:
+        return cls(name, (DOCUMENTS_DIR / f"{name}.graphql").read_text())
 
-def write_bodies(path: Path, query: str, ids: Sequence[int]) -> None:
-    path.write_bytes(b"\n".join(request_body(query, i) for i in ids) + b"\n")
+    def request_body(self, researcher_id: int) -> bytes:
+        return orjson.dumps(
+            {
+                "query": self.query,
+                "operationName": OPERATIONS[self.name],
+                "variables": {"id": to_global_id("Researcher", researcher_id)},
+            }
+        )
+
+    def write_bodies(self, path: Path, ids: Sequence[int]) -> None:
+        path.write_bytes(b"\n".join(self.request_body(i) for i in ids) + b"\n")
 
 
 # -- servers --------------------------------------------------------------------------------
@@ -435,11 +464,13 @@ def first_difference(a: Any, b: Any, path: str = "$") -> str | None:
     return None
 
 
-def check_same_answers(graphql: Server, plain: Server, query: str, ids: Sequence[int]) -> int:
+def check_same_answers(
+    graphql: Server, plain: Server, document: Document, ids: Sequence[int]
+) -> int:
     """Both endpoints must give the same document for every id; returns its mean size."""
     sizes = []
     for researcher_id in ids:
-        body = request_body(query, researcher_id)
+        body = document.request_body(researcher_id)
         expected, got = post(graphql.url, body), post(plain.url, body)
         if "errors" in expected or not (expected.get("data") or {}).get("researcher"):
             raise SystemExit(
@@ -456,10 +487,12 @@ def check_same_answers(graphql: Server, plain: Server, query: str, ids: Sequence
     return round(statistics.mean(sizes))
 
 
-def check_peer_answers(graphql: Server, peer: Server, query: str, ids: Sequence[int]) -> None:
+def check_peer_answers(
+    graphql: Server, peer: Server, document: Document, ids: Sequence[int]
+) -> None:
     """The peer must show the same page (``postgraphile_peer.same_page``) for every id."""
     for researcher_id in ids:
-        ours = post(graphql.url, request_body(query, researcher_id))
+        ours = post(graphql.url, document.request_body(researcher_id))
         theirs = post(peer.url, postgraphile_peer.request_body(researcher_id))
         difference = postgraphile_peer.same_page(ours, theirs)
         if difference:
@@ -551,15 +584,23 @@ def established_inodes(port: int) -> set[int]:
     return inodes
 
 
+def worker_pids(server: Server) -> set[int]:
+    """The server's worker processes (not its supervisor or multiprocessing's resource
+    tracker)."""
+    found = set()
+    for pid in process_ticks(lambda _pid, _comm, pgrp: pgrp == server.process.pid):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in (Path("/proc") / str(pid) / "cmdline").read_bytes():
+                found.add(pid)
+    return found
+
+
 def connections_per_worker(server: Server) -> tuple[int, ...]:
     inodes = established_inodes(server.port)
     counts = []
-    for pid in sorted(process_ticks(lambda _pid, _comm, pgrp: pgrp == server.process.pid)):
-        proc = Path("/proc") / str(pid)
+    for pid in sorted(worker_pids(server)):
         try:
-            if b"spawn_main" not in (proc / "cmdline").read_bytes():
-                continue  # the supervisor or multiprocessing's resource tracker
-            links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+            links = [os.readlink(fd) for fd in (Path("/proc") / str(pid) / "fd").iterdir()]
         except OSError:
             continue
         counts.append(
@@ -597,6 +638,7 @@ def run_wrk(
         str(bodies),
     ]
     before = CpuSnapshot.take(server)
+    workers_before = worker_pids(server)
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -612,6 +654,9 @@ def run_wrk(
             process.kill()
             raise
     after = CpuSnapshot.take(server)
+    replaced = len(workers_before - worker_pids(server))
+    if replaced:
+        print(f"WARNING: {replaced} {server.name} worker(s) exited:\n{log_tail(server)}")
     if process.returncode != 0:
         raise SystemExit(f"ABORT: wrk failed ({process.returncode}): {stderr}")
     result = parse_wrk(stdout)
@@ -627,6 +672,7 @@ def run_wrk(
         bytes_per_response=result["bytes"] / requests if requests else 0.0,
         cpu=after.since(before),
         connections=connections,
+        workers_replaced=replaced,
     )
 
 
@@ -636,6 +682,8 @@ def format_result(label: str, result: RoundResult) -> str:
     split = "+".join(str(n) for n in result.connections)
     if result.restarts:
         errors += f"  (restarted {result.restarts}x for an even split)"
+    if result.workers_replaced:
+        errors += f"  ({result.workers_replaced} WORKER(S) EXITED: disturbed)"
     return (
         f"{label:<9}{result.endpoint:<8}{result.rps:9.1f} req/s  p50 {result.p50_ms:7.2f} ms"
         f"  p99 {result.p99_ms:7.2f} ms  {result.bytes_per_response / 1024:5.1f} KiB/resp"
@@ -678,8 +726,13 @@ def median_of(results: Sequence[RoundResult], attribute: str) -> float:
     return float(statistics.median(getattr(r, attribute) for r in results))
 
 
-def print_medians(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
-    print(f"medians over {args.rounds} round(s) of {args.duration:g} s, {args.clients} clients:")
+def print_medians(
+    document: str, results: dict[str, list[RoundResult]], args: argparse.Namespace
+) -> None:
+    print(
+        f"{document}: medians over {args.rounds} round(s) of {args.duration:g} s, "
+        f"{args.clients} clients:"
+    )
     for name in results:
         rounds = results[name]
         print(
@@ -709,7 +762,9 @@ def print_warnings(results: dict[str, list[RoundResult]], args: argparse.Namespa
         )
 
 
-def print_verdict(results: dict[str, list[RoundResult]], args: argparse.Namespace) -> None:
+def print_verdict(
+    document: str, results: dict[str, list[RoundResult]], args: argparse.Namespace
+) -> None:
     """The goal, whether it is met, and last of all the ratio line."""
     ratio = ratio_of(results, "plain")
     p99 = median_of(results["graphql"], "p99_ms")
@@ -717,7 +772,7 @@ def print_verdict(results: dict[str, list[RoundResult]], args: argparse.Namespac
     if args.clients != GOAL_CLIENTS:
         verdict += f" (measured at {args.clients} clients, the goal is stated at {GOAL_CLIENTS})"
     print(
-        f"goal: graphql/plain throughput >= {GOAL_RATIO:.2f} with graphql p99 <= "
+        f"{document} goal: graphql/plain throughput >= {GOAL_RATIO:.2f} with graphql p99 <= "
         f"{GOAL_P99_MS:.0f} ms at {GOAL_CLIENTS} clients: {verdict} "
         f"(ratio {ratio:.2f}, graphql p99 {p99:.1f} ms)"
     )
@@ -725,12 +780,12 @@ def print_verdict(results: dict[str, list[RoundResult]], args: argparse.Namespac
         peer_ratio = ratio_of(results, "postgraphile")
         peer_p99 = median_of(results["postgraphile"], "p99_ms")
         print(
-            f"goal: graphql/postgraphile throughput >= {GOAL_PEER_RATIO:.2f}: "
+            f"{document} goal: graphql/postgraphile throughput >= {GOAL_PEER_RATIO:.2f}: "
             f"{'MET' if peer_ratio >= GOAL_PEER_RATIO else 'NOT MET'} (postgraphile "
             f"{median_of(results['postgraphile'], 'rps'):.1f} req/s, p99 {peer_p99:.1f} ms)"
         )
-        print(f"profile_page graphql/postgraphile throughput ratio: {peer_ratio:.2f}")
-    print(f"profile_page graphql/plain throughput ratio: {ratio:.2f}")
+        print(f"{document} graphql/postgraphile throughput ratio: {peer_ratio:.2f}")
+    print(f"{document} graphql/plain throughput ratio: {ratio:.2f}")
 
 
 def ratio_of(results: dict[str, list[RoundResult]], baseline: str) -> float:
@@ -758,8 +813,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ensure_database(args.server, size, rebuild=args.rebuild, derive=args.derive)
     )
     print_build(report)
-    query = QUERY_PATH.read_text()
-    if args.peer:
+    peer_name = args.peer if "profile_page" in args.documents else None
+    if peer_name:
         postgraphile_peer.ensure_installed()
         postgraphile_peer.prepare_database(report.url)
     sample, checked = asyncio.run(pick_researchers(report.url, args.sample, args.check, args.seed))
@@ -768,34 +823,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"per round) shared by PostgreSQL, the loaded server's {SERVER_WORKERS} workers (the "
         f"other server idles) and wrk ({args.wrk_threads} thread)"
     )
-    with tempfile.TemporaryDirectory(prefix="bzpeer-bench-") as tmp:
-        work_dir = Path(tmp)
-        bodies = {name: work_dir / f"{name}.jsonl" for name in ENDPOINTS}
-        for path in bodies.values():
-            write_bodies(path, query, sample)
-        with contextlib.ExitStack() as stack:
-            graphql = stack.enter_context(running("graphql", GRAPHQL_APP, report.url, work_dir))
-            plain = stack.enter_context(running("plain", PLAIN_APP, report.url, work_dir))
+    summaries: list[tuple[str, dict[str, list[RoundResult]]]] = []
+    with contextlib.ExitStack() as stack:
+        work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bzpeer-bench-")))
+        graphql = stack.enter_context(running("graphql", GRAPHQL_APP, report.url, work_dir))
+        plain = stack.enter_context(running("plain", PLAIN_APP, report.url, work_dir))
+        peer = None
+        if peer_name:
+            peer = stack.enter_context(running(peer_name, "", report.url, work_dir))
+        for name in args.documents:
+            document = Document.named(name)
             servers = {"graphql": graphql, "plain": plain}
-            size_bytes = check_same_answers(graphql, plain, query, checked)
+            bodies = {endpoint: work_dir / f"{name}.{endpoint}.jsonl" for endpoint in ENDPOINTS}
+            for path in bodies.values():
+                document.write_bodies(path, sample)
+            size_bytes = check_same_answers(graphql, plain, document, checked)
             print(
-                f"checked: identical JSON from both endpoints for {len(checked)} researchers "
+                f"{name}: identical JSON from both endpoints for {len(checked)} researchers "
                 f"(mean {size_bytes / 1024:.1f} KiB); load rotates over {len(sample)}"
             )
-            if args.peer:
-                peer = stack.enter_context(running(args.peer, "", report.url, work_dir))
-                check_peer_answers(graphql, peer, query, checked)
-                print(f"checked: {args.peer} shows the same pages for the same researchers")
-                servers[args.peer] = peer
-                bodies[args.peer] = work_dir / f"{args.peer}.jsonl"
-                bodies[args.peer].write_bytes(
+            if peer is not None and name == "profile_page":
+                check_peer_answers(graphql, peer, document, checked)
+                print(f"{name}: {peer.name} shows the same pages for the same researchers")
+                servers[peer.name] = peer
+                bodies[peer.name] = work_dir / f"{name}.{peer.name}.jsonl"
+                bodies[peer.name].write_bytes(
                     b"\n".join(postgraphile_peer.request_body(i) for i in sample) + b"\n"
                 )
             results = measure(servers, bodies, args)
-            check_same_answers(graphql, plain, query, checked[:5])
-    print_medians(results, args)
-    print_warnings(results, args)
-    print_verdict(results, args)
+            check_same_answers(graphql, plain, document, checked[:5])
+            summaries.append((name, results))
+    for name, results in summaries:
+        print_medians(name, results, args)
+        print_warnings(results, args)
+    for name, results in summaries:
+        print_verdict(name, results, args)
     return 0
 
 

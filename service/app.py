@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             from workers.process import EmbeddedWorkers
 
             embedded = await asyncio.to_thread(EmbeddedWorkers, settings, live.publisher)
-        freeze_startup_objects()
+        if settings.freeze_startup_objects:
+            freeze_startup_objects()
         try:
             yield {"engine": engine, "sessionmaker": sessionmaker, "metrics": metrics}
         finally:

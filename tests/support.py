@@ -118,6 +118,8 @@ def settings_for(url: str, **overrides: Any) -> Settings:
         "log_level": "WARNING",
         # Servers of different tests may share the machine's Redis: keep their queues apart.
         "broker_namespace": f"bzpeer-test-{uuid.uuid4().hex[:12]}",
+        # A test process starts hundreds of apps: frozen objects would never be collected.
+        "freeze_startup_objects": False,
         **overrides,
     }
     return Settings(database_url=url, **values)

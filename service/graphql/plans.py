@@ -8,14 +8,15 @@ Every other document, and every request a plan declines (a malformed or unknown 
 record, variables it does not expect), takes the general path, which answers the errors.
 
 A plan serves a document only once the general path has executed that exact text in this
-process: that run applied every request-level check (tokens, depth, aliases, cost, validation),
-none of which depends on the variables of a planned document, so they hold for every later run.
+process: that run applied every request-level check (tokens, depth, aliases, cost, validation).
+Where a check depends on a variable (the cost of a page depends on its size), the plan names
+those variables (``Plan.admitted_by``) and each of their values is admitted on its own.
 ``tests/graphql/test_plans.py`` compares both paths byte for byte on every planned document."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,9 @@ from service.graphql.context import Context
 from service.logging import log
 
 Answer = dict[str, Any]
+MAX_ADMISSIONS = 1_024
+"""Admissions kept per process: a client sending ever new values of an ``admitted_by`` variable
+must not grow them without end (past the cap, new values take the general path)."""
 PlanFunction = Callable[[Context, Mapping[str, Any]], Awaitable[Answer | None]]
 """Reads and builds the ``data`` of a document, or None to leave the request to the general
 path. It must not write."""
@@ -37,13 +41,26 @@ class Plan:
     """The client document's file name in ``service/documents/``, without ``.graphql``."""
     operation_name: str
     answer: PlanFunction
+    admitted_by: tuple[str, ...] = ()
+    """Variables a request-level check depends on: each combination of their values is
+    admitted by a run of the general path of its own."""
+
+    def admission(self, variables: Mapping[str, Any] | None) -> Hashable:
+        given = variables or {}
+        return (
+            self.document,
+            *(
+                _hashable(given[name]) if name in given else ("absent",)
+                for name in self.admitted_by
+            ),
+        )
 
 
 @dataclass
 class Plans:
     plans: Iterable[Plan]
     _by_text: dict[str, Plan] = field(init=False)
-    _admitted: set[str] = field(init=False, default_factory=set)
+    _admitted: set[Hashable] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._by_text = {document(f"{p.document}.graphql"): p for p in self.plans}
@@ -57,14 +74,17 @@ class Plans:
             return None
         return plan
 
-    def admitted(self, plan: Plan) -> bool:
-        return plan.document in self._admitted
+    def admitted(self, plan: Plan, variables: Mapping[str, Any] | None) -> bool:
+        return plan.admission(variables) in self._admitted
 
-    def admit(self, plan: Plan, result: ExecutionResult) -> None:
-        """Admit ``plan`` once the general path has executed its document (data, even with
-        field errors, means it passed every request-level check)."""
-        if result.data is not None:
-            self._admitted.add(plan.document)
+    def admit(
+        self, plan: Plan, variables: Mapping[str, Any] | None, result: ExecutionResult
+    ) -> None:
+        """Admit ``plan`` (for these values of its ``admitted_by``) once the general path has
+        executed its document (data, even with field errors, means it passed every
+        request-level check)."""
+        if result.data is not None and len(self._admitted) < MAX_ADMISSIONS:
+            self._admitted.add(plan.admission(variables))
 
     async def run(
         self, plan: Plan, context: Context, variables: Mapping[str, Any] | None
@@ -87,3 +107,11 @@ class Plans:
         metrics.planned_answers.labels(operation=label).inc()
         context.request.scope.setdefault("state", {})["operation_name"] = label
         return ExecutionResult(data=data, errors=None)
+
+
+def _hashable(value: Any) -> Hashable:
+    """A variable's value as a key: JSON scalars as they are, anything else as its repr (never
+    equal to a scalar, so a list is admitted apart from a number)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return (type(value).__name__, value)
+    return ("other", repr(value))

@@ -38,12 +38,13 @@ from service.imports.schema import ImportMutation
 from service.institutions.schema import InstitutionQuery
 from service.invitations.schema import InvitationMutation
 from service.live.schema import LiveSubscription
+from service.researchers.integrator_plan import INTEGRATOR_NESTED
 from service.researchers.profile_plan import PROFILE_PAGE
 from service.researchers.schema import ResearcherMutation, ResearcherQuery
 from service.topics.schema import TopicQuery
 from service.works.schema import WorkQuery
 
-PLANS = (PROFILE_PAGE,)
+PLANS = (PROFILE_PAGE, INTEGRATOR_NESTED)
 """The client documents answered by compiled plans (``plans.py``) once admitted."""
 
 

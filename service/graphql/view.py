@@ -181,7 +181,7 @@ class GraphQLView(GraphQL[Any, None]):
         if isinstance(request_data, GraphQLRequestData) and request_data.protocol == "http":
             plan = self.plans.match(request_data.query, request_data.operation_name)
             variables = request_data.variables
-        if plan is not None and self.plans.admitted(plan):
+        if plan is not None and self.plans.admitted(plan, variables):
             answered = await self.plans.run(plan, context, variables)
             if answered is not None:
                 return answered
@@ -189,7 +189,7 @@ class GraphQLView(GraphQL[Any, None]):
             request, request_adapter, request_data, context, root_value, sub_response
         )
         if plan is not None and isinstance(result, ExecutionResult):
-            self.plans.admit(plan, result)
+            self.plans.admit(plan, variables, result)
         return result
 
     async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:

@@ -127,6 +127,7 @@ class Authorship(IdMixin, Base):
         primaryjoin="Authorship.id == foreign(AuthorshipInstitution.authorship_id)",
         secondaryjoin="Institution.id == foreign(AuthorshipInstitution.institution_id)",
         lazy="raise",
+        order_by="Institution.id",  # a stable order for answers (the record's is not kept)
     )
 
 
