@@ -177,6 +177,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--server", default=DEFAULT_SERVER, help="PostgreSQL, without a database")
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--without-freeze",
+        action="store_true",
+        help="import with BZPEER_FREEZE_STARTUP_OBJECTS=false, to measure what the freeze gives",
+    )
     args = parser.parse_args(argv)
     args.works = args.works or (10_000 if args.quick else 100_000)
     args.jobs = max(1, args.jobs)
@@ -343,7 +348,7 @@ async def drop_database(args: argparse.Namespace) -> None:
         await connection.close()
 
 
-def service_env(url: str, data_dir: Path) -> dict[str, str]:
+def service_env(url: str, data_dir: Path, *, freeze: bool = True) -> dict[str, str]:
     """Our commands' environment: inherited, minus the caller's ``BZPEER_*`` settings."""
     env = {
         k: v
@@ -357,6 +362,7 @@ def service_env(url: str, data_dir: Path) -> dict[str, str]:
             "BZPEER_DATA_DIR": str(data_dir),
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": str(REPO_ROOT),
+            "BZPEER_FREEZE_STARTUP_OBJECTS": "true" if freeze else "false",
         }
     )
     return env
@@ -560,7 +566,8 @@ def run_import(args: argparse.Namespace, snapshot: Snapshot, work_dir: Path) -> 
     ]
     if args.bulk_threshold is not None:
         command += ["--bulk-threshold", str(args.bulk_threshold)]
-    env = service_env(url, work_dir / "data") | {TIMES_ENV: str(times)}
+    env = service_env(url, work_dir / "data", freeze=not args.without_freeze)
+    env[TIMES_ENV] = str(times)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     group: list[int] = []
     roles = [group_role("import", group), postgres_role(args.database)]

@@ -196,6 +196,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated, of {', '.join(OPERATIONS)}; the profile page is measured "
         "last, the peer only on it",
     )
+    parser.add_argument(
+        "--cached",
+        action="store_true",
+        help="also measure our server with its response cache on (its change versions in "
+        "--redis-url): every answer after the first of a researcher comes from the cache",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument(
         "--max-skew",
@@ -305,7 +312,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_env(database_url: str) -> dict[str, str]:
+def server_env(database_url: str, extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -313,13 +320,16 @@ def server_env(database_url: str) -> dict[str, str]:
             "BZPEER_ENV": "production",
             "BZPEER_LOG_LEVEL": "WARNING",
             "BZPEER_IN_PROCESS_WORKERS": "false",  # an API process; workers run apart
+            "BZPEER_RESPONSE_CACHE_ENTRIES": "0",  # the goals are for uncached answers
             "PYTHONUNBUFFERED": "1",
         }
     )
-    return env
+    return env | extra
 
 
-def start_server(name: str, app: str, database_url: str, log_dir: Path) -> Server:
+def start_server(
+    name: str, app: str, database_url: str, log_dir: Path, extra: dict[str, str]
+) -> Server:
     """``uvicorn <app> --factory --workers 2`` on a free loopback port, in its own process
     group so that it can be stopped as a whole."""
     port = free_port()
@@ -339,7 +349,8 @@ def start_server(name: str, app: str, database_url: str, log_dir: Path) -> Serve
         "warning",
         "--no-access-log",
     ]
-    return start_process(name, command, server_env(database_url), port, database_url, log_dir)
+    env = server_env(database_url, extra)
+    return start_process(name, command, env, port, database_url, log_dir)
 
 
 def start_peer(database_url: str, log_dir: Path) -> Server:
@@ -416,11 +427,13 @@ def wait_ready(server: Server) -> None:
 
 
 @contextlib.contextmanager
-def running(name: str, app: str, database_url: str, log_dir: Path) -> Iterator[Server]:
+def running(
+    name: str, app: str, database_url: str, log_dir: Path, extra: dict[str, str] | None = None
+) -> Iterator[Server]:
     if name == "postgraphile":
         server = start_peer(database_url, log_dir)
     else:
-        server = start_server(name, app, database_url, log_dir)
+        server = start_server(name, app, database_url, log_dir, extra or {})
     try:
         wait_ready(server)
         yield server
@@ -776,6 +789,14 @@ def print_verdict(
         f"{GOAL_P99_MS:.0f} ms at {GOAL_CLIENTS} clients: {verdict} "
         f"(ratio {ratio:.2f}, graphql p99 {p99:.1f} ms)"
     )
+    if "cached" in results:
+        print(
+            f"{document} graphql with its response cache: "
+            f"{median_of(results['cached'], 'rps'):.1f} req/s, p99 "
+            f"{median_of(results['cached'], 'p99_ms'):.1f} ms, "
+            f"{median_of(results['cached'], 'rps') / median_of(results['plain'], 'rps'):.2f} "
+            "times plain (not a goal: the goals are for uncached answers)"
+        )
     if "postgraphile" in results:
         peer_ratio = ratio_of(results, "postgraphile")
         peer_p99 = median_of(results["postgraphile"], "p99_ms")
@@ -828,6 +849,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bzpeer-bench-")))
         graphql = stack.enter_context(running("graphql", GRAPHQL_APP, report.url, work_dir))
         plain = stack.enter_context(running("plain", PLAIN_APP, report.url, work_dir))
+        cached = None
+        if args.cached:
+            cache_env = {
+                "BZPEER_RESPONSE_CACHE_ENTRIES": "100000",
+                "REDIS_URL": args.redis_url,
+                "BZPEER_BROKER_NAMESPACE": f"bzpeer-bench-{os.getpid()}",
+            }
+            cached = stack.enter_context(
+                running("cached", GRAPHQL_APP, report.url, work_dir, cache_env)
+            )
         peer = None
         if peer_name:
             peer = stack.enter_context(running(peer_name, "", report.url, work_dir))
@@ -838,6 +869,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in bodies.values():
                 document.write_bodies(path, sample)
             size_bytes = check_same_answers(graphql, plain, document, checked)
+            if cached is not None:
+                check_same_answers(cached, plain, document, checked)
+                servers["cached"] = cached
+                bodies["cached"] = work_dir / f"{name}.cached.jsonl"
+                document.write_bodies(bodies["cached"], sample)
             print(
                 f"{name}: identical JSON from both endpoints for {len(checked)} researchers "
                 f"(mean {size_bytes / 1024:.1f} KiB); load rotates over {len(sample)}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hmac
 import ipaddress
 from collections.abc import AsyncIterator
@@ -31,8 +30,10 @@ from service.events.service import events
 from service.graphql.auth import bearer_token
 from service.graphql.context import Services
 from service.graphql.plans import Plans
+from service.graphql.response_cache import ResponseCache
 from service.graphql.schema import PLANS, create_schema
 from service.graphql.view import GraphQLView
+from service.heap import freeze_startup_objects
 from service.live.setup import create_live
 from service.logging import configure_logging, log
 from service.mail.mailer import create_mailer
@@ -64,14 +65,6 @@ def metrics_allowed(request: Request, settings: Settings) -> bool:
     return settings.debug and on_loopback
 
 
-def freeze_startup_objects() -> None:
-    """Take the objects alive after startup (schema, mappers, settings: about 160k) out of the
-    garbage collector's view. Every full collection walked them all: pauses of about 100 ms,
-    several a minute under load, which were the p99 of graphSlice and of the profile page."""
-    gc.collect()  # what is garbage now is collected, not frozen
-    gc.freeze()
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -95,6 +88,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         services=services,
         sessionmaker=sessionmaker,
         plans=Plans(PLANS),
+        cache=ResponseCache(
+            live.versions, settings.response_cache_entries, settings.response_cache_ttl_s
+        ),
     )
 
     @contextlib.asynccontextmanager

@@ -37,11 +37,18 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     db_statement_timeout_ms: int = 5_000
     """PostgreSQL ``statement_timeout`` for API sessions, in milliseconds."""
+    response_cache_entries: int = 10_000
+    """Answers each API process keeps for anonymous reads of the profile page, the integrator
+    document and researchers' graph slices (``service.graphql.response_cache``); 0 turns the
+    cache off. Never served stale: every hit checks the change versions of what it shows."""
+    response_cache_ttl_s: float = 300.0
+    """The longest an answer is kept: bounds what a writer that lost Redis after its commit
+    (its bump lost) could leave stale."""
     freeze_startup_objects: bool = True
-    """``gc.freeze()`` once the API has started (``service.app``): full garbage collections
-    no longer walk the schema's and mappers' objects (pauses of about 100 ms under load). Off
-    only where one process starts many apps (the test suite: what is frozen is never
-    collected)."""
+    """``gc.freeze()`` once an API process, a worker or an import process has started
+    (``service.heap``): full garbage collections no longer walk the schema's and mappers'
+    objects (pauses of about 100 ms under load). Off only where one process starts many apps
+    (the test suite: what is frozen is never collected)."""
 
     default_page_size: int = 20
     max_page_size: int = 100

@@ -49,6 +49,13 @@ class Metrics:
             ["operation"],
             registry=self.registry,
         )
+        self.cached_answers = Counter(
+            "bzpeer_graphql_cached_answers",
+            "Anonymous reads answered from this process's response cache "
+            "(service/graphql/response_cache.py); also counted in bzpeer_graphql_operations",
+            ["operation"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "bzpeer_graphql_errors",
             "GraphQL errors by extensions.code",

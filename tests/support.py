@@ -109,7 +109,8 @@ def environment(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("BZPEER_")
     }
-    return env | extra
+    # As ``settings_for``: tests write with plain SQL too, which no change version follows.
+    return env | {"BZPEER_RESPONSE_CACHE_ENTRIES": "0"} | extra
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:
@@ -120,6 +121,9 @@ def settings_for(url: str, **overrides: Any) -> Settings:
         "broker_namespace": f"bzpeer-test-{uuid.uuid4().hex[:12]}",
         # A test process starts hundreds of apps: frozen objects would never be collected.
         "freeze_startup_objects": False,
+        # Tests write with plain SQL too, which no change version follows; the cache's own
+        # tests turn it on (tests/graphql/test_response_cache.py).
+        "response_cache_entries": 0,
         **overrides,
     }
     return Settings(database_url=url, **values)

@@ -10,7 +10,9 @@ from concurrent.futures import Future
 
 from service.config import Settings
 from service.db.engine import create_engine, create_sessionmaker
-from service.live.publisher import Publisher
+from service.heap import freeze_startup_objects
+from service.live.publisher import Publisher, redis_publisher
+from service.live.topics import Channels
 from service.logging import log
 from workers.broker import create_broker
 from workers.relay import Relay
@@ -28,6 +30,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def run_worker(settings: Settings, threads: int | None = None) -> None:
     """Consume events until SIGTERM or SIGINT; unacknowledged messages go back to the queue."""
     runtime = WorkerRuntime(settings)
+    if settings.freeze_startup_objects:
+        freeze_startup_objects()
     worker = runtime.start_worker(threads)
     schedule = ReclusterSchedule(settings)
     log.info("worker.started", threads=threads or settings.worker_threads)
@@ -49,7 +53,10 @@ def run_relay(settings: Settings) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         engine = create_engine(settings, maintenance=True, pool_size=2)
-        relay = Relay(settings, create_broker(settings), create_sessionmaker(engine))
+        publisher = None
+        if settings.redis_url:
+            publisher = redis_publisher(settings.redis_url, Channels(settings.broker_namespace))
+        relay = Relay(settings, create_broker(settings), create_sessionmaker(engine), publisher)
         log.info("relay.started")
         try:
             await relay.run(stop)
@@ -66,7 +73,9 @@ class EmbeddedWorkers:
 
     def __init__(self, settings: Settings, publisher: Publisher | None = None) -> None:
         self.runtime = WorkerRuntime(settings, publisher=publisher)
-        self.relay = Relay(settings, self.runtime.broker, self.runtime.sessionmaker)
+        self.relay = Relay(
+            settings, self.runtime.broker, self.runtime.sessionmaker, self.runtime.publisher
+        )
         self._stop = asyncio.Event()
         self._worker = self.runtime.start_worker()
         self._relay_run: Future[None] = self.runtime.loop.submit(self._run_relay())

@@ -28,6 +28,8 @@ from service.events.repository import NOTIFY_CHANNEL
 from service.events.service import events
 from service.events.wakeups import on_outbox_commit
 from service.failpoints import Failpoints
+from service.live.invalidation import tags_of_events
+from service.live.publisher import Publisher
 from service.logging import log
 from service.trust.service import trust
 from workers.actors import load as load_actors
@@ -57,10 +59,14 @@ class Relay:
         settings: Settings,
         broker: Broker,
         sessionmaker: async_sessionmaker[AsyncSession],
+        publisher: Publisher | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
         self.sessionmaker = sessionmaker
+        self.publisher = publisher
+        """Bumps the change versions the events name once they are sent (events of every
+        process pass here: an import or a recluster run elsewhere too)."""
         self.failpoints = Failpoints(settings.failpoints)
         self.consumers = load_actors()
         self.consumed = frozenset(self.consumers)
@@ -127,7 +133,17 @@ class Relay:
             await events.mark_published(session, batch)
             self.failpoints.reach("relay.after_mark")
         self.sent += len(batch)
+        await self._invalidate(batch)
         return len(batch)
+
+    async def _invalidate(self, batch: Sequence[OutboxEvent]) -> None:
+        tags = tags_of_events((e.event_type, e.payload) for e in batch)
+        if self.publisher is None or not tags:
+            return
+        try:
+            await asyncio.to_thread(self.publisher.invalidate, tags)
+        except Exception:  # the events are sent; cached answers expire by their TTL
+            log.warning("relay.invalidate_failed", tags=len(tags), exc_info=True)
 
     async def reconcile(self) -> None:
         """Send again events with no processed mark long after they were sent; ask for a trust

@@ -258,7 +258,11 @@ class WorkerRuntime:
             touched: dict[str, list[int]] = {}
             for name, group in by_type.items():
                 touched[name] = await group[0].spec.touched(session, [d.payload for d in group])
-            await trust.mark_stale(session, sorted({r for ids in touched.values() for r in ids}))
+            every_touched = {r for ids in touched.values() for r in ids}
+            await trust.mark_stale(session, sorted(every_touched))
+            # What the events change is shown on these researchers' pages (counters, works,
+            # clusters): their change versions are bumped with the commit's other news.
+            live[Topic.RECORD] = every_touched
             for name in sorted(by_type, key=lambda n: (by_type[n][0].spec.order, n)):
                 group = by_type[name]
                 batch = Batch([d.payload for d in group], touched[name], self.settings, live)

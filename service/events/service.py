@@ -15,7 +15,7 @@ from service.db.base import utcnow
 from service.events.catalogue import AUDIT_ONLY, EventType
 from service.events.models import OutboxEvent
 from service.events.repository import EventRepository
-from service.events.wakeups import OUTBOX_WRITTEN
+from service.events.wakeups import EMITTED, OUTBOX_WRITTEN
 
 MAX_ERROR_LENGTH = 4_000
 """Characters of a dead-lettered event's traceback kept in ``last_error``."""
@@ -27,6 +27,7 @@ def emit(session: AsyncSession, event_type: str, **payload: Any) -> OutboxEvent:
     event = OutboxEvent(event_type=EventType(event_type).value, payload=payload)
     session.add(event)
     session.info[OUTBOX_WRITTEN] = True  # wakes this process's relay after the commit
+    session.info.setdefault(EMITTED, []).append((event.event_type, payload))
     return event
 
 

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session
 
 OUTBOX_WRITTEN = "outbox_written"
 """``Session.info`` key ``emit`` sets."""
+EMITTED = "outbox_emitted"
+"""``Session.info`` key: the (type, payload) of the events the open transaction emitted, for
+whoever commits it to act on (the API's unit of work bumps change versions); cleared by the
+commit or rollback."""
 
 _listeners: list[Callable[[], None]] = []
 
@@ -24,6 +28,7 @@ def on_outbox_commit(listener: Callable[[], None]) -> Callable[[], None]:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    session.info.pop(EMITTED, None)
     if session.info.pop(OUTBOX_WRITTEN, False):
         for listener in list(_listeners):
             listener()
@@ -32,3 +37,4 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(OUTBOX_WRITTEN, None)
+    session.info.pop(EMITTED, None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from service.errors import BadUserInput, NotFound
+from service.graph.neighbourhood import HUBS
 from service.graph.service import graph_slices
 from service.graph.slice import NodeKind
 from service.graph.types import LOADERS, GraphSliceType
@@ -43,4 +44,8 @@ class GraphQuery:
             limit=limit,
             fanout=settings.graph_slice_fanout,
         )
+        # A cached slice goes stale with any node it reached; around a topic or an institution
+        # it read their members, whose changes name only the researchers.
+        info.context.cache_tags.update(f"{k.value}:{node_id}" for k, node_id in found.read)
+        info.context.cacheable = info.context.cacheable and kind not in HUBS
         return GraphSliceType.from_slice(found)

@@ -243,7 +243,7 @@ class GraphSliceService:
         truncated = truncated or len(scores) > len(kept)
         among = await repository.edges_among([node for node, _ in kept])
         edges, cut = kept_edges(among, [n for n, _ in kept], EDGES_PER_NODE * limit)
-        return GraphSlice(nodes=kept, edges=edges, truncated=truncated or cut)
+        return GraphSlice(nodes=kept, edges=edges, truncated=truncated or cut, read=frozenset(seen))
 
 
 graph_slices = GraphSliceService()

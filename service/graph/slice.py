@@ -65,6 +65,8 @@ class GraphSlice:
     """Kept nodes with their relevance, most relevant first (the center first)."""
     edges: list[SliceEdge]
     truncated: bool
+    read: frozenset[NodeKey] = frozenset()
+    """Every node reached, kept or not: a change to any of them may change the slice."""
 
 
 def relevance(center: NodeKey, edges: Iterable[SliceEdge]) -> dict[NodeKey, float]:

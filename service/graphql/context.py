@@ -59,6 +59,11 @@ class Context:
     """The signed-in account session, when the viewer is signed in."""
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Work that must wait until the operation's changes are committed (sending mail)."""
+    cache_tags: set[str] = field(default_factory=set)
+    """``Type:pk`` of what the answer depends on beyond the ids it shows (the response cache:
+    ``service.graphql.response_cache``)."""
+    cacheable: bool = True
+    """False when a resolver read what no tag names (a hub's members): never cached."""
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -25,6 +25,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from service.graphql.auth import identify, request_token
 from service.graphql.context import Context, Services
 from service.graphql.plans import Plans
+from service.graphql.response_cache import ResponseCache
 from service.graphql.schema import Schema
 from service.graphql.socket import GraphQLTransportWS, OpenSockets, SocketConnection, TextFrames
 from service.static.graphiql_page import graphiql_page
@@ -87,6 +88,7 @@ class GraphQLView(GraphQL[Any, None]):
         services: Services,
         sessionmaker: async_sessionmaker[AsyncSession],
         plans: Plans | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         settings = services.settings
         super().__init__(
@@ -101,6 +103,7 @@ class GraphQLView(GraphQL[Any, None]):
         self.services = services
         self.sessionmaker = sessionmaker
         self.plans = plans or Plans(())
+        self.cache = cache
         self.sockets = OpenSockets()
         services.live.session_listeners.add(self.sockets.session_ended)
 
@@ -174,22 +177,41 @@ class GraphQLView(GraphQL[Any, None]):
         root_value: Any,
         sub_response: Any,
     ) -> Any:
-        """A document with a compiled plan (``plans.py``) is answered by its plan once the
-        general path has admitted it; everything else, and whatever a plan declines, runs
-        through GraphQL execution."""
-        plan, variables = None, None
+        """An anonymous read of a cached document may be answered from the response cache
+        (``response_cache.py``); a document with a compiled plan (``plans.py``) is answered by
+        its plan once the general path has admitted it; everything else, and whatever a plan
+        declines, runs through GraphQL execution."""
+        plan, variables, ticket = None, None, None
         if isinstance(request_data, GraphQLRequestData) and request_data.protocol == "http":
-            plan = self.plans.match(request_data.query, request_data.operation_name)
+            query, operation = request_data.query, request_data.operation_name
+            plan = self.plans.match(query, operation)
             variables = request_data.variables
+            key = None
+            if self.cache is not None and anonymous(context):
+                key = self.cache.key(query, operation, variables)
+            if self.cache is not None and key is not None:
+                cached = await self.cache.get(key)
+                if cached is not None:
+                    return answered_from_cache(context, operation, cached)
+                ticket = await self.cache.ticket(key)
+        result: Any = None
         if plan is not None and self.plans.admitted(plan, variables):
-            answered = await self.plans.run(plan, context, variables)
-            if answered is not None:
-                return answered
-        result = await super().execute_operation(
-            request, request_adapter, request_data, context, root_value, sub_response
-        )
-        if plan is not None and isinstance(result, ExecutionResult):
-            self.plans.admit(plan, variables, result)
+            result = await self.plans.run(plan, context, variables)
+        if result is None:
+            result = await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+            if plan is not None and isinstance(result, ExecutionResult):
+                self.plans.admit(plan, variables, result)
+        if (
+            self.cache is not None
+            and ticket is not None
+            and context.cacheable
+            and isinstance(result, ExecutionResult)
+            and result.data is not None
+            and not result.errors
+        ):
+            await self.cache.put(ticket, result.data, context.cache_tags)
         return result
 
     async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
@@ -219,3 +241,19 @@ class GraphQLView(GraphQL[Any, None]):
         # orjson refuses nesting past 1,024 levels with a JSONDecodeError (a 400); the
         # standard library's decoder recursed until RecursionError (a 500).
         return orjson.loads(data)
+
+
+def anonymous(context: Context) -> bool:
+    """No credentials at all: what a signed-in viewer or an integrator sees may differ."""
+    return context.bearer_token is None and context.viewer is None and context.api_key is None
+
+
+def answered_from_cache(
+    context: Context, operation: str | None, data: dict[str, Any]
+) -> ExecutionResult:
+    metrics = context.metrics
+    label = metrics.operation_label(operation)
+    metrics.operations.labels(operation=label, type="query").inc()
+    metrics.cached_answers.labels(operation=label).inc()
+    context.request.scope.setdefault("state", {})["operation_name"] = label
+    return ExecutionResult(data=data, errors=None)

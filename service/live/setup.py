@@ -15,6 +15,7 @@ from service.live.publisher import Publisher, redis_publisher
 from service.live.readers import READERS
 from service.live.signals import MemorySignals, RedisSignals, SignalSource
 from service.live.topics import Channels
+from service.live.versions import MemoryVersions, RedisVersions
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Live:
     hub: LiveHub
     publisher: Publisher
     leases: Leases
+    versions: RedisVersions | MemoryVersions
+    """What the response cache checks; the publisher bumps the same counters."""
 
     async def start(self) -> None:
         await self.hub.start()
@@ -30,6 +33,7 @@ class Live:
     async def close(self) -> None:
         await self.leases.close()
         await self.hub.close()
+        await self.versions.close()
 
 
 def create_live(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Live:
@@ -37,14 +41,17 @@ def create_live(settings: Settings, sessionmaker: async_sessionmaker[AsyncSessio
     source: SignalSource
     publisher: Publisher
     leases: Leases
+    versions: RedisVersions | MemoryVersions
     if settings.redis_url:
         source = RedisSignals(settings.redis_url, channels)
         publisher = redis_publisher(settings.redis_url, channels)
         leases = RedisLeases(settings.redis_url, settings.broker_namespace)
+        versions = RedisVersions(settings.redis_url, settings.broker_namespace)
     else:
-        source = publisher = MemorySignals(channels)
+        versions = MemoryVersions()
+        source = publisher = MemorySignals(channels, versions)
         leases = MemoryLeases()
     hub = LiveHub(source, channels, sessionmaker, settings.live_resync_interval_s)
     for topic, reader in READERS.items():
         hub.register(topic, reader)
-    return Live(hub=hub, publisher=publisher, leases=leases)
+    return Live(hub=hub, publisher=publisher, leases=leases, versions=versions)

@@ -16,7 +16,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from service.live.topics import Channels, Topic
+from service.live.publisher import researcher_tags
+from service.live.topics import SUBSCRIBED, Channels, Topic
+from service.live.versions import MemoryVersions
 from service.logging import log
 
 PING_INTERVAL_S = 5.0
@@ -159,8 +161,9 @@ class MemorySignals:
     """Publisher and signal source in one, for the embedded default: the workers' threads
     publish, the API's event loop receives."""
 
-    def __init__(self, channels: Channels) -> None:
+    def __init__(self, channels: Channels, versions: MemoryVersions) -> None:
         self.channels = channels
+        self.versions = versions
         self.wanted: set[str] = {channels.sessions}
         self.connections = 1  # never lost
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -182,9 +185,18 @@ class MemorySignals:
         self._receiver = None
 
     def publish(self, changes: Mapping[Topic, Iterable[int]]) -> None:
+        tags = researcher_tags(changes)
+        if tags:
+            self.versions.bump(tags)  # first, as Redis does: see ``service.live.publisher``
         for topic, researcher_ids in changes.items():
-            for researcher_id in set(researcher_ids):
-                self._deliver(self.channels.topic(topic, researcher_id), b"")
+            if topic in SUBSCRIBED:
+                for researcher_id in set(researcher_ids):
+                    self._deliver(self.channels.topic(topic, researcher_id), b"")
+
+    def invalidate(self, tags: Iterable[str]) -> None:
+        wanted = set(tags)
+        if wanted:
+            self.versions.bump(wanted)
 
     def end_sessions(self, session_ids: Iterable[int]) -> None:
         for session_id in session_ids:

@@ -13,6 +13,13 @@ class Topic(enum.StrEnum):
     """A researcher's follower count."""
     TRUST = "trust"
     """A researcher's current trust snapshot."""
+    RECORD = "record"
+    """Anything else shown about a researcher (its works, topics, clusters, counters): no one
+    subscribes to it; it bumps the researcher's change version (``service.live.versions``)."""
+
+
+SUBSCRIBED = frozenset({Topic.FOLLOWERS, Topic.TRUST})
+"""Topics with subscribers: their changes are published on their channels."""
 
 
 @dataclass(frozen=True, slots=True)

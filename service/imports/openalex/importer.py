@@ -29,6 +29,7 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.db.session import begin_writing
 from service.events.service import emit
 from service.failpoints import Failpoints
+from service.heap import freeze_startup_objects
 from service.imports.openalex.batches import Counts, Outcome, parse, write
 from service.imports.openalex.inputs import (
     Entity,
@@ -315,6 +316,8 @@ async def import_files(
             new_works=new_works,
             affiliations=affiliations,
         )
+        if settings.freeze_startup_objects:
+            freeze_startup_objects()
         return [await importer.run(file) for file in files]
     finally:
         await engine.dispose()
