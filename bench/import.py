@@ -64,6 +64,14 @@ work for all of it: the mapping would have to leave Python (or PostgreSQL map ra
 get there. Before this session's changes (one INSERT per row,
 IN lists of 2,000 keys, affiliations filled in pages, derive in batches of ids with foreign
 keys checked per edge): 1,525 works/s and a derive of 249 s.
+
+Since then the import's processes freeze what they hold after startup out of the garbage
+collector's view (``service.heap``; ``--without-freeze`` turns it off): its full collections
+walked every object of the schema, mappers and modules, again and again. Same hour, two runs
+each (2026-11-30, a faster day: parse floors 18,500-19,800): with the freeze 3,060 / 3,314
+works/s (ratio 0.17 / 0.17, the import's CPU 31.5 / 30.2 s), without 2,796 / 2,811 (0.14 /
+0.14, 36.3 / 37.3 s); bulk derive 55.1-57.6 s either way. Goals still not met (5,000 works/s,
+0.5); the derive's 60 s is met on that day and was not on the slower one (67 s, same code).
 """
 
 from __future__ import annotations

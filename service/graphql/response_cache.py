@@ -37,7 +37,10 @@ CACHED_DOCUMENTS = ("profile_page", "integrator_nested", "graph_slice")
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    data: dict[str, Any]
+    data: bytes
+    """The answer's ``data`` as JSON: one object for the garbage collector to walk instead of
+    the hundreds of a parsed answer (10,000 parsed profile pages made full collections of
+    several hundred milliseconds), and nothing to encode again when it is served."""
     tags: tuple[str, ...]
     versions: tuple[int, ...]
     epoch: str
@@ -78,7 +81,8 @@ class ResponseCache:
         except TypeError:
             return None
 
-    async def get(self, key: bytes) -> dict[str, Any] | None:
+    async def get(self, key: bytes) -> bytes | None:
+        """The answer's ``data`` as JSON, if it is stored and still current."""
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -111,7 +115,7 @@ class ResponseCache:
         ):
             return False
         self._entries[ticket.key] = Entry(
-            data, tags, now.versions, now.epoch, time.monotonic() + self.ttl_s
+            orjson.dumps(data), tags, now.versions, now.epoch, time.monotonic() + self.ttl_s
         )
         self._entries.move_to_end(ticket.key)
         while len(self._entries) > self.max_entries:

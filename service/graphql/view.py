@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
@@ -248,12 +248,11 @@ def anonymous(context: Context) -> bool:
     return context.bearer_token is None and context.viewer is None and context.api_key is None
 
 
-def answered_from_cache(
-    context: Context, operation: str | None, data: dict[str, Any]
-) -> ExecutionResult:
+def answered_from_cache(context: Context, operation: str | None, data: bytes) -> ExecutionResult:
+    """``data`` is JSON already: ``encode_json`` (orjson) writes a Fragment as it is."""
     metrics = context.metrics
     label = metrics.operation_label(operation)
     metrics.operations.labels(operation=label, type="query").inc()
     metrics.cached_answers.labels(operation=label).inc()
     context.request.scope.setdefault("state", {})["operation_name"] = label
-    return ExecutionResult(data=data, errors=None)
+    return ExecutionResult(data=cast(dict[str, Any], orjson.Fragment(data)), errors=None)

@@ -59,10 +59,12 @@ class VersionKeys:
 
 def bump_in(pipe: redis.client.Pipeline, keys: VersionKeys, tags: Iterable[str]) -> None:
     """Queue the increments of a change on a pipeline (the publisher's, before its PUBLISHes:
-    a subscriber told of a change finds the versions already bumped)."""
+    a subscriber told of a change finds the versions already bumped). The generation first:
+    other clients' commands may run between a plain pipeline's, and an answer computed from
+    before the change must never be stored next to the bumped versions of its tags."""
+    pipe.incr(keys.generation)
     for tag in set(tags):
         pipe.incr(keys.tag(tag))
-    pipe.incr(keys.generation)
 
 
 class RedisVersions:
