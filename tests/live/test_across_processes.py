@@ -4,11 +4,9 @@ clients do through the other; a Redis restart leaves no stale value behind."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,9 +14,9 @@ import pytest
 from service.graphql.relay import to_global_id
 from tests.events.deployment import FOLLOW, UNFOLLOW, Deployment, scrape
 from tests.events.population import sql
-from tests.events.private_servers import PrivateRedis
 from tests.live.client import Socket
-from tests.support import contract, create_database, drop_database
+from tests.live.shape import MachinePostgres, two_apis
+from tests.support import contract
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -26,23 +24,6 @@ FOLLOWER_UPDATES = contract("follower_updates.graphql")
 TRUST_UPDATES = contract("trust_updates.graphql")
 REPORTS: list[str] = []
 """Follow-to-delivery times across processes, printed at the end of the test session."""
-
-
-class MachinePostgres:
-    """Databases on the machine's PostgreSQL (these tests do not restart it)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.urls: list[str] = []
-
-    def create_database(self, name: str) -> str:
-        url = create_database("postgresql", self.directory)
-        self.urls.append(url)
-        return url
-
-    def drop_databases(self) -> None:
-        for url in self.urls:
-            drop_database(url)
 
 
 @dataclass
@@ -64,28 +45,12 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    workdir = tmp_path_factory.mktemp("live")
-    # Each step's undo is registered as soon as the step is taken: whatever raises halfway
-    # (or the tests), everything started so far is stopped, in reverse order.
-    with contextlib.ExitStack() as undo:
-        redis = PrivateRedis(workdir / "redis")
-        undo.callback(redis.close)
-        redis.start()
-        postgres = MachinePostgres(workdir)
-        undo.callback(postgres.drop_databases)
-        deployment = Deployment(
-            postgres,
-            redis,
-            workdir,
-            BZPEER_WS_MAX_CONNECTIONS_PER_ACCOUNT="2",
-            # Only the reconnection repair may heal what a Redis outage hid (test below).
-            BZPEER_LIVE_RESYNC_INTERVAL_S="3600",
-        )
-        undo.callback(deployment.close)
-        a = deployment.start_api("api")
-        b = deployment.start_api("api-b")
-        deployment.start_relay()
-        deployment.start_worker()
+    with two_apis(
+        tmp_path_factory.mktemp("live"),
+        BZPEER_WS_MAX_CONNECTIONS_PER_ACCOUNT="2",
+        # Only the reconnection repair may heal what a Redis outage hid (test below).
+        BZPEER_LIVE_RESYNC_INTERVAL_S="3600",
+    ) as (deployment, a, b):
         yield Cluster(deployment, a, b)
 
 

@@ -26,9 +26,8 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.graphql.relay import from_global_id, to_global_id
 from tests.events.deployment import FOLLOW, Deployment, scrape
 from tests.events.population import sql
-from tests.events.private_servers import PrivateRedis
 from tests.live.client import Socket
-from tests.live.test_across_processes import MachinePostgres
+from tests.live.shape import MachinePostgres, two_apis
 from tests.support import contract
 
 pytestmark = pytest.mark.timeout(180)
@@ -58,26 +57,13 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    workdir = tmp_path_factory.mktemp("cache")
-    with contextlib.ExitStack() as undo:
-        redis = PrivateRedis(workdir / "redis")
-        undo.callback(redis.close)
-        redis.start()
-        postgres = MachinePostgres(workdir)
-        undo.callback(postgres.drop_databases)
-        deployment = Deployment(
-            postgres,
-            redis,
-            workdir,
-            BZPEER_RESPONSE_CACHE_ENTRIES="1000",
-            # Nothing but the change versions may make a cached answer go: no expiry here.
-            BZPEER_RESPONSE_CACHE_TTL_S="3600",
-        )
-        undo.callback(deployment.close)
-        apis = (deployment.start_api("api"), deployment.start_api("api-b"))
-        deployment.start_relay()
-        deployment.start_worker()
-        yield Site(deployment, apis)
+    with two_apis(
+        tmp_path_factory.mktemp("cache"),
+        BZPEER_RESPONSE_CACHE_ENTRIES="1000",
+        # Nothing but the change versions may make a cached answer go: no expiry here.
+        BZPEER_RESPONSE_CACHE_TTL_S="3600",
+    ) as (deployment, a, b):
+        yield Site(deployment, (a, b))
 
 
 def page(api: str, researcher: str, token: str | None = None) -> dict[str, Any]:
