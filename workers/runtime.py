@@ -262,7 +262,8 @@ class WorkerRuntime:
             await trust.mark_stale(session, sorted(every_touched))
             # What the events change is shown on these researchers' pages (counters, works,
             # clusters): their change versions are bumped with the commit's other news.
-            live[Topic.RECORD] = every_touched
+            if every_touched:
+                live[Topic.RECORD] = every_touched
             for name in sorted(by_type, key=lambda n: (by_type[n][0].spec.order, n)):
                 group = by_type[name]
                 batch = Batch([d.payload for d in group], touched[name], self.settings, live)
