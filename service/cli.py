@@ -65,9 +65,25 @@ async def _load_demo(settings: Settings) -> tuple[bool, str | None]:
     return loaded, to_global_id("Researcher", found[0]) if found else None
 
 
+def _invalidate_everything(settings: Settings) -> None:
+    """After a command rewrote data outside any event (the demo, a recompute): every API
+    process of a Redis deployment drops its cached answers. An embedded server in another
+    process keeps its own for at most ``BZPEER_RESPONSE_CACHE_TTL_S``."""
+    if settings.redis_url:
+        from service.live.publisher import redis_publisher
+        from service.live.topics import Channels
+        from service.live.versions import EVERYTHING
+
+        redis_publisher(settings.redis_url, Channels(settings.broker_namespace)).invalidate(
+            [EVERYTHING]
+        )
+
+
 def cmd_demo_load(_args: argparse.Namespace) -> int:
     settings = get_settings()
     loaded, seed_id = asyncio.run(_load_demo(settings))
+    if loaded:
+        _invalidate_everything(settings)
     print(
         "demo data loaded" if loaded else "demo data already present",
         f"(seed researcher id {seed_id})",
@@ -369,7 +385,9 @@ def _import_through_workers(
 def cmd_recompute(_args: argparse.Namespace) -> int:
     from service.recompute import recompute_everything
 
-    asyncio.run(recompute_everything(get_settings()))
+    settings = get_settings()
+    asyncio.run(recompute_everything(settings))
+    _invalidate_everything(settings)
     print("recomputed co-author edges, clusters, counters and trust from the source tables")
     return 0
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -18,8 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from service.graphql.relay import to_global_id
+from service.live.versions import EVERYTHING, VersionKeys
 from tests.events.population import confirmed_accounts, sql
 from tests.live.client import Socket
 from tests.support import (
@@ -220,6 +223,10 @@ class TestEmbeddedDefault:
         assert [entry["path"] for entry in logged] == [str(mail)]
 
 
+MACHINE_REDIS = "redis://127.0.0.1:6379/0"
+"""The machine's Redis (keys under a namespace of the test's own, deleted at its end)."""
+
+
 class TestPostgres:
     def test_migrate_demo_load_and_serve(self, tmp_path: Path) -> None:
         url = create_database("postgresql", tmp_path)  # a fresh database, migrated once here
@@ -233,6 +240,29 @@ class TestPostgres:
             assert not (tmp_path / "unused").exists()
         finally:
             drop_database(url)
+
+    def test_commands_that_rewrite_data_drop_every_cached_answer(self, tmp_path: Path) -> None:
+        """The demo and a recompute write without events: with Redis, every API process's
+        cached answers must go (the tag every answer carries is bumped)."""
+        url = create_database("postgresql", tmp_path)
+        namespace = f"bzpeer-test-{uuid.uuid4().hex[:12]}"
+        client = redis.Redis.from_url(MACHINE_REDIS)
+        everything = VersionKeys(namespace).tag(EVERYTHING)
+        try:
+            env = environment(DATABASE_URL=url, REDIS_URL=MACHINE_REDIS)
+            env["BZPEER_BROKER_NAMESPACE"] = namespace
+            assert client.get(everything) is None
+            run(["demo", "load"], env)
+            assert client.get(everything) == b"1"
+            run(["demo", "load"], env)  # already present: nothing rewritten
+            assert client.get(everything) == b"1"
+            run(["recompute", "--all"], env)
+            assert client.get(everything) == b"2"
+        finally:
+            drop_database(url)
+            for key in client.scan_iter(f"{namespace}:*"):
+                client.delete(key)
+            client.close()
 
     def test_export_schema(self, tmp_path: Path) -> None:
         target = tmp_path / "schema.graphql"
