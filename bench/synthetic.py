@@ -498,7 +498,7 @@ class GraphGenerator:
                     f"https://inst{i}.example.edu",
                 )
             )
-        return rows
+        return with_search_names(rows, 3)
 
     def institution_domains(self) -> list[Row]:
         return [(i, f"inst{i}.example.edu") for i in range(1, self.size.institutions + 1)]
@@ -521,7 +521,7 @@ class GraphGenerator:
                 rows.append(
                     (i, f"S{200_000_000 + i}", f"Proceedings of {topic}", "CONFERENCE", None)
                 )
-        return rows
+        return with_search_names(rows, 2)
 
     def topics(self) -> list[Row]:
         """Four domains, five fields each, five subfields each, then the topics spread over
@@ -549,7 +549,7 @@ class GraphGenerator:
                 (topic, f"T{10_000 + topic}", self._topic_name(3), "TOPIC", subfields[slot])
             )
             self.topic_ids_by_subfield[slot].append(topic)
-        return rows
+        return with_search_names(rows, 2)
 
     def _topic_name(self, words: int) -> str:
         return " ".join(self.rng.choices(WORDS, k=words)).title()
@@ -798,6 +798,11 @@ class GraphGenerator:
         return rows
 
 
+def with_search_names(rows: list[Row], name_at: int) -> list[Row]:
+    """Each row with its display name (at ``name_at``) folded for search, as a last column."""
+    return [(*row, fold_name(row[name_at])) for row in rows]
+
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "institutions": (
         "id",
@@ -807,10 +812,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "country_code",
         "type",
         "homepage_url",
+        "search_name",
     ),
     "institution_domains": ("institution_id", "domain"),
-    "venues": ("id", "openalex_id", "display_name", "type", "issn_l"),
-    "topics": ("id", "openalex_id", "display_name", "level", "parent_id"),
+    "venues": ("id", "openalex_id", "display_name", "type", "issn_l", "search_name"),
+    "topics": ("id", "openalex_id", "display_name", "level", "parent_id", "search_name"),
     "researchers": (
         "id",
         "display_name",

@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from service.config import get_settings
 from service.db.engine import async_database_url
+from service.db.migrate import compared_with_models
 from service.db.models import Base
 
 config = context.config
@@ -24,6 +25,7 @@ def run_with_connection(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=compared_with_models,
     )
     with context.begin_transaction():
         context.run_migrations()

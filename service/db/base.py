@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table, func
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, Table, event, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from service.researchers.names import fold_name
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -64,6 +66,23 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.current_timestamp()
     )
+
+
+def _folded_display_name(context: Any) -> str:
+    return fold_name(context.get_current_parameters()["display_name"])
+
+
+class SearchNameMixin:
+    """``search_name``: ``display_name`` folded by ``fold_name`` for search. An insert that
+    does not give it (ORM or Core) gets it from ``display_name``; an ORM change of the name
+    refolds it; Core updates that rename set it themselves."""
+
+    search_name: Mapped[str] = mapped_column(String(500), default=_folded_display_name)
+
+
+@event.listens_for(SearchNameMixin, "before_update", propagate=True)
+def _refold_search_name(_mapper: Mapper[Any], _connection: Any, target: Any) -> None:
+    target.search_name = fold_name(target.display_name)
 
 
 def table_of(model: type[Base]) -> Table:

@@ -18,6 +18,7 @@ from sqlalchemy.util import await_
 import service.db.models  # noqa: F401  (every mapper configured before the first session)
 from service.config import Settings
 from service.db.session import SQLITE_BEGIN, SerialSession
+from service.search import sqlite_functions
 
 
 def async_database_url(url: str) -> URL:
@@ -93,6 +94,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    sqlite_functions.register(dbapi_connection)
 
 
 def _sqlite_on_begin(connection: Any) -> None:

@@ -51,3 +51,20 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(database_url), revision)
+
+
+SEARCH_OBJECT_PREFIXES = ("ix_search_", "search_", "trg_search_")
+"""What migration 0014 and later search migrations create outside the models: FTS5 tables and
+triggers, expression and operator-class indexes (``search_name`` is a model column)."""
+
+
+def compared_with_models(
+    _object: object, name: str | None, type_: str, _reflected: bool, _compare_to: object
+) -> bool:
+    """Alembic's ``include_object``: whether the schema comparison looks at this object. The
+    search objects live only in the migrations (SQLAlchemy cannot declare them)."""
+    if name is None:
+        return True
+    if type_ == "column" and name == "search_vector":
+        return False
+    return not (name.startswith(SEARCH_OBJECT_PREFIXES) and name != "search_name")

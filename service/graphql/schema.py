@@ -41,6 +41,7 @@ from service.live.schema import LiveSubscription
 from service.researchers.integrator_plan import INTEGRATOR_NESTED
 from service.researchers.profile_plan import PROFILE_PAGE
 from service.researchers.schema import ResearcherMutation, ResearcherQuery
+from service.search.schema import SearchQuery
 from service.topics.schema import TopicQuery
 from service.works.schema import WorkQuery
 
@@ -50,7 +51,14 @@ PLANS = (PROFILE_PAGE, INTEGRATOR_NESTED)
 
 @strawberry.type
 class Query(
-    ResearcherQuery, WorkQuery, TopicQuery, InstitutionQuery, GraphQuery, AccountQuery, NodeQuery
+    ResearcherQuery,
+    SearchQuery,
+    WorkQuery,
+    TopicQuery,
+    InstitutionQuery,
+    GraphQuery,
+    AccountQuery,
+    NodeQuery,
 ):
     pass
 

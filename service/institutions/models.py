@@ -5,10 +5,10 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db.base import Base, BigId, IdMixin, TimestampMixin
+from service.db.base import Base, BigId, IdMixin, SearchNameMixin, TimestampMixin
 
 
-class Institution(IdMixin, TimestampMixin, Base):
+class Institution(IdMixin, TimestampMixin, SearchNameMixin, Base):
     __tablename__ = "institutions"
 
     openalex_id: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -25,11 +25,9 @@ from service.db.paging import (
     Ordering,
     Page,
     PageRequest,
-    build_page,
     group_pages,
     page_parameters,
     page_shape,
-    paged,
     paged_per_parent,
     statement,
 )
@@ -107,22 +105,6 @@ class ResearcherRepository(RepositoryBase[Researcher]):
             Researcher.merged_into_id.is_(None),
         )
 
-    async def search_page(self, folded: str, page: PageRequest) -> Page[Researcher]:
-        stmt = statement(
-            ("researchers.search", page_shape(page)),
-            lambda: paged(
-                self.base_select().where(
-                    Researcher.search_name.like(bindparam("pattern"), escape="\\"),
-                    Researcher.merged_into_id.is_(None),  # merged records answer as survivors
-                ),
-                BY_NAME,
-                page,
-            ),
-        )
-        values = {**page_parameters(page), "pattern": like_pattern(folded)}
-        rows = (await self.session.execute(stmt, values)).unique().all()
-        return build_page([(row[0], tuple(row[1:])) for row in rows], page)
-
     async def search_ids(self, folded: str, limit: int = 10) -> list[int]:
         stmt = (
             select(Researcher.id)
@@ -131,10 +113,6 @@ class ResearcherRepository(RepositoryBase[Researcher]):
             .limit(limit)
         )
         return list((await self.session.scalars(stmt)).all())
-
-    async def count_search(self, folded: str) -> int:
-        stmt = select(func.count()).select_from(Researcher).where(self._search_filter(folded))
-        return int((await self.session.execute(stmt)).scalar_one())
 
     async def close_collaborator_pages(
         self, researcher_ids: Sequence[int], page: PageRequest

@@ -5,8 +5,7 @@ import strawberry
 from service.claims.service import claims
 from service.errors import BadUserInput
 from service.graphql.context import Info
-from service.graphql.relay import Connection, build_connection, node_by_id, page_args
-from service.researchers.repository import BY_NAME
+from service.graphql.relay import node_by_id
 from service.researchers.service import researchers
 from service.researchers.types import Researcher
 
@@ -84,20 +83,3 @@ class ResearcherQuery:
         else:
             return None
         return Researcher.from_model(model) if model else None
-
-    @strawberry.field(
-        description="Researchers whose name contains `search` (case- and accent-insensitive), "
-        "by name."
-    )
-    async def researchers(
-        self,
-        info: Info,
-        search: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Researcher]:
-        request = page_args(info, BY_NAME, first=first, after=after, last=last, before=before)
-        page, count = await researchers.search(info.context.session, search, request)
-        return build_connection(page, Researcher.from_model, count)

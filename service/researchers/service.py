@@ -6,17 +6,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.paging import Page, PageRequest
 from service.db.repository import chunked
 from service.errors import BadUserInput
 from service.events.service import emit
 from service.researchers.models import Researcher
-from service.researchers.names import fold_name
 from service.researchers.repository import ResearcherRepository
 from service.text import clean_text
 
 BATCH_SIZE = 2_000
-MAX_SEARCH_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2_000
 ORCID_PATTERN_LENGTH = 19
 
@@ -74,19 +71,6 @@ class ResearcherService:
         return await ResearcherRepository(session).get_by_openalex_id(
             normalize_openalex_author_id(openalex_id)
         )
-
-    async def search(
-        self, session: AsyncSession, text: str | None, page: PageRequest
-    ) -> tuple[Page[Researcher], Callable[[], Awaitable[int]]]:
-        """A page of researchers whose folded name contains the folded ``text``, by name, and
-        a thunk that counts all matches (run only when a client asks for ``totalCount``)."""
-        folded = fold_name(text or "")
-        if len(folded) > MAX_SEARCH_LENGTH:
-            raise BadUserInput(
-                f"`search` is longer than {MAX_SEARCH_LENGTH} characters.", argument="search"
-            )
-        repository = ResearcherRepository(session)
-        return await repository.search_page(folded, page), lambda: repository.count_search(folded)
 
     async def recompute_everyone(self, session: AsyncSession) -> None:
         """Topics and every counter of every researcher, from the source tables."""

@@ -6,7 +6,7 @@ import enum
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db.base import Base, BigId, IdMixin, TimestampMixin
+from service.db.base import Base, BigId, IdMixin, SearchNameMixin, TimestampMixin
 
 
 class TopicLevel(enum.StrEnum):
@@ -20,7 +20,7 @@ class TopicLevel(enum.StrEnum):
     """A concept of OpenAlex's 2022 schema (before topics), from records of that schema."""
 
 
-class Topic(IdMixin, TimestampMixin, Base):
+class Topic(IdMixin, TimestampMixin, SearchNameMixin, Base):
     __tablename__ = "topics"
 
     openalex_id: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db.base import Base, BigId, IdMixin, TimestampMixin
+from service.db.base import Base, BigId, IdMixin, SearchNameMixin, TimestampMixin
 from service.institutions.models import Institution
 
 
@@ -42,7 +42,7 @@ class VenueType(enum.StrEnum):
     OTHER = "OTHER"
 
 
-class Venue(IdMixin, TimestampMixin, Base):
+class Venue(IdMixin, TimestampMixin, SearchNameMixin, Base):
     """Where a work appeared: a journal, a repository such as arXiv, a conference."""
 
     __tablename__ = "venues"

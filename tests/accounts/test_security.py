@@ -250,7 +250,9 @@ class TestOrcidClaimBoundToItsBrowser:
 
 def institute(site: Site, name: str, *domains: str) -> None:
     """An institution listing these web domains."""
-    site.sql(f"INSERT INTO institutions (display_name) VALUES ('{name}')")
+    site.sql(
+        f"INSERT INTO institutions (display_name, search_name) VALUES ('{name}', '{name.lower()}')"
+    )
     for domain in domains:
         site.sql(
             "INSERT INTO institution_domains (institution_id, domain) "

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from service.db.engine import create_engine
-from service.db.migrate import alembic_config
+from service.db.migrate import alembic_config, compared_with_models
 from service.db.models import Base
 from tests.support import settings_for
 
@@ -20,7 +20,7 @@ def _diff(url: str) -> list[object]:
             async with engine.connect() as connection:
 
                 def compare(sync: Connection) -> list[object]:
-                    context = MigrationContext.configure(sync, opts={"compare_type": True})
+                    context = MigrationContext.configure(sync, opts={"compare_type": True, "include_object": compared_with_models})
                     return list(compare_metadata(context, Base.metadata))
 
                 return await connection.run_sync(compare)

@@ -50,6 +50,7 @@ from service.imports.openalex.records import (
 )
 from service.institutions.models import Institution, InstitutionDomain
 from service.researchers.models import Researcher
+from service.researchers.names import fold_name
 from service.topics.models import Topic, TopicLevel
 from service.works.models import Authorship, AuthorshipInstitution, Venue, Work, WorkTopic
 
@@ -977,6 +978,7 @@ def _institution_values(row: InstitutionRow, full: bool = False) -> dict[str, An
     values = {
         "openalex_id": row.key,
         "display_name": row.display_name,
+        "search_name": fold_name(row.display_name),
         "ror_id": row.ror_id,
         "country_code": row.country_code,
         "type": row.type,
@@ -989,6 +991,7 @@ def _venue_values(row: VenueRow, full: bool = False) -> dict[str, Any]:
     values = {
         "openalex_id": row.key,
         "display_name": row.display_name,
+        "search_name": fold_name(row.display_name),
         "type": row.type,
         "issn_l": row.issn_l,
     }
@@ -999,6 +1002,7 @@ def _topic_values(row: TopicRow, parent_id: int | None, full: bool = False) -> d
     values = {
         "openalex_id": row.key,
         "display_name": row.display_name,
+        "search_name": fold_name(row.display_name),
         "level": row.level,
         "parent_id": parent_id,
     }

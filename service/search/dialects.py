@@ -1,0 +1,164 @@
+"""How each database matches and scores text: the SQL expressions the search repository puts
+into its statements. PostgreSQL uses pg_trgm and full-text search (migration 0014); SQLite
+FTS5 to find candidates and ``scoring.py``'s functions to rank them, so both rank alike.
+
+Every value is a bound parameter (``SearchParameters``): statement texts depend only on which
+filters are set, so that they are built once and prepared once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnClause,
+    ColumnElement,
+    Double,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+
+from service.search.text import SearchText
+from service.topics.models import Topic
+from service.works.models import Work, WorkTopic
+
+QUERY: BindParameter[str] = bindparam("q")
+"""The folded search text: what names are compared with."""
+PREFIX: BindParameter[str] = bindparam("q_prefix")
+WORD_PREFIX: BindParameter[str] = bindparam("q_word_prefix")
+TERMS: BindParameter[str] = bindparam("q_terms")
+"""PostgreSQL: the raw text for plainto_tsquery; SQLite: the terms, space-separated."""
+PHRASE: BindParameter[str] = bindparam("q_phrase")
+MATCH: BindParameter[str] = bindparam("q_match")
+"""SQLite: the FTS5 query (quoted terms or trigrams); never the user's syntax."""
+
+
+def search_parameters(search: SearchText) -> dict[str, Any]:
+    folded = search.folded
+    trigrams = search.trigrams()
+    return {
+        "q": folded,
+        "q_prefix": f"{folded}%",  # folded text holds letters, digits and spaces only
+        "q_word_prefix": f"% {folded}%",
+        "q_terms": " ".join(search.terms),
+        "q_phrase": folded,
+        "q_match": " OR ".join(f'"{t}"' for t in trigrams) if trigrams else "",
+        "q_match_terms": " AND ".join(f'"{t}"' for t in search.terms),
+    }
+
+
+def _tier(name: Any) -> ColumnElement[Any]:
+    return case(
+        (name == QUERY, 3),
+        (name.like(PREFIX), 2),
+        (name.like(WORD_PREFIX), 1),
+        else_=0,
+    )
+
+
+@dataclass(frozen=True)
+class NamedTable:
+    """An entity found by its folded name: its id, its ``search_name`` and SQLite's FTS5
+    table over that name."""
+
+    id: Any
+    search_name: Any
+    fts: str
+
+
+class TextSearch(Protocol):
+    def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
+        """Names similar to the text (``short``: every word under three letters)."""
+
+    def name_score(self, table: NamedTable) -> ColumnElement[float]: ...
+
+    def work_match(self) -> ColumnElement[bool]: ...
+
+    def work_score(self) -> ColumnElement[float]: ...
+
+    def topic_match(self) -> ColumnElement[bool]:
+        """Topics whose name holds every term of the text."""
+
+
+class PostgresTextSearch:
+    VECTOR: ColumnClause[Any] = literal_column("works.search_vector")
+    CONFIG: ColumnClause[Any] = literal_column("'bzpeer_english'::regconfig")
+
+    def _tsquery(self) -> ColumnElement[Any]:
+        return func.plainto_tsquery(self.CONFIG, TERMS)
+
+    def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
+        # Both operators use the trigram index: whole names alike, or the text in a name.
+        return or_(table.search_name.op("%")(QUERY), QUERY.op("<%")(table.search_name))
+
+    def name_score(self, table: NamedTable) -> ColumnElement[float]:
+        score = _tier(table.search_name) + func.word_similarity(QUERY, table.search_name)
+        return cast(score, Double)
+
+    def topic_match(self) -> ColumnElement[bool]:
+        return func.to_tsvector(self.CONFIG, Topic.display_name).op("@@")(self._tsquery())
+
+    def _topic_works(self) -> Any:
+        return select(WorkTopic.work_id).where(
+            WorkTopic.topic_id.in_(select(Topic.id).where(self.topic_match()))
+        )
+
+    def work_match(self) -> ColumnElement[bool]:
+        return or_(self.VECTOR.op("@@")(self._tsquery()), Work.id.in_(self._topic_works()))
+
+    def work_score(self) -> ColumnElement[float]:
+        phrase = func.phraseto_tsquery(self.CONFIG, PHRASE)
+        score = (
+            func.ts_rank(self.VECTOR, self._tsquery())
+            + case((self.VECTOR.op("@@")(phrase), 1.0), else_=0.0)
+            + case((Work.id.in_(self._topic_works()), 0.5), else_=0.0)
+        )
+        return cast(score, Double)
+
+
+class SqliteTextSearch:
+    def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
+        if short:  # the trigram index needs three letters: scan for names starting so
+            candidates: ColumnElement[bool] = or_(
+                table.search_name.like(PREFIX), table.search_name.like(WORD_PREFIX)
+            )
+        else:
+            candidates = table.id.in_(
+                text(f"SELECT rowid FROM {table.fts} WHERE {table.fts} MATCH :q_match")
+            )
+        return and_(candidates, func.bzpeer_name_matches(QUERY, table.search_name) == 1)
+
+    def name_score(self, table: NamedTable) -> ColumnElement[float]:
+        return cast(func.bzpeer_name_score(QUERY, table.search_name), Double)
+
+    def topic_match(self) -> ColumnElement[bool]:
+        return func.bzpeer_has_terms(TERMS, Topic.search_name) == 1
+
+    def _topic_works(self) -> Any:
+        return select(WorkTopic.work_id).where(
+            WorkTopic.topic_id.in_(select(Topic.id).where(self.topic_match()))
+        )
+
+    def work_match(self) -> ColumnElement[bool]:
+        in_text = Work.id.in_(
+            text("SELECT rowid FROM search_works WHERE search_works MATCH :q_match_terms")
+        )
+        return or_(in_text, Work.id.in_(self._topic_works()))
+
+    def work_score(self) -> ColumnElement[float]:
+        score = func.bzpeer_text_score(TERMS, PHRASE, Work.title, Work.abstract) + case(
+            (Work.id.in_(self._topic_works()), 0.5), else_=0.0
+        )
+        return cast(score, Double)
+
+
+def text_search(dialect: str) -> TextSearch:
+    return PostgresTextSearch() if dialect == "postgresql" else SqliteTextSearch()

@@ -1,0 +1,466 @@
+"""The search index of the service's own database: every search, filter, ordering and facet
+statement. Each returns ids and sort keys (the caller loads the entities through its loaders);
+the matching and scoring expressions come from ``dialects.py``.
+
+Relevance is computed from the row and the text alone (never from corpus statistics such as
+BM25's), so a row's sort key does not move when others are added and keyset cursors stay
+exact under inserts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.claims.models import Claim, ClaimStatus
+from service.db.paging import (
+    Ordering,
+    Page,
+    PageRequest,
+    build_page,
+    page_parameters,
+    page_shape,
+    paged,
+    statement,
+)
+from service.institutions.models import Institution
+from service.researchers.models import Researcher, ResearcherTopic
+from service.search.criteria import (
+    Bucket,
+    Hit,
+    HitKind,
+    NamedCriteria,
+    NamedKind,
+    NameOrder,
+    ResearcherCriteria,
+    ResearcherOrder,
+    WorkCriteria,
+    WorkFacet,
+    WorkOrder,
+    shape,
+)
+from service.search.dialects import NamedTable, TextSearch, search_parameters, text_search
+from service.search.text import SearchText
+from service.topics.models import Topic
+from service.trust.models import TrustSnapshot
+from service.works.models import Authorship, AuthorshipInstitution, Venue, Work, WorkTopic
+
+RESEARCHERS = NamedTable(Researcher.id, Researcher.search_name, "search_researchers")
+NAMED: dict[NamedKind, tuple[Any, NamedTable]] = {
+    NamedKind.TOPIC: (Topic, NamedTable(Topic.id, Topic.search_name, "search_topics")),
+    NamedKind.INSTITUTION: (
+        Institution,
+        NamedTable(Institution.id, Institution.search_name, "search_institutions"),
+    ),
+    NamedKind.VENUE: (Venue, NamedTable(Venue.id, Venue.search_name, "search_venues")),
+}
+SCORE = (float, int)
+TRUST_SCORE = func.coalesce(TrustSnapshot.score, -1)
+"""A researcher without a trust snapshot sorts below every score (0 is a score)."""
+WORK_YEAR = func.coalesce(Work.publication_year, 0)
+
+
+def _relevance(name: str, score: Any, *tiebreaks: Any) -> Ordering:
+    return Ordering(name, (score, *tiebreaks), cursor_types=(SCORE,) + (int,) * len(tiebreaks))
+
+
+class SqlSearchIndex:
+    """``SearchIndex`` over the service's PostgreSQL or SQLite database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+        self.text: TextSearch = text_search(self.dialect)
+
+    # -- researchers -------------------------------------------------------------------------
+
+    def researcher_ordering(self, criteria: ResearcherCriteria) -> Ordering:
+        order = criteria.order
+        if order is ResearcherOrder.RELEVANCE and criteria.text is not None:
+            return _relevance(
+                "r.relevance",
+                self.text.name_score(RESEARCHERS),
+                Researcher.works_count,
+                Researcher.id,
+            )
+        if order is ResearcherOrder.WORKS:
+            return Ordering(
+                "r.works", (Researcher.works_count, Researcher.id), cursor_types=(int, int)
+            )
+        if order is ResearcherOrder.FOLLOWERS:
+            return Ordering(
+                "r.followers", (Researcher.followers_count, Researcher.id), cursor_types=(int, int)
+            )
+        if order is ResearcherOrder.TRUST:
+            return Ordering("r.trust", (TRUST_SCORE, Researcher.id), cursor_types=(int, int))
+        return Ordering(
+            "name",
+            (Researcher.search_name, Researcher.id),
+            descending=False,
+            cursor_types=(str, int),
+        )
+
+    def _researchers(self, criteria: ResearcherCriteria) -> Select[Any]:
+        f = criteria.filter
+        stmt = select(Researcher.id).where(Researcher.merged_into_id.is_(None))
+        if f.verification_level is not None or criteria.order is ResearcherOrder.TRUST:
+            stmt = stmt.outerjoin(
+                TrustSnapshot,
+                and_(TrustSnapshot.researcher_id == Researcher.id, TrustSnapshot.is_current),
+            )
+        if f.institution_id is not None:
+            stmt = stmt.where(Researcher.affiliation_id == bindparam("institution_id"))
+        if f.country is not None:
+            stmt = stmt.where(
+                Researcher.affiliation_id.in_(
+                    select(Institution.id).where(Institution.country_code == bindparam("country"))
+                )
+            )
+        if f.topic_id is not None:
+            stmt = stmt.where(
+                exists().where(
+                    ResearcherTopic.researcher_id == Researcher.id,
+                    ResearcherTopic.topic_id == bindparam("topic_id"),
+                )
+            )
+        if f.verification_level is not None:
+            level = func.coalesce(TrustSnapshot.verification_level, "L0")
+            stmt = stmt.where(level == bindparam("verification_level"))
+        if f.claimed is not None:
+            verified = exists().where(
+                Claim.researcher_id == Researcher.id, Claim.status == ClaimStatus.VERIFIED
+            )
+            stmt = stmt.where(verified if f.claimed else ~verified)
+        if f.open_to_collaborate is not None:
+            stmt = stmt.where(Researcher.open_to_collaborate == bindparam("open_to_collaborate"))
+        if f.has_orcid is not None:
+            has = Researcher.orcid.is_not(None)
+            stmt = stmt.where(has if f.has_orcid else ~has)
+        if f.works_min is not None:
+            stmt = stmt.where(Researcher.works_count >= bindparam("works_min"))
+        if criteria.text is not None:
+            stmt = stmt.where(self.text.name_match(RESEARCHERS, _short(criteria.text)))
+        return stmt
+
+    def _researcher_key(self, criteria: ResearcherCriteria) -> Hashable:
+        f = criteria.filter
+        return (
+            "researchers",
+            shape(f),
+            f.claimed,
+            f.has_orcid,
+            criteria.order,
+            _text_shape(criteria.text),
+        )
+
+    async def researchers(
+        self, criteria: ResearcherCriteria, page: PageRequest
+    ) -> tuple[Page[int], int | None]:
+        ordering = self.researcher_ordering(criteria)
+        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        return await self._page(
+            ("page", self._researcher_key(criteria), ordering.name),
+            lambda: self._researchers(criteria),
+            ordering,
+            page,
+            values,
+        )
+
+    async def count_researchers(self, criteria: ResearcherCriteria) -> int:
+        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        return await self._count(
+            self._researcher_key(criteria), lambda: self._researchers(criteria), values
+        )
+
+    # -- works -------------------------------------------------------------------------------
+
+    def work_ordering(self, criteria: WorkCriteria) -> Ordering:
+        if criteria.order is WorkOrder.RELEVANCE and criteria.text is not None:
+            return _relevance("w.relevance", self.text.work_score(), Work.cited_by_count, Work.id)
+        if criteria.order is WorkOrder.CITATIONS:
+            return Ordering("w.citations", (Work.cited_by_count, Work.id), cursor_types=(int, int))
+        return Ordering("w.year", (WORK_YEAR, Work.id), cursor_types=(int, int))
+
+    def _work_conditions(self, criteria: WorkCriteria) -> list[ColumnElement[bool]]:
+        f = criteria.filter
+        conditions: list[ColumnElement[bool]] = []
+        if f.year_from is not None:
+            conditions.append(Work.publication_year >= bindparam("year_from"))
+        if f.year_to is not None:
+            conditions.append(Work.publication_year <= bindparam("year_to"))
+        if f.type is not None:
+            conditions.append(Work.type == bindparam("type"))
+        if f.venue_id is not None:
+            conditions.append(Work.venue_id == bindparam("venue_id"))
+        if f.topic_id is not None:
+            conditions.append(
+                Work.id.in_(
+                    select(WorkTopic.work_id).where(WorkTopic.topic_id == bindparam("topic_id"))
+                )
+            )
+        if f.institution_id is not None:
+            conditions.append(
+                Work.id.in_(
+                    select(Authorship.work_id)
+                    .join(
+                        AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id
+                    )
+                    .where(AuthorshipInstitution.institution_id == bindparam("institution_id"))
+                )
+            )
+        if f.author_id is not None:
+            conditions.append(
+                Work.id.in_(
+                    select(Authorship.work_id).where(
+                        Authorship.researcher_id == bindparam("author_id")
+                    )
+                )
+            )
+        if f.has_abstract is not None:
+            has = and_(Work.abstract.is_not(None), Work.abstract != "")
+            conditions.append(has if f.has_abstract else ~has)
+        if f.has_doi is not None:
+            has = Work.doi.is_not(None)
+            conditions.append(has if f.has_doi else ~has)
+        if criteria.text is not None:
+            conditions.append(self.text.work_match())
+        return conditions
+
+    def _work_key(self, criteria: WorkCriteria) -> Hashable:
+        f = criteria.filter
+        return (
+            "works",
+            shape(f),
+            f.has_abstract,
+            f.has_doi,
+            criteria.order,
+            _text_shape(criteria.text),
+        )
+
+    async def works(
+        self, criteria: WorkCriteria, page: PageRequest
+    ) -> tuple[Page[int], int | None]:
+        ordering = self.work_ordering(criteria)
+        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        return await self._page(
+            ("page", self._work_key(criteria), ordering.name),
+            lambda: select(Work.id).where(*self._work_conditions(criteria)),
+            ordering,
+            page,
+            values,
+        )
+
+    async def count_works(self, criteria: WorkCriteria) -> int:
+        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        return await self._count(
+            self._work_key(criteria),
+            lambda: select(Work.id).where(*self._work_conditions(criteria)),
+            values,
+        )
+
+    async def work_facet(
+        self, criteria: WorkCriteria, facet: WorkFacet, limit: int
+    ) -> list[Bucket]:
+        """The ``limit`` most frequent values of ``facet`` among the works ``criteria`` finds,
+        most works first (ties by value)."""
+
+        def build() -> Select[Any]:
+            conditions = self._work_conditions(criteria)
+            value: Any
+            label: Any
+            counted = func.count(Work.id.distinct())
+            if facet is WorkFacet.YEAR:
+                value = label = Work.publication_year
+                stmt = select(value, label, counted).where(value.is_not(None))
+            elif facet is WorkFacet.TYPE:
+                value = label = Work.type
+                stmt = select(value, label, counted)
+            elif facet is WorkFacet.VENUE:
+                value, label = Venue.id, Venue.display_name
+                stmt = select(value, label, counted).join(Venue, Venue.id == Work.venue_id)
+            elif facet is WorkFacet.TOPIC:
+                value, label = Topic.id, Topic.display_name
+                stmt = (
+                    select(value, label, counted)
+                    .join(WorkTopic, WorkTopic.work_id == Work.id)
+                    .join(Topic, Topic.id == WorkTopic.topic_id)
+                )
+            else:
+                value, label = Institution.id, Institution.display_name
+                stmt = (
+                    select(value, label, counted)
+                    .join(Authorship, Authorship.work_id == Work.id)
+                    .join(
+                        AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id
+                    )
+                    .join(Institution, Institution.id == AuthorshipInstitution.institution_id)
+                )
+            return (
+                stmt.where(*conditions)
+                .group_by(value, label)
+                .order_by(counted.desc(), value)
+                .limit(bindparam("facet_limit"))
+            )
+
+        stmt = statement(("facet", self.dialect, self._work_key(criteria), facet), build)
+        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        rows = (await self.session.execute(stmt, values | {"facet_limit": limit})).all()
+        return [Bucket(value=str(v), label=str(label), count=int(n)) for v, label, n in rows]
+
+    # -- topics, institutions, venues ---------------------------------------------------------
+
+    def named_ordering(self, criteria: NamedCriteria) -> Ordering:
+        _, table = NAMED[criteria.kind]
+        prefix = criteria.kind.value
+        if criteria.order is NameOrder.RELEVANCE and criteria.text is not None:
+            return _relevance(f"{prefix}.relevance", self.text.name_score(table), table.id)
+        return Ordering(
+            f"{prefix}.name",
+            (table.search_name, table.id),
+            descending=False,
+            cursor_types=(str, int),
+        )
+
+    def _named(self, criteria: NamedCriteria) -> Select[Any]:
+        model, table = NAMED[criteria.kind]
+        f = criteria.filter
+        stmt = select(table.id)
+        if f.country is not None:
+            stmt = stmt.where(model.country_code == bindparam("country"))
+        if f.type is not None:
+            stmt = stmt.where(model.type == bindparam("type"))
+        if f.level is not None:
+            stmt = stmt.where(model.level == bindparam("level"))
+        if criteria.text is not None:
+            stmt = stmt.where(self.text.name_match(table, _short(criteria.text)))
+        return stmt
+
+    def _named_key(self, criteria: NamedCriteria) -> Hashable:
+        return (criteria.kind, shape(criteria.filter), criteria.order, _text_shape(criteria.text))
+
+    async def named(
+        self, criteria: NamedCriteria, page: PageRequest
+    ) -> tuple[Page[int], int | None]:
+        ordering = self.named_ordering(criteria)
+        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        return await self._page(
+            ("page", self._named_key(criteria), ordering.name),
+            lambda: self._named(criteria),
+            ordering,
+            page,
+            values,
+        )
+
+    async def count_named(self, criteria: NamedCriteria) -> int:
+        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        return await self._count(self._named_key(criteria), lambda: self._named(criteria), values)
+
+    # -- the search box -----------------------------------------------------------------------
+
+    def everything_ordering(self) -> Ordering:
+        """The cursor shape of ``everything``: (scaled score, kind, id)."""
+        return Ordering(
+            "search", (literal(0.0), literal(0), literal(0)), cursor_types=(SCORE, int, int)
+        )
+
+    def _hits(self, kind: HitKind, search: SearchText) -> tuple[Select[Any], Ordering]:
+        """One kind's statement of ``everything``, its score scaled to 0..1 so that kinds
+        compare: a name's (tier + similarity) / 4, a text's s / (s + 1)."""
+        if kind is HitKind.WORK:
+            score: Any = self.text.work_score()
+            stmt = select(Work.id).where(self.text.work_match())
+            key, scaled = Work.id, score / (score + 1.0)
+        else:
+            if kind is HitKind.RESEARCHER:
+                table = RESEARCHERS
+                stmt = select(Researcher.id).where(Researcher.merged_into_id.is_(None))
+            else:
+                table = NAMED[NamedKind[kind.name]][1]
+                stmt = select(table.id)
+            stmt = stmt.where(self.text.name_match(table, _short(search)))
+            key, scaled = table.id, self.text.name_score(table) / 4.0
+        ordering = Ordering(
+            "search", (scaled, literal(kind.value), key), cursor_types=(SCORE, int, int)
+        )
+        return stmt, ordering
+
+    async def everything(self, search: SearchText, page: PageRequest) -> Page[Hit]:
+        """Researchers, topics, institutions, venues and works in one ranked list: the best
+        ``size + 1`` of each kind past the cursor, merged."""
+        values = _text_values(search)
+        found: list[tuple[Hit, tuple[Any, ...]]] = []
+        for kind in HitKind:
+
+            def build(kind: HitKind = kind) -> Select[Any]:
+                stmt, ordering = self._hits(kind, search)
+                return paged(stmt, ordering, page)
+
+            stmt = statement(
+                ("everything", self.dialect, kind, _text_shape(search), page_shape(page)), build
+            )
+            rows = (await self.session.execute(stmt, values | page_parameters(page))).all()
+            found.extend((Hit(kind, row[0]), tuple(row[1:])) for row in rows)
+        found.sort(key=lambda item: item[1], reverse=page.forward)
+        return build_page(found[: page.size + 1], page)
+
+    # -- shared ------------------------------------------------------------------------------
+
+    async def _page(
+        self,
+        key: Hashable,
+        build: Callable[[], Select[Any]],
+        ordering: Ordering,
+        page: PageRequest,
+        values: dict[str, Any],
+    ) -> tuple[Page[int], int | None]:
+        """A keyset page of ids. A first page of a text search also counts every match in the
+        same statement (ranking visits them all anyway): the total, else None."""
+        first = page.after is None and page.before is None and "q" in values
+
+        def make() -> Select[Any]:
+            stmt = paged(build(), ordering, page)
+            return stmt.add_columns(func.count().over()) if first else stmt
+
+        stmt = statement((self.dialect, key, page_shape(page)), make)
+        rows = (await self.session.execute(stmt, values | page_parameters(page))).all()
+        total = (rows[0][-1] if rows else 0) if first else None
+        width = len(ordering.columns)
+        return build_page([(row[0], tuple(row[1 : 1 + width])) for row in rows], page), total
+
+    async def _count(
+        self, key: Hashable, build: Callable[[], Select[Any]], values: dict[str, Any]
+    ) -> int:
+        stmt = statement(
+            (self.dialect, "count", key),
+            lambda: select(func.count()).select_from(build().subquery()),
+        )
+        return int((await self.session.execute(stmt, values)).scalar_one())
+
+
+def _short(search: SearchText) -> bool:
+    return not search.trigrams()
+
+
+def _text_shape(search: SearchText | None) -> tuple[bool, bool]:
+    return (search is not None, search is not None and _short(search))
+
+
+def _text_values(search: SearchText | None) -> dict[str, Any]:
+    return search_parameters(search) if search is not None else {}
+
+
+def _filter_values(criteria: Any) -> dict[str, Any]:
+    return {
+        name: value for name in criteria.__slots__ if (value := getattr(criteria, name)) is not None
+    }

@@ -1,0 +1,85 @@
+"""How relevant a name or a text is to a search, as plain functions. The PostgreSQL index
+computes the same in SQL (pg_trgm, ts_rank); SQLite calls these (``sqlite_functions.py``).
+Pure."""
+
+from __future__ import annotations
+
+import re
+
+from service.researchers.names import fold_name
+from service.search.trigrams import similarity, word_similarity
+
+SIMILAR = 0.3
+"""pg_trgm's ``similarity_threshold``: a name this similar to the text matches."""
+WORD_SIMILAR = 0.6
+"""pg_trgm's ``word_similarity_threshold``: the text this similar to a part of a name matches."""
+TITLE_WEIGHT = 1.0
+ABSTRACT_WEIGHT = 0.4
+"""ts_rank's default weights of A (title) and B (abstract)."""
+PHRASE_BONUS = 1.0
+"""The words of the search, in order, in the title or abstract."""
+TOPIC_BONUS = 0.5
+"""The work has a topic whose name holds every word of the search."""
+_WORD = re.compile(r"[^\W_]+")
+
+
+def name_tier(folded_query: str, name: str) -> int:
+    """3: the whole name; 2: the name starts with the text; 1: a word of it does; 0: else."""
+    if name == folded_query:
+        return 3
+    if name.startswith(folded_query):
+        return 2
+    return 1 if f" {folded_query}" in name else 0
+
+
+def name_matches(folded_query: str, name: str) -> bool:
+    return (
+        similarity(folded_query, name) >= SIMILAR
+        or word_similarity(folded_query, name) >= WORD_SIMILAR
+    )
+
+
+def name_score(folded_query: str, name: str) -> float:
+    return name_tier(folded_query, name) + word_similarity(folded_query, name)
+
+
+def _words(text: str | None) -> list[str]:
+    return _WORD.findall(fold_name(text)) if text else []
+
+
+def _has_term(words: list[str], term: str) -> bool:
+    # A stand-in for stemming: "network" finds "networks", "learn" finds "learning".
+    return any(
+        word.startswith(term) or (term.startswith(word) and len(word) >= 4) for word in words
+    )
+
+
+def _has_phrase(words: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return n > 1 and any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def text_score(terms: str, phrase: str, title: str, abstract: str | None) -> float:
+    """``terms`` (space-separated, stop words out) weighted by where they occur, as a share
+    of all of them, plus ``PHRASE_BONUS`` when ``phrase`` (the search's words in order) is in
+    the title or abstract."""
+    wanted = terms.split()
+    if not wanted:
+        return 0.0
+    title_words, abstract_words = _words(title), _words(abstract)
+    weight = sum(
+        TITLE_WEIGHT * _has_term(title_words, term)
+        + ABSTRACT_WEIGHT * _has_term(abstract_words, term)
+        for term in wanted
+    )
+    words = phrase.split()
+    bonus = (
+        PHRASE_BONUS if _has_phrase(title_words, words) or _has_phrase(abstract_words, words) else 0
+    )
+    return weight / len(wanted) + bonus
+
+
+def has_terms(terms: str, name: str) -> bool:
+    """Whether the folded ``name`` holds every term (as a word or the start of one)."""
+    words = _words(name)
+    return all(_has_term(words, term) for term in terms.split())

@@ -1,0 +1,171 @@
+"""Search requests checked and answered: filters naming unknown entities or impossible ranges
+are refused (BAD_USER_INPUT naming the argument), pages of ids come from the search index and
+the entities from the request's loaders. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.paging import Ordering, Page, PageRequest
+from service.errors import BadUserInput
+from service.institutions.models import Institution
+from service.researchers.models import Researcher
+from service.search.criteria import (
+    Bucket,
+    NamedCriteria,
+    NamedFilter,
+    NamedKind,
+    NameOrder,
+    ResearcherCriteria,
+    ResearcherFilter,
+    ResearcherOrder,
+    WorkCriteria,
+    WorkFacet,
+    WorkFilter,
+    WorkOrder,
+)
+from service.search.index import SearchIndex, search_index
+from service.search.text import SearchText
+from service.topics.models import Topic
+from service.works.models import Venue
+
+MAX_FACET_VALUES = 50
+EMPTY: Page[Any] = Page(items=[], cursors=[])
+
+
+@dataclass(slots=True)
+class Results:
+    """A page of ids (or ``Hit``s) with the count of the whole list (computed once, when
+    asked)."""
+
+    page: Page[Any]
+    count: Callable[[], Awaitable[int]]
+
+
+def _counter(
+    total: int | None, count: Callable[[], Awaitable[int]]
+) -> Callable[[], Awaitable[int]]:
+    cached: list[int] = [] if total is None else [total]
+
+    async def counted() -> int:
+        if not cached:
+            cached.append(await count())
+        return cached[0]
+
+    return counted
+
+
+async def _none() -> int:
+    return 0
+
+
+class SearchService:
+    def index(self, session: AsyncSession) -> SearchIndex:
+        return search_index(session)
+
+    async def require(
+        self, session: AsyncSession, model: type[Any], id_: int | None, argument: str
+    ) -> None:
+        """BAD_USER_INPUT naming ``argument`` when no ``model`` has ``id_``."""
+        if id_ is not None and await session.get(model, id_) is None:
+            raise BadUserInput(f"`{argument}` names nothing that exists.", argument=argument)
+
+    async def check_researcher_filter(
+        self, session: AsyncSession, criteria: ResearcherCriteria
+    ) -> None:
+        f = criteria.filter
+        await self.require(session, Institution, f.institution_id, "filter.institution")
+        await self.require(session, Topic, f.topic_id, "filter.topic")
+        if f.works_min is not None and f.works_min < 0:
+            raise BadUserInput(
+                "`filter.worksMin` must not be negative.", argument="filter.worksMin"
+            )
+
+    async def check_work_filter(self, session: AsyncSession, criteria: WorkCriteria) -> None:
+        f = criteria.filter
+        if f.year_from is not None and f.year_to is not None and f.year_from > f.year_to:
+            raise BadUserInput(
+                "`filter.yearFrom` is after `filter.yearTo`.", argument="filter.yearFrom"
+            )
+        await self.require(session, Venue, f.venue_id, "filter.venue")
+        await self.require(session, Topic, f.topic_id, "filter.topic")
+        await self.require(session, Institution, f.institution_id, "filter.institution")
+        await self.require(session, Researcher, f.author_id, "filter.author")
+
+    def researcher_ordering(self, session: AsyncSession, criteria: ResearcherCriteria) -> Ordering:
+        return self.index(session).researcher_ordering(criteria)
+
+    def work_ordering(self, session: AsyncSession, criteria: WorkCriteria) -> Ordering:
+        return self.index(session).work_ordering(criteria)
+
+    def named_ordering(self, session: AsyncSession, criteria: NamedCriteria) -> Ordering:
+        return self.index(session).named_ordering(criteria)
+
+    async def researchers(
+        self, session: AsyncSession, criteria: ResearcherCriteria, request: PageRequest
+    ) -> Results:
+        if criteria.text is not None and criteria.text.finds_nothing:
+            return Results(EMPTY, _none)
+        index = self.index(session)
+        page, total = await index.researchers(criteria, request)
+        return Results(page, _counter(total, lambda: index.count_researchers(criteria)))
+
+    async def works(
+        self, session: AsyncSession, criteria: WorkCriteria, request: PageRequest
+    ) -> Results:
+        if criteria.text is not None and criteria.text.finds_nothing:
+            return Results(EMPTY, _none)
+        index = self.index(session)
+        page, total = await index.works(criteria, request)
+        return Results(page, _counter(total, lambda: index.count_works(criteria)))
+
+    async def named(
+        self, session: AsyncSession, criteria: NamedCriteria, request: PageRequest
+    ) -> Results:
+        if criteria.text is not None and criteria.text.finds_nothing:
+            return Results(EMPTY, _none)
+        index = self.index(session)
+        page, total = await index.named(criteria, request)
+        return Results(page, _counter(total, lambda: index.count_named(criteria)))
+
+    async def everything(
+        self, session: AsyncSession, search: SearchText | None, request: PageRequest
+    ) -> Results:
+        """Every kind at once, best first; nothing for no text."""
+        if search is None or search.finds_nothing:
+            return Results(EMPTY, _none)
+        index = self.index(session)
+        page = await index.everything(search, request)
+
+        async def count() -> int:
+            total = await index.count_researchers(
+                ResearcherCriteria(search, ResearcherFilter(), ResearcherOrder.RELEVANCE)
+            )
+            total += await index.count_works(
+                WorkCriteria(search, WorkFilter(), WorkOrder.RELEVANCE)
+            )
+            for kind in NamedKind:
+                total += await index.count_named(
+                    NamedCriteria(kind, search, NamedFilter(), NameOrder.RELEVANCE)
+                )
+            return total
+
+        return Results(page, _counter(None, count))
+
+    async def work_facet(
+        self, session: AsyncSession, criteria: WorkCriteria, facet: WorkFacet, limit: int
+    ) -> Sequence[Bucket]:
+        if not 1 <= limit <= MAX_FACET_VALUES:
+            raise BadUserInput(
+                f"`first` of a facet must be between 1 and {MAX_FACET_VALUES}.", argument="first"
+            )
+        if criteria.text is not None and criteria.text.finds_nothing:
+            return []
+        return await self.index(session).work_facet(criteria, facet, limit)
+
+
+search = SearchService()
