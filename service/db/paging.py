@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import QueryableAttribute, aliased
 
 from service.errors import BadUserInput
@@ -58,25 +67,31 @@ def encode_cursor(ordering: str, key: SortKey) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(ordering: Ordering, cursor: str) -> SortKey:
+def _int_bound(column: Column) -> int:
+    """How far an integer key of ``column`` can go: 64 bits for BIGINT keys, else 32."""
+    return 2**63 if isinstance(getattr(column, "type", None), BigInteger) else 2**31
+
+
+def decode_cursor(ordering: Ordering, cursor: str, argument: str = "after") -> SortKey:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
-        raise BadUserInput("Invalid cursor.") from exc
+        raise BadUserInput("Invalid cursor.", argument=argument) from exc
     if (
         not isinstance(values, list)
         or len(values) != len(ordering.columns) + 1
         or values[0] != ordering.name
     ):
-        raise BadUserInput("Invalid cursor: it belongs to another list.")
+        raise BadUserInput("Invalid cursor: it belongs to another list.", argument=argument)
     key = tuple(values[1:])
-    for value, expected in zip(key, ordering.cursor_types, strict=False):
+    for value, expected, column in zip(key, ordering.cursor_types, ordering.columns, strict=False):
         # bool is an int in Python; a cursor never holds one.
         if isinstance(value, bool) or not isinstance(value, expected):
-            raise BadUserInput("Invalid cursor.")
-        if isinstance(value, int) and not -(2**63) <= value < 2**63:  # what a key column holds
-            raise BadUserInput("Invalid cursor.")
+            raise BadUserInput("Invalid cursor.", argument=argument)
+        # No more than the key column holds (PostgreSQL refuses the parameter otherwise).
+        if isinstance(value, int) and not -_int_bound(column) <= value < _int_bound(column):
+            raise BadUserInput("Invalid cursor.", argument=argument)
     return key
 
 
@@ -106,8 +121,8 @@ def page_request(
         ordering=ordering.name,
         size=size,
         forward=forward,
-        after=decode_cursor(ordering, after) if after else None,
-        before=decode_cursor(ordering, before) if before else None,
+        after=decode_cursor(ordering, after, "after") if after else None,
+        before=decode_cursor(ordering, before, "before") if before else None,
     )
 
 

@@ -15,7 +15,9 @@ from sqlalchemy import (
     ColumnClause,
     ColumnElement,
     Double,
+    Select,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -25,7 +27,9 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.orm import QueryableAttribute
 
+from service.search.scoring import PHRASE_BONUS, TOPIC_BONUS
 from service.search.text import SearchText
 from service.topics.models import Topic
 from service.works.models import Work, WorkTopic
@@ -87,8 +91,17 @@ class TextSearch(Protocol):
     def topic_match(self) -> ColumnElement[bool]:
         """Topics whose name holds every term of the text."""
 
+    def among(self, column: QueryableAttribute[int], ids: Select[Any]) -> ColumnElement[bool]:
+        """``column`` is one of the ids ``ids`` selects: a filter (a topic's works) that should
+        drive the statement from its own index."""
+
 
 class PostgresTextSearch:
+    def among(self, column: QueryableAttribute[int], ids: Select[Any]) -> ColumnElement[bool]:
+        # `= ANY(ARRAY(...))`, not `IN (...)`: the ids become one value computed first, and the
+        # rows are fetched by primary key. As a semi-join the planner may scan every work.
+        return column == any_(func.array(ids.scalar_subquery()))
+
     VECTOR: ColumnClause[Any] = literal_column("works.search_vector")
     CONFIG: ColumnClause[Any] = literal_column("'bzpeer_english'::regconfig")
 
@@ -96,8 +109,8 @@ class PostgresTextSearch:
         return func.plainto_tsquery(self.CONFIG, TERMS)
 
     def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
-        # Both operators use the trigram index: whole names alike, or the text in a name.
-        return or_(table.search_name.op("%")(QUERY), QUERY.op("<%")(table.search_name))
+        # The trigram index answers `<%`: word similarity over pg_trgm's threshold (0.6).
+        return QUERY.op("<%")(table.search_name)
 
     def name_score(self, table: NamedTable) -> ColumnElement[float]:
         score = _tier(table.search_name) + func.word_similarity(QUERY, table.search_name)
@@ -112,19 +125,25 @@ class PostgresTextSearch:
         )
 
     def work_match(self) -> ColumnElement[bool]:
-        return or_(self.VECTOR.op("@@")(self._tsquery()), Work.id.in_(self._topic_works()))
+        # Both sides indexable (GIN, primary key), so PostgreSQL ORs two bitmaps instead of
+        # testing every work's vector.
+        return or_(self.VECTOR.op("@@")(self._tsquery()), self.among(Work.id, self._topic_works()))
 
     def work_score(self) -> ColumnElement[float]:
         phrase = func.phraseto_tsquery(self.CONFIG, PHRASE)
+        title = func.ts_filter(self.VECTOR, literal_column("'{a}'::\"char\"[]"))
         score = (
             func.ts_rank(self.VECTOR, self._tsquery())
-            + case((self.VECTOR.op("@@")(phrase), 1.0), else_=0.0)
-            + case((Work.id.in_(self._topic_works()), 0.5), else_=0.0)
+            + case((title.op("@@")(phrase), PHRASE_BONUS), else_=0.0)
+            + case((Work.id.in_(self._topic_works()), TOPIC_BONUS), else_=0.0)
         )
         return cast(score, Double)
 
 
 class SqliteTextSearch:
+    def among(self, column: QueryableAttribute[int], ids: Select[Any]) -> ColumnElement[bool]:
+        return column.in_(ids)
+
     def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
         if short:  # the trigram index needs three letters: scan for names starting so
             candidates: ColumnElement[bool] = or_(
@@ -155,7 +174,7 @@ class SqliteTextSearch:
 
     def work_score(self) -> ColumnElement[float]:
         score = func.bzpeer_text_score(TERMS, PHRASE, Work.title, Work.abstract) + case(
-            (Work.id.in_(self._topic_works()), 0.5), else_=0.0
+            (Work.id.in_(self._topic_works()), TOPIC_BONUS), else_=0.0
         )
         return cast(score, Double)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
@@ -128,12 +129,10 @@ class SqlSearchIndex:
                 )
             )
         if f.topic_id is not None:
-            stmt = stmt.where(
-                exists().where(
-                    ResearcherTopic.researcher_id == Researcher.id,
-                    ResearcherTopic.topic_id == bindparam("topic_id"),
-                )
+            on_topic = select(ResearcherTopic.researcher_id).where(
+                ResearcherTopic.topic_id == bindparam("topic_id")
             )
+            stmt = stmt.where(self.text.among(Researcher.id, on_topic))
         if f.verification_level is not None:
             level = func.coalesce(TrustSnapshot.verification_level, "L0")
             stmt = stmt.where(level == bindparam("verification_level"))
@@ -204,29 +203,20 @@ class SqlSearchIndex:
         if f.venue_id is not None:
             conditions.append(Work.venue_id == bindparam("venue_id"))
         if f.topic_id is not None:
-            conditions.append(
-                Work.id.in_(
-                    select(WorkTopic.work_id).where(WorkTopic.topic_id == bindparam("topic_id"))
-                )
-            )
+            on_topic = select(WorkTopic.work_id).where(WorkTopic.topic_id == bindparam("topic_id"))
+            conditions.append(self.text.among(Work.id, on_topic))
         if f.institution_id is not None:
-            conditions.append(
-                Work.id.in_(
-                    select(Authorship.work_id)
-                    .join(
-                        AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id
-                    )
-                    .where(AuthorshipInstitution.institution_id == bindparam("institution_id"))
-                )
+            at_institution = (
+                select(Authorship.work_id)
+                .join(AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id)
+                .where(AuthorshipInstitution.institution_id == bindparam("institution_id"))
             )
+            conditions.append(self.text.among(Work.id, at_institution))
         if f.author_id is not None:
-            conditions.append(
-                Work.id.in_(
-                    select(Authorship.work_id).where(
-                        Authorship.researcher_id == bindparam("author_id")
-                    )
-                )
+            by_author = select(Authorship.work_id).where(
+                Authorship.researcher_id == bindparam("author_id")
             )
+            conditions.append(self.text.among(Work.id, by_author))
         if f.has_abstract is not None:
             has = and_(Work.abstract.is_not(None), Work.abstract != "")
             conditions.append(has if f.has_abstract else ~has)
@@ -371,7 +361,9 @@ class SqlSearchIndex:
     def everything_ordering(self) -> Ordering:
         """The cursor shape of ``everything``: (scaled score, kind, id)."""
         return Ordering(
-            "search", (literal(0.0), literal(0), literal(0)), cursor_types=(SCORE, int, int)
+            "search",
+            (literal(0.0), literal(0), literal(0, BigInteger)),
+            cursor_types=(SCORE, int, int),
         )
 
     def _hits(self, kind: HitKind, search: SearchText) -> tuple[Select[Any], Ordering]:

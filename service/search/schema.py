@@ -33,6 +33,7 @@ from service.search.types import (
     WorkFilter,
     WorkSearchConnection,
 )
+from service.text import clean_text
 from service.topics.models import TopicLevel
 from service.topics.types import Topic
 from service.works.models import VenueType
@@ -207,7 +208,9 @@ class SearchQuery:
         given = filter or InstitutionFilter()
         named = c.NamedFilter(
             country=_country(given.country, "filter.country"),
-            type=given.type.strip().lower() if given.type else None,
+            type=clean_text(given.type, argument="filter.type", max_length=32).lower()
+            if given.type
+            else None,
         )
         return await _named(
             info,

@@ -7,19 +7,21 @@ from __future__ import annotations
 import re
 
 from service.researchers.names import fold_name
-from service.search.trigrams import similarity, word_similarity
+from service.search.trigrams import word_similarity
 
-SIMILAR = 0.3
-"""pg_trgm's ``similarity_threshold``: a name this similar to the text matches."""
 WORD_SIMILAR = 0.6
-"""pg_trgm's ``word_similarity_threshold``: the text this similar to a part of a name matches."""
+"""pg_trgm's ``word_similarity_threshold``: a name matches when a run of it is this similar to
+the text. (Whole-name similarity at pg_trgm's 0.3 also matched every namesake of one word of
+a two-word name: 16,000 candidates for "Elena Petrov" at a million researchers.)"""
 TITLE_WEIGHT = 1.0
 ABSTRACT_WEIGHT = 0.4
 """ts_rank's default weights of A (title) and B (abstract)."""
 PHRASE_BONUS = 1.0
-"""The words of the search, in order, in the title or abstract."""
-TOPIC_BONUS = 0.5
-"""The work has a topic whose name holds every word of the search."""
+"""The words of the search, in order, in the title (in an abstract, a phrase is often there
+in passing: its words count, not their order)."""
+TOPIC_BONUS = 1.0
+"""The work has a topic whose name holds every word of the search: a topic's name typed in
+full asks for its works before works that merely mention the words."""
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -33,10 +35,7 @@ def name_tier(folded_query: str, name: str) -> int:
 
 
 def name_matches(folded_query: str, name: str) -> bool:
-    return (
-        similarity(folded_query, name) >= SIMILAR
-        or word_similarity(folded_query, name) >= WORD_SIMILAR
-    )
+    return word_similarity(folded_query, name) >= WORD_SIMILAR
 
 
 def name_score(folded_query: str, name: str) -> float:
@@ -62,7 +61,7 @@ def _has_phrase(words: list[str], phrase: list[str]) -> bool:
 def text_score(terms: str, phrase: str, title: str, abstract: str | None) -> float:
     """``terms`` (space-separated, stop words out) weighted by where they occur, as a share
     of all of them, plus ``PHRASE_BONUS`` when ``phrase`` (the search's words in order) is in
-    the title or abstract."""
+    the title."""
     wanted = terms.split()
     if not wanted:
         return 0.0
@@ -72,10 +71,7 @@ def text_score(terms: str, phrase: str, title: str, abstract: str | None) -> flo
         + ABSTRACT_WEIGHT * _has_term(abstract_words, term)
         for term in wanted
     )
-    words = phrase.split()
-    bonus = (
-        PHRASE_BONUS if _has_phrase(title_words, words) or _has_phrase(abstract_words, words) else 0
-    )
+    bonus = PHRASE_BONUS if _has_phrase(title_words, phrase.split()) else 0.0
     return weight / len(wanted) + bonus
 
 

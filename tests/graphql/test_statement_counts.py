@@ -56,3 +56,23 @@ class TestStatementCounts:
         few = statements(demo_server, query, {"q": "", "first": 2})
         many = statements(demo_server, query, {"q": "", "first": 9})
         assert few == many
+        # A text search counts its matches in the page's own statement.
+        counts = {statements(demo_server, query, {"q": "liu", "first": n}) for n in (1, 5)}
+        assert len(counts) == 1 and counts.pop() <= 5
+
+    def test_works_search_with_facets_does_not_grow_with_page_size(
+        self, demo_server: LiveServer
+    ) -> None:
+        query = contract("works_search.graphql")
+        for text in (None, "graph"):
+            counts = {statements(demo_server, query, {"q": text, "first": n}) for n in (1, 10)}
+            # page, count, 5 facets, then one batch per level: works, venues, authorships,
+            # authors (and their trust and affiliation, joined in)
+            assert len(counts) == 1 and counts.pop() <= 12, text
+
+    def test_search_box_does_not_grow_with_page_size(self, demo_server: LiveServer) -> None:
+        query = contract("search_box.graphql")
+        counts = [statements(demo_server, query, {"text": "li", "first": n}) for n in (1, 8, 30)]
+        # One statement per kind, then one batch per kind shown (and per level below it):
+        # more rows add kinds at most, never statements per row.
+        assert max(counts) <= 14, counts

@@ -1,0 +1,273 @@
+"""Relevance a person would call right, on the KFUPM records imported into each backend: a
+misspelled name finds the person first, names with diacritics, transliterated letters and
+Unicode hyphens match their plain spellings, a phrase from a title finds that work first, a
+topic's name finds the works of that topic; facet counts equal a recount in SQL over the very
+works the connection lists; a work imported through the API is findable in the same second,
+and an updated title is found by its new words only."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.app import create_app
+from service.graphql.relay import from_global_id, to_global_id
+from tests.imports.support import AUTHORS_FILE, WORKS_FILE, fetch, import_into, read_jsonl
+from tests.imports.test_integrator_api import import_key
+from tests.support import LiveServer, contract, create_database, drop_database, serve, settings_for
+
+RESEARCHERS = """query($q: String!, $first: Int = 5) {
+  researchers(search: $q, first: $first) { totalCount edges { node { id displayName } } }
+}"""
+WORKS = """query($q: String, $filter: WorkFilter, $first: Int = 5, $after: String) {
+  works(search: $q, filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id title topics(first: 10) { edges { node { displayName } } } } }
+  }
+}"""
+FACETS = """query($q: String, $filter: WorkFilter) {
+  works(search: $q, filter: $filter, first: 1) {
+    totalCount
+    facets {
+      byYear(first: 50) { value label count }
+      byType(first: 50) { value label count }
+      byTopic(first: 50) { value label count }
+      byVenue(first: 50) { value label count }
+      byInstitution(first: 50) { value label count }
+    }
+  }
+}"""
+SEARCH_BOX = """query($text: String!) {
+  search(text: $text, first: 5) {
+    edges { node { __typename ... on Researcher { displayName } ... on Work { title }
+                   ... on Topic { displayName } ... on Institution { displayName }
+                   ... on Venue { displayName } } }
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+def imported(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = create_database(backend, Path(tmp_path_factory.mktemp("search")))
+    try:
+        import_into(url, WORKS_FILE, AUTHORS_FILE, bulk_threshold=0)
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def server(imported: str) -> Iterator[LiveServer]:
+    with serve(create_app(settings_for(imported, in_process_workers=False))) as live:
+        yield live
+
+
+def answer(server: LiveServer, query: str, **variables: Any) -> dict[str, Any]:
+    body = server.graphql(query, variables)
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def names_found(server: LiveServer, text: str) -> list[str]:
+    found = answer(server, RESEARCHERS, q=text)["researchers"]["edges"]
+    return [edge["node"]["displayName"] for edge in found]
+
+
+def titles_found(server: LiveServer, text: str, **variables: Any) -> list[str]:
+    found = answer(server, WORKS, q=text, **variables)["works"]["edges"]
+    return [edge["node"]["title"] for edge in found]
+
+
+class TestNames:
+    @pytest.mark.parametrize(
+        ("typed", "expected"),
+        [
+            ("Salahedin Elkatatni", "Salaheldin Elkatatny"),  # two letters off, one missing
+            ("Abdullatif Al Shuhail", "Abdullatif Al\u2010Shuhail"),  # a space for U+2010
+            ("elkatatny", "Salaheldin Elkatatny"),  # the family name alone
+        ],
+    )
+    def test_a_misspelled_name_finds_the_person_first(
+        self, server: LiveServer, typed: str, expected: str
+    ) -> None:
+        assert names_found(server, typed)[0] == expected
+
+    @pytest.mark.parametrize(
+        ("typed", "expected"),
+        [
+            ("Piotr Kolaczek", "Piotr Ko\u0142aczek"),  # ł: no accent to strip, transliterated
+            ("Stefan Schroder", "Stefan Schr\u00f6der"),
+            ("Maria Laura Gomez Dacal", "Mar\u0131\u0301a Laura G\u00f3mez Dacal"),
+            ("Yu-Shu Wu", "Yu\u2010Shu Wu"),  # ASCII hyphen for U+2010
+            ("Korhan Ayranci", "Korhan Ayranc\u0131"),  # dotless i
+            ("STEFAN SCHRÖDER", "Stefan Schr\u00f6der"),
+        ],
+    )
+    def test_plain_spellings_match_names_with_diacritics_and_hyphens(
+        self, server: LiveServer, typed: str, expected: str
+    ) -> None:
+        assert names_found(server, typed)[0] == expected
+
+    def test_exact_and_prefix_matches_come_before_similar_names(self, server: LiveServer) -> None:
+        found = names_found(server, "Mohamed Mahmoud")
+        assert found[0] == "Mohamed Mahmoud"
+        assert all(name.lower().startswith("mohamed") for name in found[:2])
+
+    def test_the_search_box_finds_a_person_by_a_misspelled_name(self, server: LiveServer) -> None:
+        edges = answer(server, SEARCH_BOX, text="Salahedin Elkatatni")["search"]["edges"]
+        assert edges[0]["node"] == {
+            "__typename": "Researcher",
+            "displayName": "Salaheldin Elkatatny",
+        }
+
+
+class TestWorks:
+    @pytest.mark.parametrize(
+        ("phrase", "title"),
+        [
+            (
+                "insights into ichnological analysis",
+                "Deep Learning Applications in Geosciences: Insights into Ichnological Analysis",
+            ),
+            ("shear bands polygonal", "Simulation of shear bands using polygonal particles"),
+        ],
+    )
+    def test_a_phrase_from_a_title_finds_that_work_first(
+        self, server: LiveServer, phrase: str, title: str
+    ) -> None:
+        assert titles_found(server, phrase)[0] == title
+
+    def test_stemming_finds_other_forms_of_a_word(self, server: LiveServer) -> None:
+        singular = answer(server, WORKS, q="simulation of shear band")["works"]
+        assert singular["edges"][0]["node"]["title"] == (
+            "Simulation of shear bands using polygonal particles"
+        )
+
+    def test_a_topic_name_finds_the_works_of_that_topic_first(
+        self, server: LiveServer, imported: str
+    ) -> None:
+        topic = "Enhanced Oil Recovery Techniques"
+        works = answer(server, WORKS, q=topic, first=10)["works"]
+        for edge in works["edges"]:
+            topics = [t["node"]["displayName"] for t in edge["node"]["topics"]["edges"]]
+            assert topic in topics, edge["node"]["title"]
+        (tagged,) = fetch(
+            imported,
+            "SELECT count(DISTINCT wt.work_id) FROM work_topics AS wt "
+            "JOIN topics AS t ON t.id = wt.topic_id WHERE t.display_name = :name",
+            name=topic,
+        )
+        assert works["totalCount"] >= tagged[0] > 10
+
+    def test_the_search_box_finds_a_work_by_its_title(self, server: LiveServer) -> None:
+        edges = answer(server, SEARCH_BOX, text="insights into ichnological analysis")
+        titles = [e["node"].get("title") for e in edges["search"]["edges"]]
+        assert "Deep Learning Applications in Geosciences: Insights into Ichnological Analysis" in (
+            titles
+        )
+
+
+def every_work(server: LiveServer, text: str | None, filter: dict[str, Any]) -> list[int]:
+    """The ids of every work the connection lists, page by page."""
+    ids: list[int] = []
+    after = None
+    while True:
+        works = answer(server, WORKS, q=text, filter=filter, first=100, after=after)["works"]
+        ids += [from_global_id(e["node"]["id"], "Work")[1] for e in works["edges"]]
+        if not works["pageInfo"]["hasNextPage"]:
+            return ids
+        after = works["pageInfo"]["endCursor"]
+
+
+RECOUNTS = {
+    "byYear": "SELECT CAST(w.publication_year AS TEXT), count(*) FROM works AS w "
+    "WHERE w.id IN ({ids}) AND w.publication_year IS NOT NULL GROUP BY w.publication_year",
+    "byType": "SELECT w.type, count(*) FROM works AS w WHERE w.id IN ({ids}) GROUP BY w.type",
+    "byTopic": "SELECT wt.topic_id, count(DISTINCT wt.work_id) FROM work_topics AS wt "
+    "WHERE wt.work_id IN ({ids}) GROUP BY wt.topic_id",
+    "byVenue": "SELECT w.venue_id, count(*) FROM works AS w "
+    "WHERE w.id IN ({ids}) AND w.venue_id IS NOT NULL GROUP BY w.venue_id",
+    "byInstitution": "SELECT ai.institution_id, count(DISTINCT a.work_id) FROM authorships AS a "
+    "JOIN authorship_institutions AS ai ON ai.authorship_id = a.id "
+    "WHERE a.work_id IN ({ids}) GROUP BY ai.institution_id",
+}
+NODE_TYPES = {"byTopic": "Topic", "byVenue": "Venue", "byInstitution": "Institution"}
+
+
+class TestFacets:
+    @pytest.mark.parametrize(
+        ("text", "years"),
+        [("reservoir", (2015, 2022)), (None, (2019, 2020)), ("seismic inversion", (2000, 2030))],
+    )
+    def test_facet_counts_equal_a_recount_of_the_listed_works(
+        self, server: LiveServer, imported: str, text: str | None, years: tuple[int, int]
+    ) -> None:
+        (topic,) = fetch(
+            imported,
+            "SELECT t.id FROM topics AS t JOIN work_topics AS wt ON wt.topic_id = t.id "
+            "WHERE t.display_name = 'Hydrocarbon exploration and reservoir analysis' "
+            "GROUP BY t.id",
+        )
+        filter = {
+            "yearFrom": years[0],
+            "yearTo": years[1],
+            "topic": to_global_id("Topic", topic[0]),
+        }
+        listed = every_work(server, text, filter)
+        assert len(listed) > 5
+        works = answer(server, FACETS, q=text, filter=filter)["works"]
+        assert works["totalCount"] == len(listed)
+        ids = ",".join(map(str, listed))
+        for facet, recount in RECOUNTS.items():
+            node = NODE_TYPES.get(facet)
+            # Most works first, ties by value; each facet keeps its 50 largest values.
+            rows = sorted(fetch(imported, recount.format(ids=ids)), key=lambda r: (-r[1], r[0]))
+            expected = [
+                {"value": to_global_id(node, value) if node else str(value), "count": count}
+                for value, count in rows[:50]
+            ]
+            given = [{"value": b["value"], "count": b["count"]} for b in works["facets"][facet]]
+            assert given == expected, facet
+
+    def test_years_outside_the_filter_are_not_counted(self, server: LiveServer) -> None:
+        works = answer(server, FACETS, q="reservoir", filter={"yearFrom": 2020, "yearTo": 2021})
+        years = {bucket["value"] for bucket in works["works"]["facets"]["byYear"]}
+        assert years == {"2020", "2021"}
+
+
+class TestFreshness:
+    def test_an_imported_work_is_found_at_once_and_an_update_by_its_new_title(
+        self, server: LiveServer, imported: str
+    ) -> None:
+        record = copy.deepcopy(read_jsonl(WORKS_FILE)[0])
+        record["id"] = "https://openalex.org/W9000000001"
+        record["doi"] = None
+        record["ids"] = {"openalex": record["id"]}
+        record["title"] = record["display_name"] = "Zygomorphic quasicrystal lattices in carbonates"
+        key = import_key(imported, "search-freshness")
+        body = server.graphql(
+            contract("import_works.graphql"),
+            {"records": [record]},
+            token=key,
+            operation="ImportWorks",
+        )
+        assert body["data"]["importWorks"]["created"] == 1, body
+        assert titles_found(server, "zygomorphic quasicrystal") == [record["title"]]
+
+        record["title"] = record["display_name"] = "Heliotropic crystal lattices in carbonates"
+        record["updated_date"] = "2030-01-01T00:00:00"
+        body = server.graphql(
+            contract("import_works.graphql"),
+            {"records": [record]},
+            token=key,
+            operation="ImportWorks",
+        )
+        assert body["data"]["importWorks"]["updated"] == 1, body
+        assert titles_found(server, "heliotropic crystal") == [record["title"]]
+        assert titles_found(server, "zygomorphic quasicrystal") == []
