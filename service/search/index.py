@@ -7,6 +7,7 @@ what the database does not hold."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,9 +43,10 @@ class SearchIndex(Protocol):
 
     async def count_works(self, criteria: WorkCriteria) -> int: ...
 
-    async def work_facet(
-        self, criteria: WorkCriteria, facet: WorkFacet, limit: int
-    ) -> list[Bucket]: ...
+    async def work_facets(
+        self, criteria: WorkCriteria, wanted: Mapping[WorkFacet, int]
+    ) -> dict[WorkFacet, list[Bucket]]:
+        """The buckets of each facet wanted (with how many values to keep)."""
 
     def named_ordering(self, criteria: NamedCriteria) -> Ordering: ...
 

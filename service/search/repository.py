@@ -8,19 +8,22 @@ exact under inserts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
+    String,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     literal,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -259,54 +262,74 @@ class SqlSearchIndex:
             values,
         )
 
-    async def work_facet(
-        self, criteria: WorkCriteria, facet: WorkFacet, limit: int
-    ) -> list[Bucket]:
-        """The ``limit`` most frequent values of ``facet`` among the works ``criteria`` finds,
-        most works first (ties by value)."""
+    async def work_facets(
+        self, criteria: WorkCriteria, wanted: Mapping[WorkFacet, int]
+    ) -> dict[WorkFacet, list[Bucket]]:
+        """For each facet wanted, its ``limit`` most frequent values among the works
+        ``criteria`` finds, most works first (ties by value): one statement, which finds the
+        works once (a CTE) and groups them once per facet."""
+        facets = sorted(wanted, key=lambda f: f.value)
 
-        def build() -> Select[Any]:
-            conditions = self._work_conditions(criteria)
-            value: Any
-            label: Any
-            counted = func.count(Work.id.distinct())
-            if facet is WorkFacet.YEAR:
-                value = label = Work.publication_year
-                stmt = select(value, label, counted).where(value.is_not(None))
-            elif facet is WorkFacet.TYPE:
-                value = label = Work.type
-                stmt = select(value, label, counted)
-            elif facet is WorkFacet.VENUE:
-                value, label = Venue.id, Venue.display_name
-                stmt = select(value, label, counted).join(Venue, Venue.id == Work.venue_id)
-            elif facet is WorkFacet.TOPIC:
-                value, label = Topic.id, Topic.display_name
-                stmt = (
-                    select(value, label, counted)
-                    .join(WorkTopic, WorkTopic.work_id == Work.id)
-                    .join(Topic, Topic.id == WorkTopic.topic_id)
-                )
-            else:
-                value, label = Institution.id, Institution.display_name
-                stmt = (
-                    select(value, label, counted)
-                    .join(Authorship, Authorship.work_id == Work.id)
-                    .join(
-                        AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id
-                    )
-                    .join(Institution, Institution.id == AuthorshipInstitution.institution_id)
-                )
-            return (
-                stmt.where(*conditions)
-                .group_by(value, label)
-                .order_by(counted.desc(), value)
-                .limit(bindparam("facet_limit"))
+        def build() -> Any:
+            matched = (
+                select(Work.id, Work.publication_year, Work.type, Work.venue_id)
+                .where(*self._work_conditions(criteria))
+                .cte("matched")
             )
+            parts = [self._facet(matched, facet) for facet in facets]
+            return union_all(*parts) if len(parts) > 1 else parts[0]
 
-        stmt = statement(("facet", self.dialect, self._work_key(criteria), facet), build)
+        stmt = statement(("facets", self.dialect, self._work_key(criteria), tuple(facets)), build)
         values = _filter_values(criteria.filter) | _text_values(criteria.text)
-        rows = (await self.session.execute(stmt, values | {"facet_limit": limit})).all()
-        return [Bucket(value=str(v), label=str(label), count=int(n)) for v, label, n in rows]
+        limits = {f"limit_{facet.value}": wanted[facet] for facet in facets}
+        rows = (await self.session.execute(stmt, values | limits)).all()
+        found: dict[WorkFacet, list[Bucket]] = {facet: [] for facet in facets}
+        for facet, value, label, count in rows:
+            found[WorkFacet(facet)].append(Bucket(value=value, label=label, count=int(count)))
+        return found
+
+    def _facet(self, matched: Any, facet: WorkFacet) -> Select[Any]:
+        """One facet's buckets over the ``matched`` works, as (facet, value, label, count)."""
+        counted = func.count(matched.c.id.distinct())
+        stmt: Any
+        if facet is WorkFacet.YEAR:
+            value = label = matched.c.publication_year
+            stmt = select(value, label, counted).where(value.is_not(None))
+        elif facet is WorkFacet.TYPE:
+            value = label = matched.c.type
+            stmt = select(value, label, counted)
+        elif facet is WorkFacet.VENUE:
+            value, label = Venue.id, Venue.display_name
+            stmt = select(value, label, counted).join(Venue, Venue.id == matched.c.venue_id)
+        elif facet is WorkFacet.TOPIC:
+            value, label = Topic.id, Topic.display_name
+            stmt = (
+                select(value, label, counted)
+                .join(WorkTopic, WorkTopic.work_id == matched.c.id)
+                .join(Topic, Topic.id == WorkTopic.topic_id)
+            )
+        else:
+            value, label = Institution.id, Institution.display_name
+            stmt = (
+                select(value, label, counted)
+                .join(Authorship, Authorship.work_id == matched.c.id)
+                .join(AuthorshipInstitution, AuthorshipInstitution.authorship_id == Authorship.id)
+                .join(Institution, Institution.id == AuthorshipInstitution.institution_id)
+            )
+        top = (
+            stmt.select_from(matched)
+            .group_by(value, label)
+            .order_by(counted.desc(), value)
+            .limit(bindparam(f"limit_{facet.value}"))
+            .subquery()
+        )
+        # Wrapped, so that each part keeps its own ORDER BY and LIMIT inside UNION ALL.
+        return select(
+            literal(facet.value).label("facet"),
+            cast(top.c[0], String).label("value"),
+            cast(top.c[1], String).label("label"),
+            top.c[2],
+        )
 
     # -- topics, institutions, venues ---------------------------------------------------------
 

@@ -4,7 +4,7 @@ the entities from the request's loaders. Never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,16 +156,18 @@ class SearchService:
 
         return Results(page, _counter(None, count))
 
-    async def work_facet(
-        self, session: AsyncSession, criteria: WorkCriteria, facet: WorkFacet, limit: int
-    ) -> Sequence[Bucket]:
+    def check_facet_size(self, limit: int) -> None:
         if not 1 <= limit <= MAX_FACET_VALUES:
             raise BadUserInput(
                 f"`first` of a facet must be between 1 and {MAX_FACET_VALUES}.", argument="first"
             )
+
+    async def work_facets(
+        self, session: AsyncSession, criteria: WorkCriteria, wanted: Mapping[WorkFacet, int]
+    ) -> dict[WorkFacet, list[Bucket]]:
         if criteria.text is not None and criteria.text.finds_nothing:
-            return []
-        return await self.index(session).work_facet(criteria, facet, limit)
+            return {facet: [] for facet in wanted}
+        return await self.index(session).work_facets(criteria, wanted)
 
 
 search = SearchService()

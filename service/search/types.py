@@ -107,7 +107,8 @@ class WorkFacets:
     async def _buckets(
         self, info: Info, facet: WorkFacet, first: int, node: str = ""
     ) -> list[FacetBucket]:
-        found = await search.work_facet(info.context.session, self.criteria, facet, first)
+        search.check_facet_size(first)
+        found = await info.context.loaders.work_facets.load((self.criteria, facet, first))
         return [
             FacetBucket(
                 value=to_global_id(node, int(b.value)) if node else b.value,
