@@ -28,7 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from service.config import Settings
+from service.db.engine import create_engine
 from service.db.migrate import upgrade
+from service.db.session import writer_options
 from service.db.unit_of_work import derive_session
 from service.demo.loader import load_demo
 from service.documents import document
@@ -111,6 +113,14 @@ def environment(**extra: str) -> dict[str, str]:
     }
     # As ``settings_for``: tests write with plain SQL too, which no change version follows.
     return env | {"BZPEER_RESPONSE_CACHE_ENTRIES": "0"} | extra
+
+
+def writer_engine(settings: Settings) -> AsyncEngine:
+    """An engine for a test that writes beside a running service: its transactions begin as
+    writers (SQLite's ``BEGIN IMMEDIATE``), as the service's own writers do. On SQLite a deferred
+    transaction whose first write reaches a table with full-text triggers fails at once
+    ("database is locked") while another connection writes, instead of waiting its turn."""
+    return create_engine(settings, maintenance=True, execution_options=writer_options("sqlite"))
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SQLITE_BEGIN = "sqlite_begin"
 """Execution option naming SQLite's BEGIN mode: ``IMMEDIATE`` for transactions that will write,
 so that they queue for the write lock (busy_timeout) instead of failing on upgrade when another
-connection wrote since they read."""
+connection wrote since they read. A first write to a table with full-text triggers (migration
+0014) is such an upgrade: FTS5 reads its own tables before the write lock is taken."""
 
 
 def writer_options(dialect_name: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 
 from service.app import create_app
-from service.db.engine import create_engine
 from tests.peers import MailTrap, OrcidServer, code_in, orcid_server, smtp_server
 from tests.support import (
     LiveServer,
@@ -21,6 +20,7 @@ from tests.support import (
     load_demo_into,
     serve,
     settings_for,
+    writer_engine,
 )
 
 ARJUN_ORCID = "0000-0002-1825-0097"
@@ -68,7 +68,7 @@ def run_sql(url: str, statement: str) -> list[Any]:
     """One statement in a transaction of its own; its rows, if any."""
 
     async def run() -> list[Any]:
-        engine = create_engine(settings_for(url))
+        engine = writer_engine(settings_for(url))
         try:
             async with engine.begin() as connection:
                 result = await connection.execute(text(statement))

@@ -20,7 +20,9 @@ def _diff(url: str) -> list[object]:
             async with engine.connect() as connection:
 
                 def compare(sync: Connection) -> list[object]:
-                    context = MigrationContext.configure(sync, opts={"compare_type": True, "include_object": compared_with_models})
+                    context = MigrationContext.configure(
+                        sync, opts={"compare_type": True, "include_object": compared_with_models}
+                    )
                     return list(compare_metadata(context, Base.metadata))
 
                 return await connection.run_sync(compare)

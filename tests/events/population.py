@@ -16,11 +16,12 @@ from service.accounts.models import Account, AccountSession
 from service.accounts.secrets import new_token
 from service.config import Settings
 from service.db.base import utcnow
-from service.db.engine import create_engine, create_sessionmaker
+from service.db.engine import create_sessionmaker
 from service.events.service import emit
 from service.follows.models import Follow
 from service.researchers.models import Researcher
 from service.works.models import Authorship, Work, WorkTopic, WorkType
+from tests.support import writer_engine
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Member:
 
 
 async def _accounts(settings: Settings, count: int) -> list[Member]:
-    engine = create_engine(settings, maintenance=True)
+    engine = writer_engine(settings)
     members: list[Member] = []
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
@@ -71,7 +72,7 @@ def confirmed_accounts(settings: Settings, count: int) -> list[Member]:
 async def _follow_all(
     settings: Settings, researcher_id: int, account_ids: Sequence[int], per_commit: int
 ) -> None:
-    engine = create_engine(settings, maintenance=True)
+    engine = writer_engine(settings)
     try:
         for start in range(0, len(account_ids), per_commit):
             async with create_sessionmaker(engine)() as session, session.begin():
@@ -98,7 +99,7 @@ def follow_all(
 async def _add_work(
     settings: Settings, title: str, author_ids: Sequence[int], topic_ids: Sequence[int]
 ) -> int:
-    engine = create_engine(settings, maintenance=True)
+    engine = writer_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             work = Work(title=title, type=WorkType.ARTICLE, doi=f"10.5555/{uuid.uuid4().hex[:12]}")
@@ -124,7 +125,7 @@ def add_work(
 
 
 async def _query(settings: Settings, statement: str, params: dict[str, Any]) -> list[Any]:
-    engine = create_engine(settings, maintenance=True)
+    engine = writer_engine(settings)
     try:
         async with engine.begin() as connection:
             result = await connection.execute(text(statement), params)
@@ -138,7 +139,7 @@ def sql(settings: Settings, statement: str, **params: Any) -> list[Any]:
 
 
 async def _researcher_ids(settings: Settings) -> list[int]:
-    engine = create_engine(settings, maintenance=True)
+    engine = writer_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
             return list(
@@ -153,7 +154,7 @@ def researcher_ids(settings: Settings) -> list[int]:
 
 
 async def _add_researchers(settings: Settings, names: Sequence[str]) -> list[int]:
-    engine = create_engine(settings, maintenance=True)
+    engine = writer_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             added = [Researcher(display_name=name, search_name=name.lower()) for name in names]

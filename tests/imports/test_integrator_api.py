@@ -25,10 +25,17 @@ from service.accounts.service import API_KEY_PREFIX
 from service.app import create_app
 from service.cli import _create_api_key
 from service.config import Settings
-from service.db.engine import create_engine
 from service.graphql.relay import to_global_id
 from tests.imports.support import MEMBER_FILE, WORKS_FILE, read_jsonl
-from tests.support import LiveServer, contract, errors_of, eventually, serve, settings_for
+from tests.support import (
+    LiveServer,
+    contract,
+    errors_of,
+    eventually,
+    serve,
+    settings_for,
+    writer_engine,
+)
 
 DOCUMENT = contract("import_works.graphql")
 VIEWER_ACTIONS = contract("viewer_actions.graphql")
@@ -94,7 +101,7 @@ def sql(url: str, statement: str, **params: Any) -> list[Any]:
     """One statement in a transaction of its own; its rows, if any."""
 
     async def run() -> list[Any]:
-        engine = create_engine(settings_for(url))
+        engine = writer_engine(settings_for(url))
         try:
             async with engine.begin() as connection:
                 result = await connection.execute(text(statement), params)
