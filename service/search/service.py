@@ -63,6 +63,19 @@ async def _none() -> int:
     return 0
 
 
+async def _listed(
+    criteria: Any,
+    request: PageRequest,
+    page_of: Callable[[Any, PageRequest], Awaitable[tuple[Page[int], int | None]]],
+    count_of: Callable[[Any], Awaitable[int]],
+) -> Results:
+    """One list's page and its count; nothing for a text that can find nothing."""
+    if criteria.text is not None and criteria.text.finds_nothing:
+        return Results(EMPTY, _none)
+    page, total = await page_of(criteria, request)
+    return Results(page, _counter(total, lambda: count_of(criteria)))
+
+
 class SearchService:
     def index(self, session: AsyncSession) -> SearchIndex:
         return search_index(session)
@@ -108,29 +121,20 @@ class SearchService:
     async def researchers(
         self, session: AsyncSession, criteria: ResearcherCriteria, request: PageRequest
     ) -> Results:
-        if criteria.text is not None and criteria.text.finds_nothing:
-            return Results(EMPTY, _none)
         index = self.index(session)
-        page, total = await index.researchers(criteria, request)
-        return Results(page, _counter(total, lambda: index.count_researchers(criteria)))
+        return await _listed(criteria, request, index.researchers, index.count_researchers)
 
     async def works(
         self, session: AsyncSession, criteria: WorkCriteria, request: PageRequest
     ) -> Results:
-        if criteria.text is not None and criteria.text.finds_nothing:
-            return Results(EMPTY, _none)
         index = self.index(session)
-        page, total = await index.works(criteria, request)
-        return Results(page, _counter(total, lambda: index.count_works(criteria)))
+        return await _listed(criteria, request, index.works, index.count_works)
 
     async def named(
         self, session: AsyncSession, criteria: NamedCriteria, request: PageRequest
     ) -> Results:
-        if criteria.text is not None and criteria.text.finds_nothing:
-            return Results(EMPTY, _none)
         index = self.index(session)
-        page, total = await index.named(criteria, request)
-        return Results(page, _counter(total, lambda: index.count_named(criteria)))
+        return await _listed(criteria, request, index.named, index.count_named)
 
     async def everything(
         self, session: AsyncSession, search: SearchText | None, request: PageRequest

@@ -13,10 +13,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from service.graphql.relay import to_global_id
+from tests.search.support import Api
 from tests.support import LiveServer, errors_of
 
 MISSING = 999_999
@@ -48,20 +48,6 @@ query($s: String) {
   }
 }
 """
-
-
-class Api:
-    """``LiveServer.graphql`` on one kept-alive connection (a new client per request costs
-    more than most of these requests)."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}})
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,13 @@ import base64
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import create_app
 from service.db.engine import create_engine, create_sessionmaker
 from service.graphql.relay import to_global_id
 from service.researchers.models import Researcher
@@ -31,8 +28,8 @@ from service.search.scoring import name_tier
 from service.trust.models import TrustSnapshot
 from service.trust.score import TrustBand, VerificationLevel
 from service.works.models import Work, WorkType
-from tests.imports.support import AUTHORS_FILE, WORKS_FILE, import_into
-from tests.support import LiveServer, create_database, drop_database, serve, settings_for
+from tests.search.support import Api
+from tests.support import settings_for
 
 NAME = "omar"
 """What the researcher lists search for: about two dozen imported names on either backend."""
@@ -183,42 +180,6 @@ class Writer:
     def close(self) -> None:
         self.runner.run(self.engine.dispose())
         self.runner.close()
-
-
-@pytest.fixture(scope="module")
-def imported_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = create_database(backend, Path(tmp_path_factory.mktemp("search-cursors")))
-    try:
-        import_into(url, WORKS_FILE, AUTHORS_FILE, bulk_threshold=0)
-        yield url
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture(scope="module")
-def live(imported_url: str) -> Iterator[LiveServer]:
-    with serve(create_app(settings_for(imported_url, in_process_workers=False))) as server:
-        yield server
-
-
-class Api:
-    """``LiveServer.graphql`` on one kept-alive connection (a new client per request would
-    cost more than a page)."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}})
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-
-@pytest.fixture(scope="module")
-def api(live: LiveServer) -> Iterator[Api]:
-    with live.client() as client:
-        yield Api(client)
 
 
 @pytest.fixture

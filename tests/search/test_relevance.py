@@ -8,17 +8,14 @@ and an updated title is found by its new words only."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from service.app import create_app
 from service.graphql.relay import from_global_id, to_global_id
-from tests.imports.support import AUTHORS_FILE, WORKS_FILE, fetch, import_into, read_jsonl
+from tests.imports.support import WORKS_FILE, fetch, read_jsonl
 from tests.imports.test_integrator_api import import_key
-from tests.support import LiveServer, contract, create_database, drop_database, serve, settings_for
+from tests.support import LiveServer, contract
 
 RESEARCHERS = """query($q: String!, $first: Int = 5) {
   researchers(search: $q, first: $first) { totalCount edges { node { id displayName } } }
@@ -51,36 +48,20 @@ SEARCH_BOX = """query($text: String!) {
 }"""
 
 
-@pytest.fixture(scope="module")
-def imported(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = create_database(backend, Path(tmp_path_factory.mktemp("search")))
-    try:
-        import_into(url, WORKS_FILE, AUTHORS_FILE, bulk_threshold=0)
-        yield url
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture(scope="module")
-def server(imported: str) -> Iterator[LiveServer]:
-    with serve(create_app(settings_for(imported, in_process_workers=False))) as live:
-        yield live
-
-
-def answer(server: LiveServer, query: str, **variables: Any) -> dict[str, Any]:
-    body = server.graphql(query, variables)
+def answer(live: LiveServer, query: str, **variables: Any) -> dict[str, Any]:
+    body = live.graphql(query, variables)
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]
     return data
 
 
-def names_found(server: LiveServer, text: str) -> list[str]:
-    found = answer(server, RESEARCHERS, q=text)["researchers"]["edges"]
+def names_found(live: LiveServer, text: str) -> list[str]:
+    found = answer(live, RESEARCHERS, q=text)["researchers"]["edges"]
     return [edge["node"]["displayName"] for edge in found]
 
 
-def titles_found(server: LiveServer, text: str, **variables: Any) -> list[str]:
-    found = answer(server, WORKS, q=text, **variables)["works"]["edges"]
+def titles_found(live: LiveServer, text: str, **variables: Any) -> list[str]:
+    found = answer(live, WORKS, q=text, **variables)["works"]["edges"]
     return [edge["node"]["title"] for edge in found]
 
 
@@ -94,9 +75,9 @@ class TestNames:
         ],
     )
     def test_a_misspelled_name_finds_the_person_first(
-        self, server: LiveServer, typed: str, expected: str
+        self, live: LiveServer, typed: str, expected: str
     ) -> None:
-        assert names_found(server, typed)[0] == expected
+        assert names_found(live, typed)[0] == expected
 
     @pytest.mark.parametrize(
         ("typed", "expected"),
@@ -110,17 +91,17 @@ class TestNames:
         ],
     )
     def test_plain_spellings_match_names_with_diacritics_and_hyphens(
-        self, server: LiveServer, typed: str, expected: str
+        self, live: LiveServer, typed: str, expected: str
     ) -> None:
-        assert names_found(server, typed)[0] == expected
+        assert names_found(live, typed)[0] == expected
 
-    def test_exact_and_prefix_matches_come_before_similar_names(self, server: LiveServer) -> None:
-        found = names_found(server, "Mohamed Mahmoud")
+    def test_exact_and_prefix_matches_come_before_similar_names(self, live: LiveServer) -> None:
+        found = names_found(live, "Mohamed Mahmoud")
         assert found[0] == "Mohamed Mahmoud"
         assert all(name.lower().startswith("mohamed") for name in found[:2])
 
-    def test_the_search_box_finds_a_person_by_a_misspelled_name(self, server: LiveServer) -> None:
-        edges = answer(server, SEARCH_BOX, text="Salahedin Elkatatni")["search"]["edges"]
+    def test_the_search_box_finds_a_person_by_a_misspelled_name(self, live: LiveServer) -> None:
+        edges = answer(live, SEARCH_BOX, text="Salahedin Elkatatni")["search"]["edges"]
         assert edges[0]["node"] == {
             "__typename": "Researcher",
             "displayName": "Salaheldin Elkatatny",
@@ -139,46 +120,46 @@ class TestWorks:
         ],
     )
     def test_a_phrase_from_a_title_finds_that_work_first(
-        self, server: LiveServer, phrase: str, title: str
+        self, live: LiveServer, phrase: str, title: str
     ) -> None:
-        assert titles_found(server, phrase)[0] == title
+        assert titles_found(live, phrase)[0] == title
 
-    def test_stemming_finds_other_forms_of_a_word(self, server: LiveServer) -> None:
-        singular = answer(server, WORKS, q="simulation of shear band")["works"]
+    def test_stemming_finds_other_forms_of_a_word(self, live: LiveServer) -> None:
+        singular = answer(live, WORKS, q="simulation of shear band")["works"]
         assert singular["edges"][0]["node"]["title"] == (
             "Simulation of shear bands using polygonal particles"
         )
 
     def test_a_topic_name_finds_the_works_of_that_topic_first(
-        self, server: LiveServer, imported: str
+        self, live: LiveServer, imported_url: str
     ) -> None:
         topic = "Enhanced Oil Recovery Techniques"
-        works = answer(server, WORKS, q=topic, first=10)["works"]
+        works = answer(live, WORKS, q=topic, first=10)["works"]
         for edge in works["edges"]:
             topics = [t["node"]["displayName"] for t in edge["node"]["topics"]["edges"]]
             assert topic in topics, edge["node"]["title"]
         (tagged,) = fetch(
-            imported,
+            imported_url,
             "SELECT count(DISTINCT wt.work_id) FROM work_topics AS wt "
             "JOIN topics AS t ON t.id = wt.topic_id WHERE t.display_name = :name",
             name=topic,
         )
         assert works["totalCount"] >= tagged[0] > 10
 
-    def test_the_search_box_finds_a_work_by_its_title(self, server: LiveServer) -> None:
-        edges = answer(server, SEARCH_BOX, text="insights into ichnological analysis")
+    def test_the_search_box_finds_a_work_by_its_title(self, live: LiveServer) -> None:
+        edges = answer(live, SEARCH_BOX, text="insights into ichnological analysis")
         titles = [e["node"].get("title") for e in edges["search"]["edges"]]
         assert "Deep Learning Applications in Geosciences: Insights into Ichnological Analysis" in (
             titles
         )
 
 
-def every_work(server: LiveServer, text: str | None, filter: dict[str, Any]) -> list[int]:
+def every_work(live: LiveServer, text: str | None, filter: dict[str, Any]) -> list[int]:
     """The ids of every work the connection lists, page by page."""
     ids: list[int] = []
     after = None
     while True:
-        works = answer(server, WORKS, q=text, filter=filter, first=100, after=after)["works"]
+        works = answer(live, WORKS, q=text, filter=filter, first=100, after=after)["works"]
         ids += [from_global_id(e["node"]["id"], "Work")[1] for e in works["edges"]]
         if not works["pageInfo"]["hasNextPage"]:
             return ids
@@ -206,10 +187,10 @@ class TestFacets:
         [("reservoir", (2015, 2022)), (None, (2019, 2020)), ("seismic inversion", (2000, 2030))],
     )
     def test_facet_counts_equal_a_recount_of_the_listed_works(
-        self, server: LiveServer, imported: str, text: str | None, years: tuple[int, int]
+        self, live: LiveServer, imported_url: str, text: str | None, years: tuple[int, int]
     ) -> None:
         (topic,) = fetch(
-            imported,
+            imported_url,
             "SELECT t.id FROM topics AS t JOIN work_topics AS wt ON wt.topic_id = t.id "
             "WHERE t.display_name = 'Hydrocarbon exploration and reservoir analysis' "
             "GROUP BY t.id",
@@ -219,15 +200,15 @@ class TestFacets:
             "yearTo": years[1],
             "topic": to_global_id("Topic", topic[0]),
         }
-        listed = every_work(server, text, filter)
+        listed = every_work(live, text, filter)
         assert len(listed) > 5
-        works = answer(server, FACETS, q=text, filter=filter)["works"]
+        works = answer(live, FACETS, q=text, filter=filter)["works"]
         assert works["totalCount"] == len(listed)
         ids = ",".join(map(str, listed))
         for facet, recount in RECOUNTS.items():
             node = NODE_TYPES.get(facet)
             # Most works first, ties by value; each facet keeps its 50 largest values.
-            rows = sorted(fetch(imported, recount.format(ids=ids)), key=lambda r: (-r[1], r[0]))
+            rows = sorted(fetch(imported_url, recount.format(ids=ids)), key=lambda r: (-r[1], r[0]))
             expected = [
                 {"value": to_global_id(node, value) if node else str(value), "count": count}
                 for value, count in rows[:50]
@@ -235,39 +216,39 @@ class TestFacets:
             given = [{"value": b["value"], "count": b["count"]} for b in works["facets"][facet]]
             assert given == expected, facet
 
-    def test_years_outside_the_filter_are_not_counted(self, server: LiveServer) -> None:
-        works = answer(server, FACETS, q="reservoir", filter={"yearFrom": 2020, "yearTo": 2021})
+    def test_years_outside_the_filter_are_not_counted(self, live: LiveServer) -> None:
+        works = answer(live, FACETS, q="reservoir", filter={"yearFrom": 2020, "yearTo": 2021})
         years = {bucket["value"] for bucket in works["works"]["facets"]["byYear"]}
         assert years == {"2020", "2021"}
 
 
 class TestFreshness:
     def test_an_imported_work_is_found_at_once_and_an_update_by_its_new_title(
-        self, server: LiveServer, imported: str
+        self, live: LiveServer, imported_url: str
     ) -> None:
         record = copy.deepcopy(read_jsonl(WORKS_FILE)[0])
         record["id"] = "https://openalex.org/W9000000001"
         record["doi"] = None
         record["ids"] = {"openalex": record["id"]}
         record["title"] = record["display_name"] = "Zygomorphic quasicrystal lattices in carbonates"
-        key = import_key(imported, "search-freshness")
-        body = server.graphql(
+        key = import_key(imported_url, "search-freshness")
+        body = live.graphql(
             contract("import_works.graphql"),
             {"records": [record]},
             token=key,
             operation="ImportWorks",
         )
         assert body["data"]["importWorks"]["created"] == 1, body
-        assert titles_found(server, "zygomorphic quasicrystal") == [record["title"]]
+        assert titles_found(live, "zygomorphic quasicrystal") == [record["title"]]
 
         record["title"] = record["display_name"] = "Heliotropic crystal lattices in carbonates"
         record["updated_date"] = "2030-01-01T00:00:00"
-        body = server.graphql(
+        body = live.graphql(
             contract("import_works.graphql"),
             {"records": [record]},
             token=key,
             operation="ImportWorks",
         )
         assert body["data"]["importWorks"]["updated"] == 1, body
-        assert titles_found(server, "heliotropic crystal") == [record["title"]]
-        assert titles_found(server, "zygomorphic quasicrystal") == []
+        assert titles_found(live, "heliotropic crystal") == [record["title"]]
+        assert titles_found(live, "zygomorphic quasicrystal") == []

@@ -1,0 +1,35 @@
+"""The KFUPM records imported into each backend and served, once per test module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app
+from tests.imports.support import AUTHORS_FILE, WORKS_FILE, import_into
+from tests.search.support import Api
+from tests.support import LiveServer, create_database, drop_database, serve, settings_for
+
+
+@pytest.fixture(scope="module")
+def imported_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = create_database(backend, Path(tmp_path_factory.mktemp("search")))
+    try:
+        import_into(url, WORKS_FILE, AUTHORS_FILE, bulk_threshold=0)
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def live(imported_url: str) -> Iterator[LiveServer]:
+    with serve(create_app(settings_for(imported_url, in_process_workers=False))) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api(live: LiveServer) -> Iterator[Api]:
+    with live.client() as client:
+        yield Api(client)
