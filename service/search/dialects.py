@@ -41,8 +41,6 @@ WORD_PREFIX: BindParameter[str] = bindparam("q_word_prefix")
 TERMS: BindParameter[str] = bindparam("q_terms")
 """PostgreSQL: the raw text for plainto_tsquery; SQLite: the terms, space-separated."""
 PHRASE: BindParameter[str] = bindparam("q_phrase")
-MATCH: BindParameter[str] = bindparam("q_match")
-"""SQLite: the FTS5 query (quoted terms or trigrams); never the user's syntax."""
 
 
 def search_parameters(search: SearchText) -> dict[str, Any]:

@@ -6,11 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from service.search import scoring
-from service.search.trigrams import similarity, word_similarity
 
 FUNCTIONS: dict[str, tuple[int, Any]] = {
-    "bzpeer_similarity": (2, similarity),
-    "bzpeer_word_similarity": (2, word_similarity),
     "bzpeer_name_matches": (2, lambda q, name: int(scoring.name_matches(q, name))),
     "bzpeer_name_score": (2, scoring.name_score),
     "bzpeer_text_score": (4, scoring.text_score),
