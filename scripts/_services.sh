@@ -176,7 +176,15 @@ ensure_audit() {
   npm ci --prefix tests/http_audit --no-audit --no-fund --silent >/dev/null
 }
 
+# axe-core for the web front's accessibility check, pinned by tests/web/package-lock.json.
+ensure_axe() {
+  [ -f tests/web/node_modules/axe-core/axe.min.js ] && return 0
+  say "installing axe-core for the browser tests (npm ci) ..."
+  npm ci --prefix tests/web --no-audit --no-fund --silent >/dev/null
+}
+
 install_missing
 ensure_audit
+ensure_axe
 ensure_postgres
 ensure_redis

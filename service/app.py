@@ -1,5 +1,5 @@
-"""``create_app()``: the Starlette application with ``/graphql``, ``/healthz``, ``/readyz`` and
-``/metrics``."""
+"""``create_app()``: the Starlette application with ``/graphql``, ``/healthz``, ``/readyz``,
+``/metrics`` and the web front's pages (``service/web``)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from service.metrics import Metrics
 from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from service.ratelimit import create_rate_limiter
 from service.static.graphiql_page import ASSETS_PATH, GraphiQLAssets
+from service.web.routes import web_routes
 
 READY_TIMEOUT_SECONDS = 2.0
 
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        *web_routes(),
     ]
     if settings.debug:  # GraphiQL's files, only where the view serves GraphiQL
         routes.append(Mount(ASSETS_PATH, app=GraphiQLAssets(), name="graphiql-assets"))

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 
@@ -142,9 +143,15 @@ def _display_url(settings: Settings) -> str:
 def _print_banner(settings: Settings, host: str, port: int, seed_id: str | None) -> None:
     from service.documents import document
 
-    url = f"http://{host}:{port}/graphql"
+    site = f"http://{host}:{port}"
+    url = f"{site}/graphql"
     lines = [
         f"BZPEER serving {_display_url(settings)}",
+        f"Web: {site}/ (the pages people use: profiles, search, sign in)",
+    ]
+    if seed_id:
+        lines.append(f"The seed profile: {site}/researchers/{quote(seed_id, safe='')}")
+    lines += [
         f"GraphQL endpoint: {url}",
         f"Subscriptions: ws://{host}:{port}/graphql (graphql-transport-ws)",
     ]

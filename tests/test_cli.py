@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -148,7 +149,7 @@ class TestEmbeddedDefault:
             ).json()
             assert body["data"]["researchers"]["totalCount"] == 9
 
-    def test_banner_prints_graphiql_and_the_seed_query(self, tmp_path: Path) -> None:
+    def test_banner_prints_the_pages_graphiql_and_the_seed_query(self, tmp_path: Path) -> None:
         env = environment(BZPEER_DATA_DIR=str(tmp_path / "data"))
         with reserved_port() as port:
             process = subprocess.Popen(
@@ -169,6 +170,11 @@ class TestEmbeddedDefault:
             finally:
                 stop_process(process)
         banner = "".join(lines)
+        assert f"Web: http://127.0.0.1:{port}/ " in banner
+        seed = re.search(r'Variables: \{"id":"([A-Za-z0-9+/=]+)"\}', banner)
+        assert seed, banner
+        profile = f"The seed profile: http://127.0.0.1:{port}/researchers/{quote(seed[1], safe='')}"
+        assert profile in banner
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in banner
         assert f"Subscriptions: ws://127.0.0.1:{port}/graphql (graphql-transport-ws)" in banner
         assert "query ProfilePage($id: ID!)" in banner
@@ -300,7 +306,9 @@ class TestCommandsBesideARunningServer:
         served, env = running
         settings = settings_for(env["DATABASE_URL"])
         ((seed_pk,),) = sql(settings, "SELECT id FROM researchers WHERE display_name = 'Kaiyue Lu'")
-        members = confirmed_accounts(settings, 400)
+        # Enough members that the stream outlasts the six commands on a loaded machine (each
+        # follow waits 20 ms): 400 ran out before them under the parallel suite.
+        members = confirmed_accounts(settings, 2_000)
         follow = "mutation($id: ID!) { follow(input: {researcherId: $id}) { researcher { id } } }"
         variables = {"id": to_global_id("Researcher", seed_pk)}
         commands_done = threading.Event()

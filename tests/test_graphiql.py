@@ -7,109 +7,27 @@ browser context refuses (and lists) every request that is not to the server's lo
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import (
     Browser,
-    BrowserContext,
-    Route,
-    WebSocketRoute,
     expect,
-    sync_playwright,
 )
 
 from service.app import create_app
+from tests.browser import TIMEOUT_MS, explained, loopback_only
+from tests.browser import browser as browser  # the fixture
 from tests.support import LiveServer, contract, serve, settings_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-# The flags the machine's own browser checks use: no background requests to Google's hosts,
-# which a closed network refuses.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 30_000
 HTML = {"accept": "text/html"}
 ASSET = re.compile(r'(?:src|href)="([^"]+)"\s+integrity="(sha384-[^"]+)"')
 
 # The page does not depend on the database: the embedded default (SQLite) is enough.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} not found: the GraphiQL test needs Debian's Chromium "
-            "(apt-get install chromium); it never downloads a browser of its own",
-            pytrace=False,
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=TIMEOUT_MS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def loopback_only(context: BrowserContext, base_url: str) -> list[str]:
-    """Lets the context reach the server at ``base_url`` only. Every other request and
-    WebSocket is refused and its URL appended to the list returned."""
-    server = urlsplit(base_url)
-    refused: list[str] = []
-
-    def ours(url: str) -> bool:
-        parts = urlsplit(url)
-        return (
-            parts.scheme in ("http", "ws")
-            and parts.hostname == server.hostname
-            and parts.port == server.port
-        )
-
-    def request(route: Route) -> None:
-        if ours(route.request.url):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort("blockedbyclient")
-
-    def websocket(route: WebSocketRoute) -> None:
-        if ours(route.url):
-            route.connect_to_server()
-        else:
-            refused.append(route.url)
-            route.close()
-
-    context.route("**/*", request)
-    context.route_web_socket(re.compile(".*"), websocket)
-    return refused
-
-
-@contextlib.contextmanager
-def explained(refused: list[str], errors: list[str]) -> Iterator[None]:
-    """A failed check says what the browser was refused and what the page logged."""
-    try:
-        yield
-    except AssertionError as error:
-        raise AssertionError(
-            f"{error}\nrefused requests: {refused}\nbrowser errors: {errors}"
-        ) from error
 
 
 def test_graphiql_runs_the_profile_query_offline(

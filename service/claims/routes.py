@@ -1,13 +1,16 @@
-"""``GET /auth/orcid/callback``: where ORCID sends the browser back after sign-in."""
+"""``GET /auth/orcid/callback``: where ORCID sends the browser back after sign-in. A completed
+claim (verified or rejected) returns the browser to the record's profile page, which says how it
+went; a claim that could not be completed gets a page saying why."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from html import escape
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service.accounts.cookies import SESSION_COOKIE
 from service.claims import orcid
@@ -17,6 +20,7 @@ from service.config import Settings
 from service.db.session import begin_writing
 from service.errors import ServiceError
 from service.graphql.auth import identify
+from service.graphql.relay import to_global_id
 from service.logging import log
 
 
@@ -44,7 +48,7 @@ def orcid_callback(
             try:
                 await begin_writing(session)
                 browser = await identify(session, request.cookies.get(SESSION_COOKIE))
-                done = await claims.complete_orcid(
+                claim = await claims.complete_orcid(
                     session,
                     settings,
                     state,
@@ -60,17 +64,13 @@ def orcid_callback(
             except Exception:
                 log.exception("orcid.callback.failed")
                 return _page("Claim not completed", "Something went wrong; try again.", 500)
-        whose = f"The claim of the record {done.record_name} by the account {done.account_name}"
-        if done.claim.status is ClaimStatus.VERIFIED:
-            return _page(
-                "Claim verified",
-                f"{whose}: the ORCID iD signed in with is this record's, so it is theirs now.",
-                200,
-            )
-        return _page(
-            "Claim rejected",
-            f"{whose}: the ORCID iD signed in with is not this record's.",
-            403,
+        outcome = "verified" if claim.status is ClaimStatus.VERIFIED else "rejected"
+        log.info("orcid.callback.completed", claim_id=claim.id, outcome=outcome)
+        profile = quote(to_global_id("Researcher", claim.researcher_id), safe="")
+        return RedirectResponse(
+            f"/researchers/{profile}?claim={outcome}",
+            status_code=303,
+            headers={"cache-control": "no-store"},
         )
 
     return callback

@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Account, TokenPurpose
-from service.accounts.repository import AccountRepository
 from service.accounts.service import accounts, email_domain
 from service.claims import orcid
 from service.claims.evidence import address_digest
@@ -24,14 +23,6 @@ from service.researchers.repository import ResearcherRepository
 from service.text import normalize_email
 from service.trust.repository import TrustRepository
 from service.trust.score import VerificationLevel
-
-
-@dataclass(frozen=True)
-class CompletedClaim:
-    claim: Claim
-    record_name: str
-    account_name: str
-    """Whose claim it was: the callback's page names both."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +159,7 @@ class ClaimService:
         *,
         started_here: bool,
         browser_account_id: int | None,
-    ) -> CompletedClaim:
+    ) -> Claim:
         """The ORCID callback: the claim named by ``state`` is verified when the iD that signed
         in is the record's, rejected otherwise. Only in the browser that asked for the sign-in
         (``started_here``: it holds the state cookie) or one signed in as the claimant: else
@@ -182,16 +173,13 @@ class ClaimService:
                 "This ORCID sign-in was started by another account, in another browser: "
                 "only the account that asked for it can complete its claim."
             )
-        record = await ResearcherRepository(session).get_by_id(claim.researcher_id)
-        account = await AccountRepository(session).get_by_id(claim.account_id)
-        assert record is not None and account is not None
         signed_in = await orcid.exchange_code(settings, code)
         if signed_in != claim.evidence:
             claim.status = ClaimStatus.REJECTED
             emit(session, "claims.rejected", claim_id=claim.id, researcher_id=claim.researcher_id)
         else:
             await self._verify(session, claim)
-        return CompletedClaim(claim, record.display_name, account.display_name)
+        return claim
 
     async def expire_overdue(self, session: AsyncSession, limit: int = 500) -> int:
         """Mark EXPIRED the pending claims whose code has expired, each with an event that

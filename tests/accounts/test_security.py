@@ -32,6 +32,7 @@ from tests.accounts.test_viewer_actions import (
     new_record,
     orcid_round_trip,
     request_orcid_claim,
+    returned_to_profile,
 )
 from tests.peers import code_in
 from tests.support import (
@@ -221,8 +222,7 @@ class TestOrcidClaimBoundToItsBrowser:
                 },
             )
             page = orcid_round_trip(site, phone, url, orcid_id)
-        assert page.status_code == 200 and "Claim verified" in page.text
-        assert "Pia Phone" in page.text and address.split("@")[0] in page.text
+        returned_to_profile(page, record, "verified")
         assert self._claim_state(site, record) == [("VERIFIED", 1)]
 
     def test_the_state_lives_minutes(self, site: Site) -> None:

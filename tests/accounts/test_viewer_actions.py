@@ -7,7 +7,7 @@ import base64
 import hashlib
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -73,6 +73,12 @@ def orcid_round_trip(site: Site, browser: httpx.Client, url: str, signed_in: str
     location = redirect.headers["location"]
     assert urlsplit(location).path == "/auth/orcid/callback"
     return browser.get(location)
+
+
+def returned_to_profile(page: httpx.Response, record: str, outcome: str) -> None:
+    """The callback sent the browser back to the record's profile, saying how the claim went."""
+    assert page.status_code == 303, page.text
+    assert page.headers["location"] == f"/researchers/{quote(record, safe='')}?claim={outcome}"
 
 
 def claim_by_email(site: Site, token: str, researcher_id: str, address: str) -> dict:  # type: ignore[type-arg]
@@ -326,7 +332,7 @@ class TestClaims:
         claim = body["data"]["requestClaim"]["claim"]
         assert claim["status"] == "PENDING"
         page = self._sign_in_with_orcid(site, orcid_id, token, record)
-        assert page.status_code == 200 and "Claim verified" in page.text
+        returned_to_profile(page, record, "verified")
         viewer = site.server.graphql(VIEWER, token=token)["data"]["viewer"]
         assert viewer["claimedResearcher"]["id"] == record
         eventually(lambda: _assert_level(site, record, "L3"))
@@ -335,7 +341,7 @@ class TestClaims:
         token = site.account(email())
         record = new_record(site, "Kim Orcid", orcid="0000-0003-1415-9269")
         page = self._sign_in_with_orcid(site, "0000-0002-9079-593X", token, record)
-        assert page.status_code == 403 and "Claim rejected" in page.text
+        returned_to_profile(page, record, "rejected")
         viewer = site.server.graphql(VIEWER, token=token)["data"]["viewer"]
         assert viewer["claimedResearcher"] is None
 
@@ -370,7 +376,7 @@ class TestCollaboration:
         arjun_token = site.account(arjun_address)
         arjun = site.researcher_id("Arjun Raghavan")
         page = TestClaims()._sign_in_with_orcid(site, ARJUN_ORCID, arjun_token, arjun)
-        assert "Claim verified" in page.text
+        returned_to_profile(page, arjun, "verified")
 
         invited = site.op("InviteToCollaborate", mei_token, id=arjun, message="Shall we?")
         invitation = invited["data"]["inviteToCollaborate"]["invitation"]
