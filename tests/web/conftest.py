@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,14 @@ class Front:
     mail: MailTrap
     orcid: OrcidServer
     env: dict[str, str]
+    database: Path
+    """The embedded default's SQLite file."""
+
+    def sql(self, statement: str) -> None:
+        """A write beside the running service, as an operator's tool would make it (the
+        stdlib driver: Playwright's loop leaves no room for an asyncio engine here)."""
+        with contextlib.closing(sqlite3.connect(self.database, timeout=30)) as db, db:
+            db.execute(statement)
 
     def researcher_id(self, name: str) -> str:
         body = httpx.post(
@@ -122,7 +131,7 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
         )
         try:
             wait_until_serving(base, process)
-            yield Front(base, mail, orcid, env)
+            yield Front(base, mail, orcid, env, data / "bzpeer.sqlite3")
         finally:
             stop_process(process)
             log.seek(0)

@@ -201,7 +201,7 @@ function identityBlocks(researcher, viewer, here) {
   } else if (mine) {
     claim.append(h("p", { class: "good" }, "This is your record."), editProfileForm(researcher));
   } else if (researcher.viewerCanClaim) {
-    claim.append(emailClaimForm(researcher), orcidClaimButton(researcher));
+    claim.append(emailClaimForm(researcher), researcher.orcid ? orcidClaimButton(researcher) : null);
   } else if (claimed) {
     claim.append(h("p", {}, "This record is claimed by its researcher."));
   } else if (!viewer.emailConfirmed) {
