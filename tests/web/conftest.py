@@ -29,9 +29,6 @@ AXE = REPO / "tests" / "web" / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = (375, 1440)
 GENEROUS = "1000/minute"
 
-# The pages are served from the SQLite file the embedded default uses.
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
 
 @dataclass
 class Front:
