@@ -4,27 +4,22 @@
 import { h, fill } from "./dom.js";
 import { renderAccountNav } from "./session.js";
 import { profileView, exploreView } from "./profile.js";
-import { homeView, searchView } from "./search.js";
-import {
-  signInView,
-  signUpView,
-  confirmEmailView,
-  resetPasswordView,
-  verifyClaimView,
-} from "./account.js";
-import { invitationsView } from "./invitations.js";
 
+// The profile (the page most visits land on) is imported with the app and preloaded by the
+// shell; the other pages' modules load when first visited.
+const search = () => import("./search.js");
+const account = () => import("./account.js");
 const ROUTES = [
-  [/^\/$/, homeView],
-  [/^\/search$/, searchView],
-  [/^\/researchers\/(.+)$/, profileView],
-  [/^\/explore\/(.+)$/, exploreView],
-  [/^\/sign-in$/, signInView],
-  [/^\/sign-up$/, signUpView],
-  [/^\/confirm-email$/, confirmEmailView],
-  [/^\/reset-password$/, resetPasswordView],
-  [/^\/verify-claim$/, verifyClaimView],
-  [/^\/invitations$/, invitationsView],
+  [/^\/$/, async () => (await search()).homeView],
+  [/^\/search$/, async () => (await search()).searchView],
+  [/^\/researchers\/(.+)$/, async () => profileView],
+  [/^\/explore\/(.+)$/, async () => exploreView],
+  [/^\/sign-in$/, async () => (await account()).signInView],
+  [/^\/sign-up$/, async () => (await account()).signUpView],
+  [/^\/confirm-email$/, async () => (await account()).confirmEmailView],
+  [/^\/reset-password$/, async () => (await account()).resetPasswordView],
+  [/^\/verify-claim$/, async () => (await account()).verifyClaimView],
+  [/^\/invitations$/, async () => (await import("./invitations.js")).invitationsView],
 ];
 
 let stopCurrent = null;
@@ -44,7 +39,8 @@ async function render() {
   const route = ROUTES.find(([pattern]) => pattern.test(location.pathname));
   if (route) {
     const args = location.pathname.match(route[0]).slice(1).map(decodeURIComponent);
-    stopCurrent = (await route[1](main, { args, params, navigate })) || null;
+    const view = await route[1]();
+    stopCurrent = (await view(main, { args, params, navigate })) || null;
   } else {
     notFound(main);
   }
