@@ -141,7 +141,17 @@ def test_claims_by_email_and_by_orcid_then_an_invitation_accepted(
     mei = profile_url(front, "Mei Tanaka")
     arjun = profile_url(front, "Arjun Raghavan")
     _, arjun_pk = from_global_id(arjun.rsplit("/", 1)[1], "Researcher")
-    with opened(browser, front) as mei_tab, opened(browser, front) as arjun_tab:
+    with (
+        opened(browser, front) as mei_tab,
+        opened(browser, front) as arjun_tab,
+        opened(browser, front) as onlooker,
+    ):
+        # Someone has Mei's profile open all along: her trust snapshot changes there live.
+        onlooker.page.goto(mei)
+        live_ready(onlooker)
+        badges = onlooker.page.locator(".badges")
+        expect(badges).to_contain_text("Unclaimed author")
+
         # Mei claims her record with her institutional address and the mailed link.
         page = mei_tab.page
         sign_up_and_confirm(page, front, mei_account)
@@ -154,6 +164,8 @@ def test_claims_by_email_and_by_orcid_then_an_invitation_accepted(
         page.goto(front.link_in(institutional, "Confirm that you are Mei Tanaka", "/verify-claim"))
         page.get_by_role("button", name="Verify the claim").click()
         expect(page.get_by_role("status")).to_contain_text("Claim verified")
+        expect(badges).to_contain_text("Claimed author", timeout=LIVE_MS)
+        expect(badges).not_to_contain_text("Unclaimed")
         page.get_by_role("link", name="Go to the profile").click()
         expect(page.locator("main")).to_contain_text("This is your record.")
         expect(page.locator(".badges")).to_contain_text("Claimed author", timeout=LIVE_MS)
@@ -181,7 +193,9 @@ def test_claims_by_email_and_by_orcid_then_an_invitation_accepted(
         front.mail.wait_for(mei_account, "invites you to collaborate")
 
         page = mei_tab.page
-        page.get_by_role("link", name="Invitations").click()
+        page.get_by_role("navigation", name="Account").get_by_role(
+            "link", name="Invitations"
+        ).click()
         invitation = page.locator(".invitation").first
         expect(invitation).to_contain_text("Shall we write the survey together?")
         expect(invitation).to_contain_text("Arjun Raghavan")
