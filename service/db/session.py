@@ -8,7 +8,11 @@ turns; DataLoaders keep their number fixed.
 When a field's error nulls the whole answer, graphql-core cancels the sibling resolvers still
 running. A statement cancelled inside the driver leaves the connection unusable, and the
 request then failed (HTTP 500) closing it. So each statement runs to its end in a task of its
-own, shielded from the caller's cancellation, and closing the session waits for them."""
+own, shielded from the caller's cancellation, and closing the session waits for them.
+
+Closing is shielded the same way: a subscription's task is cancelled when its client goes away,
+often while it gives its connection back, and a close cut short there made the pool log an
+error and throw the connection away."""
 
 from __future__ import annotations
 
@@ -77,8 +81,18 @@ class SerialSession(AsyncSession):
         await self._in_turn(lambda: AsyncSession.rollback(self))
 
     async def close(self) -> None:
+        task = asyncio.ensure_future(self._settle_and_close())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+        await asyncio.shield(task)
+
+    async def _settle_and_close(self) -> None:
         await self.settle()
         await super().close()
+
+
+_closing: set[asyncio.Future[None]] = set()
+"""Closes under way whose callers were cancelled: referenced until done."""
 
 
 async def begin_writing(session: AsyncSession) -> None:
