@@ -27,7 +27,7 @@ from service.logging import log
 def _page(title: str, text: str, status: int) -> HTMLResponse:
     body = (
         f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title>"
-        f"<h1>{escape(title)}</h1><p>{escape(text)}</p>"
+        f'<h1>{escape(title)}</h1><p>{escape(text)}</p><p><a href="/">Back to BZPEER</a></p>'
     )
     return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
 

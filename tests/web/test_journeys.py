@@ -123,7 +123,8 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(
         page.get_by_role("button", name="Set the password").click()
         expect(page.get_by_role("status")).to_contain_text("Your password is changed")
 
-        page.goto(f"{front.base}/sign-in")
+        # A sign-in link crafted to send the person elsewhere afterwards keeps them here.
+        page.goto(f"{front.base}/sign-in?next=" + quote("https://evil.example/x", safe=""))
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
@@ -131,6 +132,7 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(
         page.get_by_label("Password").fill("a brand new secret")
         page.get_by_role("button", name="Sign in").click()
         expect(page.locator("#account")).to_contain_text(email)
+        expect(page).to_have_url(f"{front.base}/")
 
 
 def test_claims_by_email_and_by_orcid_then_an_invitation_accepted(

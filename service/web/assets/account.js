@@ -27,10 +27,10 @@ function formPage(main, { title, intro, fields, submit, run, after = [] }) {
   return form;
 }
 
-/** Where to go after signing in: only a path on this site. */
+/** Where to go after signing in: only a page of this site, whatever `next` says. */
 function nextPath(params) {
-  const next = params.get("next") || "/";
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  const next = new URL(params.get("next") || "/", location.origin);
+  return next.origin === location.origin ? next.pathname + next.search : "/";
 }
 
 export async function signInView(main, { params, navigate }) {
