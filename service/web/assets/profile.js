@@ -50,6 +50,17 @@ function trustFactors(trust) {
   );
 }
 
+/** A titled block of the page: `key` names its heading (`<key>-title`) and class. */
+function card(key, title, eyebrow, ...children) {
+  return h(
+    "section",
+    { class: `card ${key}-card`, "aria-labelledby": `${key}-title` },
+    h("h2", { id: `${key}-title` }, title),
+    eyebrow ? h("p", { class: "eyebrow" }, eyebrow) : null,
+    children,
+  );
+}
+
 function counter(value, name, key) {
   return h("div", { class: "counter" }, h("dd", { "data-count": key }, String(value)), h("dt", {}, name));
 }
@@ -79,13 +90,7 @@ export function workItem(work) {
 function worksSection(researcher) {
   const works = researcher.works;
   const list = h("ol", { class: "works" }, works.edges.map((edge) => workItem(edge.node)));
-  const section = h(
-    "section",
-    { class: "card works-card", "aria-labelledby": "works-title" },
-    h("h2", { id: "works-title" }, "Published work"),
-    h("p", { class: "eyebrow" }, `${works.totalCount} published item(s)`),
-    list,
-  );
+  const section = card("works", "Published work", `${works.totalCount} published item(s)`, list);
   let cursor = works.pageInfo.endCursor;
   if (works.pageInfo.hasNextPage) {
     const more = h("button", { type: "button" }, "More works");
@@ -114,11 +119,10 @@ function graphSection(researcher) {
     h("p", { class: "strong" }, "Building this graph slice"),
     h("p", {}, "BZPEER is loading the nearby papers, people, topics and institutions for this page."),
   );
-  const section = h(
-    "section",
-    { class: "card graph-card", "aria-labelledby": "graph-title" },
-    h("h2", { id: "graph-title" }, "Research graph"),
-    h("p", { class: "eyebrow" }, "See the researcher in context"),
+  const section = card(
+    "graph",
+    "Research graph",
+    "See the researcher in context",
     h("p", {}, h("a", { href: `/explore/${encodeURIComponent(researcher.id)}` }, "Open full explorer")),
     h("p", {}, "Inspect adjacent work, topics, institutions and collaborators without jumping out to a separate graph page."),
     holder,
@@ -167,10 +171,10 @@ function profileHeader(researcher) {
 function sideLists(researcher) {
   const topics = researcher.topics.edges;
   const people = researcher.closeCollaborators.edges;
-  return h(
-    "section",
-    { class: "card", "aria-labelledby": "neighbours-title" },
-    h("h2", { id: "neighbours-title" }, "Topics and close collaborators"),
+  return card(
+    "neighbours",
+    "Topics and close collaborators",
+    null,
     topics.length
       ? h("ul", { class: "tags", "aria-label": "Topics" }, topics.map((edge) => h("li", { class: "tag" }, edge.node.displayName)))
       : h("p", {}, "No topics yet."),
@@ -402,11 +406,10 @@ export async function profileView(main, { args, params }) {
       "article",
       { class: "profile" },
       profileHeader(researcher),
-      h(
-        "section",
-        { class: "card trust-card", "aria-labelledby": "trust-title" },
-        h("h2", { id: "trust-title" }, "Trust snapshot"),
-        h("p", { class: "eyebrow" }, "Quick read"),
+      card(
+        "trust",
+        "Trust snapshot",
+        "Quick read",
         trustList,
         h(
           "dl",
@@ -418,18 +421,11 @@ export async function profileView(main, { args, params }) {
         ),
         factors,
       ),
-      h(
-        "section",
-        { class: "card", "aria-labelledby": "actions-title" },
-        h("h2", { id: "actions-title" }, "Actions"),
-        h("p", { class: "eyebrow" }, "Decide how to stay connected"),
-        actions,
-      ),
-      h(
-        "section",
-        { class: "card", "aria-labelledby": "identity-title" },
-        h("h2", { id: "identity-title" }, "Identity and collaboration"),
-        h("p", { class: "eyebrow" }, "How to connect with this researcher"),
+      card("actions", "Actions", "Decide how to stay connected", actions),
+      card(
+        "identity",
+        "Identity and collaboration",
+        "How to connect with this researcher",
         h("p", {}, "Claiming links this public author record to a researcher profile and unlocks direct collaboration workflows."),
         identity,
       ),
