@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.base import Base
@@ -56,6 +57,14 @@ class RepositoryBase(Generic[M]):
 
 def is_postgresql(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def member_of(column: Any, name: str, arrays: bool) -> ColumnElement[bool]:
+    """``column`` is one of the ids bound as ``name``: ``= ANY(array)`` with ``arrays`` (one
+    statement text for any number of ids, PostgreSQL), an expanding ``IN`` without."""
+    if arrays:
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
 
 
 def chunked(items: Iterable[T], size: int) -> Iterable[list[T]]:

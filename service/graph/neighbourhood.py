@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, any_, bindparam, func, literal, select, true
+from sqlalchemy import BigInteger, Select, bindparam, func, literal, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from service.db.paging import statement
-from service.db.repository import is_postgresql
+from service.db.repository import is_postgresql, member_of
 from service.graph.models import CoauthorEdge
 from service.graph.slice import EdgeKind, NodeKind, SliceEdge
 from service.researchers.models import Researcher, ResearcherTopic
@@ -176,14 +176,6 @@ def first_per_node_window(relation: Relation) -> Select[Any]:
     return (
         select(*columns).where(ranked.c.rank <= bindparam("n")).order_by(columns[0], ranked.c.rank)
     )
-
-
-def member_of(column: Any, name: str, arrays: bool) -> ColumnElement[bool]:
-    """``column`` is one of the ids bound as ``name``: ``= ANY(array)`` with ``arrays`` (one
-    statement text for any number of ids, PostgreSQL), an expanding ``IN`` without."""
-    if arrays:
-        return column == any_(bindparam(name, type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
-    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
 
 
 class NeighbourhoodRepository:

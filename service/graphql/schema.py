@@ -41,11 +41,12 @@ from service.live.schema import LiveSubscription
 from service.researchers.integrator_plan import INTEGRATOR_NESTED
 from service.researchers.profile_plan import PROFILE_PAGE
 from service.researchers.schema import ResearcherMutation, ResearcherQuery
+from service.search.researcher_plan import RESEARCHER_SEARCH
 from service.search.schema import SearchQuery
 from service.topics.schema import TopicQuery
 from service.works.schema import WorkQuery
 
-PLANS = (PROFILE_PAGE, INTEGRATOR_NESTED)
+PLANS = (PROFILE_PAGE, INTEGRATOR_NESTED, RESEARCHER_SEARCH)
 """The client documents answered by compiled plans (``plans.py``) once admitted."""
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Select,
@@ -31,10 +31,11 @@ from service.db.paging import (
     paged_per_parent,
     statement,
 )
-from service.db.repository import RepositoryBase, is_postgresql
+from service.db.repository import RepositoryBase, is_postgresql, member_of
 from service.follows.models import Follow
 from service.graph.models import CoauthorEdge
 from service.imports.models import OpenAlexMerge
+from service.institutions.models import Institution
 from service.researchers.models import Researcher, ResearcherTopic
 from service.researchers.names import like_pattern
 from service.topics.models import Topic
@@ -54,6 +55,12 @@ BY_CLOSE_COLLABORATORS = Ordering(
 BY_TOPIC_WORKS = Ordering(
     "rtopic", (ResearcherTopic.work_count, ResearcherTopic.topic_id), cursor_types=(int, int)
 )
+
+
+class ListedResearcher(NamedTuple):
+    display_name: str
+    affiliation_name: str | None
+    works_count: int
 
 
 def shown_with(researcher: Any) -> tuple[Any, ...]:
@@ -364,6 +371,24 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         if researcher_ids is not None:
             stmt = stmt.where(Researcher.id.in_(researcher_ids))
         return dict((await self.session.execute(stmt)).all())
+
+    async def listed(self, researcher_ids: Sequence[int]) -> dict[int, ListedResearcher]:
+        """What a list of researchers shows of each (name, affiliation's name, works), in one
+        statement whose text is the same for any number of ids (PostgreSQL)."""
+        arrays = is_postgresql(self.session)
+        stmt = statement(
+            ("researchers.listed", arrays),
+            lambda: select(
+                Researcher.id,
+                Researcher.display_name,
+                Institution.display_name,
+                Researcher.works_count,
+            )
+            .outerjoin(Institution, Institution.id == Researcher.affiliation_id)
+            .where(member_of(Researcher.id, "ids", arrays)),
+        )
+        rows = await self.session.execute(stmt, {"ids": list(researcher_ids)})
+        return {row[0]: ListedResearcher(*row[1:]) for row in rows}
 
     async def all_ids(self) -> list[int]:
         return list((await self.session.execute(select(Researcher.id))).scalars())

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from service.search.text import SearchText
+
+OrderT = TypeVar("OrderT", bound=enum.Enum)
 
 
 class ResearcherOrder(enum.Enum):
@@ -43,6 +45,16 @@ class WorkFacet(enum.Enum):
     TOPIC = "topic"
     VENUE = "venue"
     INSTITUTION = "institution"
+
+
+def chosen_order(
+    given: OrderT | None, text: SearchText | None, relevance: OrderT, default: OrderT
+) -> OrderT:
+    """The order asked for; none (or relevance without text, which ranks nothing) means
+    relevance when there is text, else ``default``."""
+    if given is None or (given is relevance and text is None):
+        return relevance if text is not None else default
+    return given
 
 
 def shape(criteria: Any) -> tuple[str, ...]:

@@ -70,12 +70,6 @@ def _country(value: str | None, argument: str) -> str | None:
     return code
 
 
-def _order(given: Any, text: Any, relevance: Any, default: Any) -> Any:
-    if given is None or (given is relevance and text is None):
-        return relevance if text is not None else default
-    return given
-
-
 async def _hydrate(info: Info, node_type: type[NodeT], results: Results) -> Connection[NodeT]:
     """The page's entities through the request's loader (one statement); one deleted since
     the search ran is left out."""
@@ -125,7 +119,9 @@ class SearchQuery:
                 has_orcid=given.has_orcid,
                 works_min=given.works_min,
             ),
-            order=_order(order_by, text, c.ResearcherOrder.RELEVANCE, c.ResearcherOrder.NAME),
+            order=c.chosen_order(
+                order_by, text, c.ResearcherOrder.RELEVANCE, c.ResearcherOrder.NAME
+            ),
         )
         session = info.context.session
         await search_service.check_researcher_filter(session, criteria)
@@ -164,7 +160,7 @@ class SearchQuery:
                 has_abstract=given.has_abstract,
                 has_doi=given.has_doi,
             ),
-            order=_order(order_by, text, c.WorkOrder.RELEVANCE, c.WorkOrder.YEAR),
+            order=c.chosen_order(order_by, text, c.WorkOrder.RELEVANCE, c.WorkOrder.YEAR),
         )
         session = info.context.session
         await search_service.check_work_filter(session, criteria)
@@ -299,7 +295,7 @@ async def _named(
         kind=kind,
         text=text,
         filter=named,
-        order=_order(order_by, text, c.NameOrder.RELEVANCE, c.NameOrder.NAME),
+        order=c.chosen_order(order_by, text, c.NameOrder.RELEVANCE, c.NameOrder.NAME),
     )
     session = info.context.session
     ordering = search_service.named_ordering(session, criteria)
