@@ -1,7 +1,8 @@
 """The baseline of ``bench/profile_page.py``: the contract profile page written by hand.
 
 A Starlette app (the framework our service runs on) with one route, ``POST /graphql``. Given
-the integrator document's operation name it answers that (``bench/plain_integrator.py``);
+the integrator document's operation name it answers that (``bench/plain_integrator.py``), given
+the researcher search's that (``bench/plain_search.py``);
 otherwise it reads ``variables.id`` from the same request body the GraphQL endpoint gets,
 runs four prepared statements on one pooled asyncpg connection (researcher with affiliation,
 current trust and works total; a page of works with venues; top topics; close collaborators
@@ -30,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench import plain_integrator
+from bench import plain_integrator, plain_search
 
 PAGE_SIZE = 10
 """``first: 10`` of the contract query, for works, topics and close collaborators."""
@@ -241,6 +242,10 @@ def create_app() -> Starlette:
     async def profile_page(request: Request) -> Response:
         body = orjson.loads(await request.body())
         variables = body.get("variables") or {}
+        if body.get("operationName") == "ResearcherSearch" and pool is not None:
+            async with pool.acquire() as connection:
+                found = await plain_search.researcher_search(connection, variables["q"])
+            return json_response({"data": {"researchers": found}})
         given = variables.get("id")
         pk = researcher_pk(given)
         if pk is None or pool is None:

@@ -3,8 +3,9 @@
 What is measured: the client document ``service/documents/profile_page.graphql`` (the whole
 seed page in one request, 10 works with abstracts, 10 topics, 10 close collaborators) and, before
 it, ``integrator_nested.graphql`` (a researcher's works with their topics, authors, the authors'
-trust and topics and the authorships' institutions; the document's default page of 50 works),
-each POSTed to
+trust and topics and the authorships' institutions; the document's default page of 50 works) and
+``researcher_search.graphql`` (the search box: a sampled researcher's display name as typed,
+the first 10 by relevance with the total, affiliation and works), each POSTed to
 
 - ``graphql``: our real service, ``uvicorn service.app:create_app --factory --workers 2``
   (``BZPEER_ENV=production``, ``BZPEER_LOG_LEVEL=WARNING``, ``BZPEER_IN_PROCESS_WORKERS=false``
@@ -14,9 +15,10 @@ each POSTed to
   without GraphQL execution) once the general path has admitted it;
 - ``plain``: the baseline, ``bench/plain_profile_app.py`` served the same way: Starlette, four
   prepared statements on a pooled asyncpg connection, orjson (for the integrator document,
-  ``bench/plain_integrator.py``: the plan's one statement, orjson). Both answers are checked equal
-  (parsed, and byte for byte after re-encoding, so key order too) on sample researchers before
-  anything is measured; the run aborts if they differ;
+  ``bench/plain_integrator.py``: the plan's one statement, orjson; for the search,
+  ``bench/plain_search.py``: the same matching and ranking in one statement). Both answers
+  are checked equal (parsed, and byte for byte after re-encoding, so key order too) on sample
+  researchers before anything is measured; the run aborts if they differ;
 - ``postgraphile`` (with ``--peer postgraphile``): PostGraphile 5 over the same database, one
   Node 22 process, answering the same page in its own schema (``bench/postgraphile_peer.py``);
   checked to show the same values before anything is measured. The line before the last is
@@ -85,7 +87,11 @@ from bench.synthetic import GraphSize  # noqa: E402
 from service.graphql.relay import to_global_id  # noqa: E402
 
 DOCUMENTS_DIR = REPO_ROOT / "service" / "documents"
-OPERATIONS = {"profile_page": "ProfilePage", "integrator_nested": "IntegratorNested"}
+OPERATIONS = {
+    "profile_page": "ProfilePage",
+    "integrator_nested": "IntegratorNested",
+    "researcher_search": "ResearcherSearch",
+}
 """The client documents measured (``--documents``), by file name, with their operation."""
 LUA_SCRIPT = Path(__file__).resolve().parent / "profile_page.lua"
 GRAPHQL_APP = "service.app:create_app"
@@ -192,7 +198,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--documents",
-        default="integrator_nested,profile_page",
+        default="integrator_nested,researcher_search,profile_page",
         help=f"comma-separated, of {', '.join(OPERATIONS)}; the profile page is measured "
         "last, the peer only on it",
     )
@@ -203,6 +209,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--redis-url): every answer after the first of a researcher comes from the cache",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
+    parser.add_argument(
+        "--without-plans",
+        action="store_true",
+        help="send each document in a text its compiled plan does not match (a trailing "
+        "newline): our server answers through GraphQL execution, as before the plans",
+    )
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument(
         "--max-skew",
@@ -281,21 +293,44 @@ async def pick_researchers(
     return chosen, checked
 
 
+async def display_names(url: str, ids: Sequence[int]) -> dict[int, str]:
+    """What a person types to find each of these researchers: the name as shown."""
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT id, display_name FROM researchers WHERE id = ANY($1)", list(ids)
+        )
+    finally:
+        await connection.close()
+    return {row["id"]: row["display_name"] for row in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     name: str
     query: str
+    names: dict[int, str]
+    """Researchers' display names: the researcher search looks each sampled researcher up by
+    name; the other documents take the id."""
 
     @classmethod
-    def named(cls, name: str) -> Document:
-        return cls(name, (DOCUMENTS_DIR / f"{name}.graphql").read_text())
+    def named(cls, name: str, names: dict[int, str], *, planned: bool = True) -> Document:
+        """The client document as kept, or (not ``planned``) in a text no compiled plan
+        matches, so that GraphQL execution answers it."""
+        query = (DOCUMENTS_DIR / f"{name}.graphql").read_text()
+        return cls(name, query if planned else query + "\n", names)
+
+    def variables(self, researcher_id: int) -> dict[str, Any]:
+        if self.name == "researcher_search":
+            return {"q": self.names[researcher_id]}
+        return {"id": to_global_id("Researcher", researcher_id)}
 
     def request_body(self, researcher_id: int) -> bytes:
         return orjson.dumps(
             {
                 "query": self.query,
                 "operationName": OPERATIONS[self.name],
-                "variables": {"id": to_global_id("Researcher", researcher_id)},
+                "variables": self.variables(researcher_id),
             }
         )
 
@@ -485,9 +520,9 @@ def check_same_answers(
     for researcher_id in ids:
         body = document.request_body(researcher_id)
         expected, got = post(graphql.url, body), post(plain.url, body)
-        if "errors" in expected or not (expected.get("data") or {}).get("researcher"):
+        if "errors" in expected or not all((expected.get("data") or {None: None}).values()):
             raise SystemExit(
-                f"ABORT: GraphQL answered an error for researcher {researcher_id}: "
+                f"ABORT: GraphQL answered an error or nothing for researcher {researcher_id}: "
                 f"{orjson.dumps(expected)[:500]!r}"
             )
         difference = first_difference(expected, got)
@@ -839,6 +874,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         postgraphile_peer.ensure_installed()
         postgraphile_peer.prepare_database(report.url)
     sample, checked = asyncio.run(pick_researchers(report.url, args.sample, args.check, args.seed))
+    names = asyncio.run(display_names(report.url, [*sample, *checked]))
     print(
         f"machine: {os.cpu_count()} cores ({(os.cpu_count() or 1) * args.duration:g} CPU s "
         f"per round) shared by PostgreSQL, the loaded server's {SERVER_WORKERS} workers (the "
@@ -863,7 +899,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if peer_name:
             peer = stack.enter_context(running(peer_name, "", report.url, work_dir))
         for name in args.documents:
-            document = Document.named(name)
+            document = Document.named(name, names, planned=not args.without_plans)
             servers = {"graphql": graphql, "plain": plain}
             bodies = {endpoint: work_dir / f"{name}.{endpoint}.jsonl" for endpoint in ENDPOINTS}
             for path in bodies.values():
