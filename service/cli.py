@@ -62,7 +62,7 @@ async def _load_demo(settings: Settings) -> tuple[bool, str | None]:
     async with derive_session(settings) as session:
         loaded = await load_demo(session, seed=settings.cluster_seed)
     async with command_session(settings, writes=False) as session:
-        found = await ResearcherRepository(session).search_ids(fold_name(SEED_RESEARCHER))
+        found = await ResearcherRepository(session).ids_named(fold_name(SEED_RESEARCHER))
     return loaded, to_global_id("Researcher", found[0]) if found else None
 
 

@@ -39,9 +39,3 @@ def fold_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name.translate(_DASHES).translate(_LETTERS))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SPACES.sub(" ", stripped.casefold()).strip()
-
-
-def like_pattern(folded: str) -> str:
-    """A LIKE pattern matching ``folded`` anywhere, with LIKE's wildcards escaped."""
-    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

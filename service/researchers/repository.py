@@ -5,7 +5,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Select,
-    and_,
     bindparam,
     delete,
     func,
@@ -37,7 +36,6 @@ from service.graph.models import CoauthorEdge
 from service.imports.models import OpenAlexMerge
 from service.institutions.models import Institution
 from service.researchers.models import Researcher, ResearcherTopic
-from service.researchers.names import like_pattern
 from service.topics.models import Topic
 from service.works.models import Authorship, WorkTopic
 
@@ -106,18 +104,13 @@ class ResearcherRepository(RepositoryBase[Researcher]):
             found |= {i: survivors[s] for i, s in merged.items() if s in survivors}
         return {i: found.get(i) for i in researcher_ids}
 
-    def _search_filter(self, folded: str) -> Any:
-        return and_(
-            Researcher.search_name.like(like_pattern(folded), escape="\\"),
-            Researcher.merged_into_id.is_(None),
-        )
-
-    async def search_ids(self, folded: str, limit: int = 10) -> list[int]:
+    async def ids_named(self, folded: str) -> list[int]:
+        """Unmerged researchers whose folded name is exactly ``folded``, by id (a lookup by
+        name, not a search: searches go through ``service.search``)."""
         stmt = (
             select(Researcher.id)
-            .where(self._search_filter(folded))
-            .order_by(Researcher.search_name, Researcher.id)
-            .limit(limit)
+            .where(Researcher.search_name == folded, Researcher.merged_into_id.is_(None))
+            .order_by(Researcher.id)
         )
         return list((await self.session.scalars(stmt)).all())
 
@@ -378,14 +371,16 @@ class ResearcherRepository(RepositoryBase[Researcher]):
         arrays = is_postgresql(self.session)
         stmt = statement(
             ("researchers.listed", arrays),
-            lambda: select(
-                Researcher.id,
-                Researcher.display_name,
-                Institution.display_name,
-                Researcher.works_count,
-            )
-            .outerjoin(Institution, Institution.id == Researcher.affiliation_id)
-            .where(member_of(Researcher.id, "ids", arrays)),
+            lambda: (
+                select(
+                    Researcher.id,
+                    Researcher.display_name,
+                    Institution.display_name,
+                    Researcher.works_count,
+                )
+                .outerjoin(Institution, Institution.id == Researcher.affiliation_id)
+                .where(member_of(Researcher.id, "ids", arrays))
+            ),
         )
         rows = await self.session.execute(stmt, {"ids": list(researcher_ids)})
         return {row[0]: ListedResearcher(*row[1:]) for row in rows}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from service.errors import BadUserInput
-from service.researchers.names import fold_name, like_pattern
+from service.researchers.names import fold_name
 from service.researchers.service import normalize_openalex_author_id, normalize_orcid
 
 
@@ -13,9 +13,6 @@ class TestFoldName:
 
     def test_unicode_hyphen(self) -> None:
         assert fold_name("Yu\u2010Shu Wu") == fold_name("yu-shu wu") == "yu-shu wu"
-
-    def test_like_wildcards_are_escaped(self) -> None:
-        assert like_pattern("50%_a") == "%50\\%\\_a%"
 
 
 class TestOrcid:
