@@ -60,6 +60,9 @@ class SearchIndex(Protocol):
 
     async def everything(self, search: SearchText, page: PageRequest) -> Page[Hit]: ...
 
+    async def count_everything(self, search: SearchText) -> int:
+        """How many of every kind match ``search`` (the search box's total)."""
+
 
 def search_index(session: AsyncSession) -> SearchIndex:
     return SqlSearchIndex(session)

@@ -45,12 +45,15 @@ from service.search.criteria import (
     Hit,
     HitKind,
     NamedCriteria,
+    NamedFilter,
     NamedKind,
     NameOrder,
     ResearcherCriteria,
+    ResearcherFilter,
     ResearcherOrder,
     WorkCriteria,
     WorkFacet,
+    WorkFilter,
     WorkOrder,
     shape,
 )
@@ -409,6 +412,30 @@ class SqlSearchIndex:
             "search", (scaled, literal(kind.value), key), cursor_types=(SCORE, int, int)
         )
         return stmt, ordering
+
+    async def count_everything(self, search: SearchText) -> int:
+        """How many researchers, works, topics, institutions and venues match, in one
+        statement (each kind's count as a scalar subquery)."""
+
+        def build() -> Select[Any]:
+            researchers = self._researchers(
+                ResearcherCriteria(search, ResearcherFilter(), ResearcherOrder.RELEVANCE)
+            )
+            works = select(Work.id).where(
+                *self._work_conditions(WorkCriteria(search, WorkFilter(), WorkOrder.RELEVANCE))
+            )
+            named = [
+                self._named(NamedCriteria(kind, search, NamedFilter(), NameOrder.RELEVANCE))
+                for kind in NamedKind
+            ]
+            counts = [
+                select(func.count()).select_from(part.subquery()).scalar_subquery()
+                for part in (researchers, works, *named)
+            ]
+            return select(sum(counts[1:], counts[0]))
+
+        stmt = statement((self.dialect, "count everything", _text_shape(search)), build)
+        return int((await self.session.execute(stmt, _text_values(search))).scalar_one())
 
     async def everything(self, search: SearchText, page: PageRequest) -> Page[Hit]:
         """Researchers, topics, institutions, venues and works in one ranked list: the best

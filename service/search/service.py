@@ -17,16 +17,9 @@ from service.researchers.models import Researcher
 from service.search.criteria import (
     Bucket,
     NamedCriteria,
-    NamedFilter,
-    NamedKind,
-    NameOrder,
     ResearcherCriteria,
-    ResearcherFilter,
-    ResearcherOrder,
     WorkCriteria,
     WorkFacet,
-    WorkFilter,
-    WorkOrder,
 )
 from service.search.index import SearchIndex, search_index
 from service.search.text import SearchText
@@ -144,21 +137,7 @@ class SearchService:
             return Results(EMPTY, _none)
         index = self.index(session)
         page = await index.everything(search, request)
-
-        async def count() -> int:
-            total = await index.count_researchers(
-                ResearcherCriteria(search, ResearcherFilter(), ResearcherOrder.RELEVANCE)
-            )
-            total += await index.count_works(
-                WorkCriteria(search, WorkFilter(), WorkOrder.RELEVANCE)
-            )
-            for kind in NamedKind:
-                total += await index.count_named(
-                    NamedCriteria(kind, search, NamedFilter(), NameOrder.RELEVANCE)
-                )
-            return total
-
-        return Results(page, _counter(None, count))
+        return Results(page, _counter(None, lambda: index.count_everything(search)))
 
     def check_facet_size(self, limit: int) -> None:
         if not 1 <= limit <= MAX_FACET_VALUES:

@@ -15,7 +15,7 @@ import pytest
 from service.graphql.relay import from_global_id, to_global_id
 from tests.imports.support import WORKS_FILE, fetch, read_jsonl
 from tests.imports.test_integrator_api import import_key
-from tests.support import LiveServer, contract
+from tests.support import LiveServer, contract, count_statements
 
 RESEARCHERS = """query($q: String!, $first: Int = 5) {
   researchers(search: $q, first: $first) { totalCount edges { node { id displayName } } }
@@ -45,6 +45,13 @@ SEARCH_BOX = """query($text: String!) {
                    ... on Topic { displayName } ... on Institution { displayName }
                    ... on Venue { displayName } } }
   }
+}"""
+
+SEARCH_BOX_TOTAL = "query($q: String!) { search(text: $q) { totalCount } }"
+EVERY_LIST_TOTAL = """query($q: String!) {
+  researchers(search: $q) { totalCount } works(search: $q) { totalCount }
+  topics(search: $q) { totalCount } institutions(search: $q) { totalCount }
+  venues(search: $q) { totalCount }
 }"""
 
 
@@ -99,6 +106,17 @@ class TestNames:
         found = names_found(live, "Mohamed Mahmoud")
         assert found[0] == "Mohamed Mahmoud"
         assert all(name.lower().startswith("mohamed") for name in found[:2])
+
+    @pytest.mark.parametrize("text", ["petroleum", "king fahd", "mohamed"])
+    def test_the_search_box_total_is_every_list_total_counted_at_once(
+        self, live: LiveServer, text: str
+    ) -> None:
+        lists = answer(live, EVERY_LIST_TOTAL, q=text)
+        with count_statements(live.engine) as executed:
+            total = answer(live, SEARCH_BOX_TOTAL, q=text)["search"]["totalCount"]
+        assert total == sum(found["totalCount"] for found in lists.values())
+        assert sum(1 for found in lists.values() if found["totalCount"]) >= 2
+        assert sum(1 for statement in executed if "count(" in statement.lower()) == 1
 
     def test_the_search_box_finds_a_person_by_a_misspelled_name(self, live: LiveServer) -> None:
         edges = answer(live, SEARCH_BOX, text="Salahedin Elkatatni")["search"]["edges"]
