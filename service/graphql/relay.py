@@ -15,6 +15,7 @@ from service.db.paging import Ordering, Page, PageRequest, page_request
 from service.errors import BadUserInput, NotFound
 
 if TYPE_CHECKING:
+    from service.config import Settings
     from service.graphql.context import Info
 
 NodeT = TypeVar("NodeT")
@@ -62,7 +63,22 @@ def page_args(
     last: int | None,
     before: str | None,
 ) -> PageRequest:
-    settings = info.context.settings
+    return configured_page(
+        info.context.settings, ordering, first=first, after=after, last=last, before=before
+    )
+
+
+def configured_page(
+    settings: Settings,
+    ordering: Ordering,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> PageRequest:
+    """Connection arguments checked against the configured page sizes (a compiled plan has
+    the settings, not a resolver's ``info``)."""
     return page_request(
         ordering,
         first=first,

@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.db.paging import page_request
 from service.errors import BadUserInput
 from service.graphql.context import Context
 from service.graphql.plans import Answer, Plan
-from service.graphql.relay import to_global_id
+from service.graphql.relay import configured_page, to_global_id
 from service.researchers.repository import ResearcherRepository
 from service.search.criteria import (
     ResearcherCriteria,
@@ -43,19 +42,14 @@ async def researcher_search(context: Context, variables: Mapping[str, Any]) -> A
         return None
     if after is not None and not isinstance(after, str):
         return None
-    session, settings = context.session, context.settings
+    session = context.session
     try:
         text = parse_search(given)
         order = chosen_order(None, text, ResearcherOrder.RELEVANCE, ResearcherOrder.NAME)
         criteria = ResearcherCriteria(text, ResearcherFilter(), order)
-        request = page_request(
-            search.researcher_ordering(session, criteria),
-            first=first,
-            after=after,
-            last=None,
-            before=None,
-            default_size=settings.default_page_size,
-            max_size=settings.max_page_size,
+        ordering = search.researcher_ordering(session, criteria)
+        request = configured_page(
+            context.settings, ordering, first=first, after=after, last=None, before=None
         )
     except BadUserInput:
         return None
