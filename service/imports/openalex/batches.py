@@ -1,5 +1,7 @@
 """One batch of lines of one file, mapped and written in one transaction, with its events and the
-file's progress: the unit an import commits, retries and resumes by."""
+file's progress: the unit an import commits, retries and resumes by. The entities the batch names
+in passing (authors, institutions, venues, topics) may be stored just before, in a transaction of
+their own (``store_references``)."""
 
 from __future__ import annotations
 
@@ -181,6 +183,35 @@ class Outcome:
     """For a batch of works: what became of each, by key."""
 
 
+@dataclass
+class References:
+    """The ids of the entities a batch names in passing (institutions; for works also venues,
+    topics and authors), by key, stored where they were missing; and what storing them
+    noted."""
+
+    institutions: dict[str, int]
+    venues: dict[str, int] = field(default_factory=dict)
+    topics: dict[str, int] = field(default_factory=dict)
+    researchers: dict[str, int] = field(default_factory=dict)
+    notes: list[Any] = field(default_factory=list)
+
+
+async def store_references(
+    session: AsyncSession, parsed: Parsed, cache: RefCache | None = None
+) -> References:
+    """Look up the entities the batch names in passing and store the missing ones."""
+    repository = OpenAlexRepository(session, cache)
+    notes: list[Any] = []
+    refs = parsed.refs
+    institutions = await repository.ensure_institutions(refs.institutions, notes)
+    if parsed.file.entity is not Entity.WORKS:
+        return References(institutions, notes=notes)
+    venues = await repository.ensure_venues(refs.venues)
+    topics = await repository.ensure_topics(refs.topics)
+    researchers = await repository.ensure_researchers(refs.researchers, notes)
+    return References(institutions, venues, topics, researchers, notes)
+
+
 async def write(
     session: AsyncSession,
     parsed: Parsed,
@@ -188,25 +219,31 @@ async def write(
     events: bool,
     affiliations: bool = True,
     cache: RefCache | None = None,
+    references: References | None = None,
 ) -> Outcome:
     """Write a parsed batch in ``session``'s transaction (the caller commits). ``events``:
     emit the event of each change (off in bulk mode, where everything derived is recomputed
     at the end). ``affiliations``: give the authors known only from works the institution of
     their latest work now (off when parallel imports would race on it: the run does it at its
-    end)."""
+    end). ``references``: what ``store_references`` answered for this batch, when the caller
+    stored them apart (else they are stored here, in the same transaction)."""
+    if references is None:
+        references = await store_references(session, parsed, cache)
     repository = OpenAlexRepository(session, cache)
-    notes: list[Any] = []
+    notes: list[Any] = list(references.notes)
     counts = Counts(read=parsed.counts.read, skipped=parsed.counts.skipped)
     entity = parsed.file.entity
     refs = parsed.refs
     written_works: WrittenWorks | None = None
-    institutions = await repository.ensure_institutions(refs.institutions, notes)
+    institutions = references.institutions
     if entity is Entity.WORKS:
-        venues = await repository.ensure_venues(refs.venues)
-        topics = await repository.ensure_topics(refs.topics)
-        researchers = await repository.ensure_researchers(refs.researchers, notes)
+        researchers = references.researchers
         written = await repository.write_works(
-            list(parsed.works.values()), researchers, institutions, venues, topics
+            list(parsed.works.values()),
+            researchers,
+            institutions,
+            references.venues,
+            references.topics,
         )
         counts.add_written(written)
         counts.new_work_ids = written.new_ids

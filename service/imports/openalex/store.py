@@ -900,6 +900,10 @@ class OpenAlexRepository:
         have stored it a moment ago)."""
         if not rows:
             return
+        if "openalex_id" in rows[0]:
+            # In key order, as every importing process does: two batches storing the same
+            # new authors then wait for each other in one order and never deadlock.
+            rows = sorted(rows, key=operator.itemgetter("openalex_id"))
         dialect_insert = postgresql.insert if self.postgresql else sqlite.insert
         await self.session.execute(
             dialect_insert(table).on_conflict_do_nothing(), _fit(table, rows)
