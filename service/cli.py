@@ -310,7 +310,7 @@ def cmd_import_openalex(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        expected = sum(discover(args.paths).expected_records.values()) or None
+        expected = discover(args.paths).expected_total
     except FileNotFoundError as exc:
         print(f"bzpeer import: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from service.imports.openalex.inputs import discover
 from service.imports.openalex.progress import ImportSink
 from service.imports.openalex.records import ReportLine
 from tests.imports.support import (
@@ -263,3 +264,14 @@ class TestProgress:
         assert report_rows(tmp_path / "report.tsv") == [
             ["works.jsonl", "7", "W1", "skipped", "no title"]
         ]
+
+    def test_a_total_only_when_the_manifests_count_every_file(
+        self, tmp_path: Path, raw: Raw
+    ) -> None:
+        snapshot = write_snapshot(tmp_path / "snapshot", raw.records)
+        works = snapshot / "works"
+        assert discover([works]).expected_total == len(raw.records)
+        # The authors partition has no manifest, nor has a file named beside the snapshot:
+        # their records would run past the total (the time left fell below zero).
+        assert discover([snapshot]).expected_total is None
+        assert discover([works, MEMBER_FILE]).expected_total is None

@@ -103,6 +103,15 @@ class Inputs:
     missing: list[str]
     """Files a manifest lists that are not there."""
 
+    @property
+    def expected_total(self) -> int | None:
+        """Records in every file, when the manifests count each one (else unknown: the records
+        of a file they do not list would run past the total, and the time left below zero)."""
+        counts = self.expected_records
+        if not self.files or any(f.path not in counts for f in self.files):
+            return None
+        return sum(counts[f.path] for f in self.files)
+
 
 def discover(paths: Sequence[Path]) -> Inputs:
     """Every data file under ``paths``, in import order, with what the manifests say. Raises

@@ -346,7 +346,8 @@ def _institutions_of(
             continue
         if key not in keys:
             keys.append(key)
-        mapped.refs.institutions.setdefault(key, _institution_row(key, institution))
+        if key not in mapped.refs.institutions:
+            mapped.refs.institutions[key] = _institution_row(key, institution)
     return keys
 
 
@@ -356,8 +357,8 @@ def _topic_chain(mapped: Rows, topic: object) -> str | None:
     if not isinstance(topic, dict):
         return None
     key = _short_id(topic.get("id"), "T")
-    if key is None:
-        return None
+    if key is None or key in mapped.refs.topics:
+        return key
     parent = _parents(mapped, topic, TopicLevel.TOPIC)
     mapped.refs.topics.setdefault(key, TopicRow(key, _name(topic, key), TopicLevel.TOPIC, parent))
     return key
@@ -373,8 +374,8 @@ def _parents(mapped: Rows, record: dict[str, Any], level: TopicLevel) -> str | N
     if not isinstance(node, dict):
         return None
     key = _short_id(node.get("id"), "")
-    if key is None:
-        return None
+    if key is None or key in mapped.refs.topics:  # its own parents came with it
+        return key
     grandparent = _parents(mapped, record, parent_level)
     mapped.refs.topics.setdefault(key, TopicRow(key, _name(node, key), parent_level, grandparent))
     return key
@@ -537,6 +538,13 @@ def _short_id(value: object, prefix: str) -> str | None:
     form alone (``W123``) is accepted too, as integrators send it."""
     if not isinstance(value, str):
         return None
+    return _short_string(value, prefix)
+
+
+@functools.lru_cache(maxsize=262_144)
+def _short_string(value: str, prefix: str) -> str | None:
+    """``_short_id`` of a string; cached, as the ids of authors, institutions and topics
+    repeat from work to work."""
     short = value.strip().removeprefix(OPENALEX)
     if not short or "://" in short:
         return None
