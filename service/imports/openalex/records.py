@@ -541,7 +541,7 @@ def _short_id(value: object, prefix: str) -> str | None:
     return _short_string(value, prefix)
 
 
-@functools.lru_cache(maxsize=262_144)
+@functools.lru_cache(maxsize=65_536)
 def _short_string(value: str, prefix: str) -> str | None:
     """``_short_id`` of a string; cached, as the ids of authors, institutions and topics
     repeat from work to work."""
