@@ -63,6 +63,8 @@ from service.db.migrate import alembic_config, upgrade  # noqa: E402
 T = TypeVar("T")
 DeriveMode = Literal["service", "sql", "graph"]
 GRAPH_DERIVED_TABLES = ("coauthor_edges", "researcher_topics")
+WORK_VECTORS = "search_work_vectors"
+"""Filled from the works once they are in (``build_work_vectors``)."""
 """Tables the ``graph`` path fills (besides the counters of ``researchers``)."""
 COMPLETE_DERIVES = ("service", "sql")
 """Derive modes that compute every derived table; ``graph`` leaves clusters and trust empty."""
@@ -326,6 +328,28 @@ async def prefetched(items: Iterator[T], ahead: int = 2) -> AsyncIterator[T]:
     finally:
         stop.set()
         await asyncio.to_thread(producer.join)
+
+
+async def build_work_vectors(url: str, connections: int = 2) -> None:
+    """The works' search vectors (migration 0015), which the loader's replica mode kept the
+    works' trigger from writing: built as the bulk derive builds them, split by id over a few
+    connections."""
+
+    async def part(number: int) -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute("SET session_replication_role = replica")
+            await connection.execute(
+                f"INSERT INTO {WORK_VECTORS} (work_id, vector) "
+                "SELECT id, search_work_vector(title, abstract) FROM works "
+                "WHERE id % $1 = $2",
+                connections,
+                number,
+            )
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(part(n) for n in range(connections)))
 
 
 async def drop_indexes(url: str, tables: Sequence[str]) -> list[tuple[str, str]]:
@@ -597,10 +621,13 @@ async def ensure_database(
         await asyncio.to_thread(upgrade, url)
         # Built once the rows are in: faster than maintained row by row, and the same schema.
         # The graph path derives without them too; the others query through them.
-        unindexed = list(COLUMNS) + (list(GRAPH_DERIVED_TABLES) if derive == "graph" else [])
+        unindexed = [*COLUMNS, WORK_VECTORS] + (
+            list(GRAPH_DERIVED_TABLES) if derive == "graph" else []
+        )
         deferred = await drop_indexes(url, unindexed)
     with timed(report.seconds, "load"):
         await load_source_tables(url, size, report)
+        await build_work_vectors(url)
     if derive != "graph":
         with timed(report.seconds, "indexes"):
             await create_indexes(url, deferred)

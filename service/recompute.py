@@ -4,6 +4,8 @@ with."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError
@@ -14,6 +16,7 @@ from service.db.unit_of_work import derive_session, is_serialization_failure
 from service.events.service import events
 from service.graph.service import coauthor_graph
 from service.researchers.service import researchers
+from service.search.vectors import index_pending_works
 from service.trust.service import trust
 
 
@@ -37,16 +40,29 @@ async def recompute_everything(
     settings: Settings, also: Callable[[AsyncSession], Awaitable[None]] | None = None
 ) -> None:
     """``recompute_all`` in a session of its own (``bzpeer recompute --all``, the end of a bulk
-    import), committed; ``also`` writes in the same transaction (what the recompute settles)."""
-    for attempt in range(ATTEMPTS):
-        try:
-            async with derive_session(settings) as session:
-                await recompute_all(session, seed=settings.cluster_seed)
-                if also is not None:
-                    await also(session)
-            return
-        except DBAPIError as error:
-            # A profile edit or a scheduled recluster changed a row we read: again, from a
-            # newer snapshot.
-            if not is_serialization_failure(error) or attempt == ATTEMPTS - 1:
-                raise
+    import), committed; ``also`` writes in the same transaction (what the recompute settles).
+
+    Meanwhile, on connections of their own, the search vectors a bulk import left pending are
+    built (``service.search.vectors``): the recompute keeps one core of PostgreSQL busy, this
+    the other. The recompute commits only once they are done, so that what it settles (an
+    import's marks, its ``imports.completed``) comes with works that can be found."""
+    indexing = asyncio.ensure_future(index_pending_works(settings))
+    try:
+        for attempt in range(ATTEMPTS):
+            try:
+                async with derive_session(settings) as session:
+                    await recompute_all(session, seed=settings.cluster_seed)
+                    await indexing
+                    if also is not None:
+                        await also(session)
+                return
+            except DBAPIError as error:
+                # A profile edit or a scheduled recluster changed a row we read: again, from
+                # a newer snapshot.
+                if not is_serialization_failure(error) or attempt == ATTEMPTS - 1:
+                    raise
+    finally:
+        if not indexing.done():
+            indexing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await indexing

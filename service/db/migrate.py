@@ -65,6 +65,4 @@ def compared_with_models(
     search objects live only in the migrations (SQLAlchemy cannot declare them)."""
     if name is None:
         return True
-    if type_ == "column" and name == "search_vector":
-        return False
     return not (name.startswith(SEARCH_OBJECT_PREFIXES) and name != "search_name")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnClause,
     ColumnElement,
     Double,
+    FromClause,
     Select,
     and_,
     any_,
@@ -25,9 +26,11 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    table,
     text,
 )
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql import column
 
 from service.search.scoring import PHRASE_BONUS, TOPIC_BONUS
 from service.search.text import SearchText
@@ -41,6 +44,8 @@ WORD_PREFIX: BindParameter[str] = bindparam("q_word_prefix")
 TERMS: BindParameter[str] = bindparam("q_terms")
 """PostgreSQL: the raw text for plainto_tsquery; SQLite: the terms, space-separated."""
 PHRASE: BindParameter[str] = bindparam("q_phrase")
+WORK_VECTORS = table("search_work_vectors", column("work_id"), column("vector"))
+"""PostgreSQL: each work's text vector (migration 0015)."""
 
 
 def search_parameters(search: SearchText) -> dict[str, Any]:
@@ -82,6 +87,9 @@ class TextSearch(Protocol):
 
     def name_score(self, table: NamedTable) -> ColumnElement[float]: ...
 
+    def searched_works(self) -> FromClause:
+        """The works, with what ``work_match`` and ``work_score`` read beside them."""
+
     def work_match(self) -> ColumnElement[bool]: ...
 
     def work_score(self) -> ColumnElement[float]: ...
@@ -89,18 +97,22 @@ class TextSearch(Protocol):
     def topic_match(self) -> ColumnElement[bool]:
         """Topics whose name holds every term of the text."""
 
-    def among(self, column: QueryableAttribute[int], ids: Select[Any]) -> ColumnElement[bool]:
+    def among(
+        self, column: QueryableAttribute[int] | ColumnClause[Any], ids: Select[Any]
+    ) -> ColumnElement[bool]:
         """``column`` is one of the ids ``ids`` selects: a filter (a topic's works) that should
         drive the statement from its own index."""
 
 
 class PostgresTextSearch:
-    def among(self, column: QueryableAttribute[int], ids: Select[Any]) -> ColumnElement[bool]:
+    def among(
+        self, column: QueryableAttribute[int] | ColumnClause[Any], ids: Select[Any]
+    ) -> ColumnElement[bool]:
         # `= ANY(ARRAY(...))`, not `IN (...)`: the ids become one value computed first, and the
         # rows are fetched by primary key. As a semi-join the planner may scan every work.
         return column == any_(func.array(ids.scalar_subquery()))
 
-    VECTOR: ColumnClause[Any] = literal_column("works.search_vector")
+    VECTOR: ColumnClause[Any] = WORK_VECTORS.c.vector
     CONFIG: ColumnClause[Any] = literal_column("'bzpeer_english'::regconfig")
 
     def _tsquery(self) -> ColumnElement[Any]:
@@ -122,10 +134,17 @@ class PostgresTextSearch:
             WorkTopic.topic_id.in_(select(Topic.id).where(self.topic_match()))
         )
 
+    def searched_works(self) -> FromClause:
+        # A work not yet indexed (a bulk import's, until its derive) is not found.
+        return Work.__table__.join(WORK_VECTORS, WORK_VECTORS.c.work_id == Work.id)
+
     def work_match(self) -> ColumnElement[bool]:
-        # Both sides indexable (GIN, primary key), so PostgreSQL ORs two bitmaps instead of
-        # testing every work's vector.
-        return or_(self.VECTOR.op("@@")(self._tsquery()), self.among(Work.id, self._topic_works()))
+        # Both sides indexable on one table (GIN, primary key), so PostgreSQL ORs two bitmaps
+        # instead of testing every work's vector.
+        return or_(
+            self.VECTOR.op("@@")(self._tsquery()),
+            self.among(WORK_VECTORS.c.work_id, self._topic_works()),
+        )
 
     def work_score(self) -> ColumnElement[float]:
         phrase = func.phraseto_tsquery(self.CONFIG, PHRASE)
@@ -139,7 +158,9 @@ class PostgresTextSearch:
 
 
 class SqliteTextSearch:
-    def among(self, column: QueryableAttribute[int], ids: Select[Any]) -> ColumnElement[bool]:
+    def among(
+        self, column: QueryableAttribute[int] | ColumnClause[Any], ids: Select[Any]
+    ) -> ColumnElement[bool]:
         return column.in_(ids)
 
     def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
@@ -163,6 +184,9 @@ class SqliteTextSearch:
         return select(WorkTopic.work_id).where(
             WorkTopic.topic_id.in_(select(Topic.id).where(self.topic_match()))
         )
+
+    def searched_works(self) -> FromClause:
+        return Work.__table__
 
     def work_match(self) -> ColumnElement[bool]:
         in_text = Work.id.in_(

@@ -233,6 +233,13 @@ class SqlSearchIndex:
             conditions.append(self.text.work_match())
         return conditions
 
+    def _matching_works(self, criteria: WorkCriteria, *columns: Any) -> Select[Any]:
+        """``columns`` of the works ``criteria`` finds."""
+        stmt = select(*columns)
+        if criteria.text is not None:
+            stmt = stmt.select_from(self.text.searched_works())
+        return stmt.where(*self._work_conditions(criteria))
+
     def _work_key(self, criteria: WorkCriteria) -> Hashable:
         f = criteria.filter
         return (
@@ -251,7 +258,7 @@ class SqlSearchIndex:
         values = _filter_values(criteria.filter) | _text_values(criteria.text)
         return await self._page(
             ("page", self._work_key(criteria), ordering.name),
-            lambda: select(Work.id).where(*self._work_conditions(criteria)),
+            lambda: self._matching_works(criteria, Work.id),
             ordering,
             page,
             values,
@@ -261,7 +268,7 @@ class SqlSearchIndex:
         values = _filter_values(criteria.filter) | _text_values(criteria.text)
         return await self._count(
             self._work_key(criteria),
-            lambda: select(Work.id).where(*self._work_conditions(criteria)),
+            lambda: self._matching_works(criteria, Work.id),
             values,
         )
 
@@ -274,11 +281,9 @@ class SqlSearchIndex:
         facets = sorted(wanted, key=lambda f: f.value)
 
         def build() -> Any:
-            matched = (
-                select(Work.id, Work.publication_year, Work.type, Work.venue_id)
-                .where(*self._work_conditions(criteria))
-                .cte("matched")
-            )
+            matched = self._matching_works(
+                criteria, Work.id, Work.publication_year, Work.type, Work.venue_id
+            ).cte("matched")
             parts = [self._facet(matched, facet) for facet in facets]
             return union_all(*parts) if len(parts) > 1 else parts[0]
 
@@ -397,7 +402,11 @@ class SqlSearchIndex:
         compare: a name's (tier + similarity) / 4, a text's s / (s + 1)."""
         if kind is HitKind.WORK:
             score: Any = self.text.work_score()
-            stmt = select(Work.id).where(self.text.work_match())
+            stmt = (
+                select(Work.id)
+                .select_from(self.text.searched_works())
+                .where(self.text.work_match())
+            )
             key, scaled = Work.id, score / (score + 1.0)
         else:
             if kind is HitKind.RESEARCHER:
@@ -421,8 +430,8 @@ class SqlSearchIndex:
             researchers = self._researchers(
                 ResearcherCriteria(search, ResearcherFilter(), ResearcherOrder.RELEVANCE)
             )
-            works = select(Work.id).where(
-                *self._work_conditions(WorkCriteria(search, WorkFilter(), WorkOrder.RELEVANCE))
+            works = self._matching_works(
+                WorkCriteria(search, WorkFilter(), WorkOrder.RELEVANCE), Work.id
             )
             named = [
                 self._named(NamedCriteria(kind, search, NamedFilter(), NameOrder.RELEVANCE))

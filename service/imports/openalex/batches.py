@@ -37,6 +37,7 @@ from service.imports.openalex.store import (
     Written,
     WrittenWorks,
 )
+from service.search.vectors import defer_work_vectors
 from service.topics.models import TopicLevel
 
 ENTITY_MAPPERS: dict[Entity, Callable[[object], Rows]] = {
@@ -226,7 +227,10 @@ async def write(
     at the end). ``affiliations``: give the authors known only from works the institution of
     their latest work now (off when parallel imports would race on it: the run does it at its
     end). ``references``: what ``store_references`` answered for this batch, when the caller
-    stored them apart (else they are stored here, in the same transaction)."""
+    stored them apart (else they are stored here, in the same transaction). In bulk mode the
+    works' search vectors are left to the bulk derive too (``service.search.vectors``)."""
+    if not events:
+        await defer_work_vectors(session)
     if references is None:
         references = await store_references(session, parsed, cache)
     repository = OpenAlexRepository(session, cache)
