@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench import plain_integrator, plain_search
+from service.search.dialects import POSTGRES_SETTINGS
 
 PAGE_SIZE = 10
 """``first: 10`` of the contract query, for works, topics and close collaborators."""
@@ -232,6 +233,7 @@ def create_app() -> Starlette:
             server_settings={
                 "statement_timeout": STATEMENT_TIMEOUT_MS,
                 "application_name": "bzpeer-bench-plain",
+                **POSTGRES_SETTINGS,  # the name search's trigram threshold, as the service's
             },
         )
         try:

@@ -46,6 +46,7 @@ from bench.graph import api_server, met, percentile, settings_for
 from service.app import create_app
 from service.documents import document
 from service.graphql.relay import to_global_id
+from service.search.dialects import POSTGRES_SETTINGS
 
 GOAL_P99_MS = 50.0
 GOAL_RATIO = 0.5
@@ -172,7 +173,7 @@ def through_api(base: str, requests: Sequence[Request], timings: Timings, timed:
 
 
 async def floor(url: str, requests: Sequence[Request], timings: Timings, timed: bool) -> None:
-    connection = await asyncpg.connect(url, server_settings={"jit": "off"})
+    connection = await asyncpg.connect(url, server_settings={"jit": "off", **POSTGRES_SETTINGS})
     try:
         for request in requests:
             started = time.perf_counter()

@@ -19,6 +19,7 @@ import service.db.models  # noqa: F401  (every mapper configured before the firs
 from service.config import Settings
 from service.db.session import SQLITE_BEGIN, SerialSession
 from service.search import sqlite_functions
+from service.search.dialects import POSTGRES_SETTINGS
 
 
 def async_database_url(url: str) -> URL:
@@ -59,6 +60,7 @@ def create_engine(
                 # Prepared statements get generic plans whose cost estimates can cross
                 # jit_above_cost; JIT then compiles millisecond lookups on every execution.
                 "jit": "off",
+                **POSTGRES_SETTINGS,
             },
             "timeout": 10,
         }

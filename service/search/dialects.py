@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import column
 
-from service.search.scoring import PHRASE_BONUS, TOPIC_BONUS
+from service.search.scoring import NAME_WORD_SIMILAR, PHRASE_BONUS, TOPIC_BONUS, WORD_SIMILAR
 from service.search.text import SearchText
 from service.topics.models import Topic
 from service.works.models import Work, WorkTopic
@@ -44,6 +44,12 @@ WORD_PREFIX: BindParameter[str] = bindparam("q_word_prefix")
 TERMS: BindParameter[str] = bindparam("q_terms")
 """PostgreSQL: the raw text for plainto_tsquery; SQLite: the terms, space-separated."""
 PHRASE: BindParameter[str] = bindparam("q_phrase")
+POSTGRES_SETTINGS = {
+    "pg_trgm.word_similarity_threshold": str(WORD_SIMILAR),
+    "pg_trgm.strict_word_similarity_threshold": str(NAME_WORD_SIMILAR),
+}
+"""What every PostgreSQL connection of the service sets: the thresholds of pg_trgm's ``<%``
+(the whole text) and ``<<%`` (each of its ``name_words``), which the trigram index answers."""
 WORK_VECTORS = table("search_work_vectors", column("work_id"), column("vector"))
 """PostgreSQL: each work's text vector (migration 0015)."""
 
@@ -52,6 +58,7 @@ def search_parameters(search: SearchText) -> dict[str, Any]:
     folded = search.folded
     trigrams = search.trigrams()
     return {
+        **{f"q_word_{i}": word for i, word in enumerate(search.name_words())},
         "q": folded,
         "q_prefix": f"{folded}%",  # folded text holds letters, digits and spaces only
         "q_word_prefix": f"% {folded}%",
@@ -82,8 +89,8 @@ class NamedTable:
 
 
 class TextSearch(Protocol):
-    def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
-        """Names similar to the text (``short``: every word under three letters)."""
+    def name_match(self, table: NamedTable, search: SearchText) -> ColumnElement[bool]:
+        """Names similar to the text, holding each of its ``name_words``."""
 
     def name_score(self, table: NamedTable) -> ColumnElement[float]: ...
 
@@ -118,9 +125,16 @@ class PostgresTextSearch:
     def _tsquery(self) -> ColumnElement[Any]:
         return func.plainto_tsquery(self.CONFIG, TERMS)
 
-    def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
-        # The trigram index answers `<%`: word similarity over pg_trgm's threshold (0.6).
-        return QUERY.op("<%")(table.search_name)
+    def name_match(self, table: NamedTable, search: SearchText) -> ColumnElement[bool]:
+        # The trigram index answers `<%` and `<<%` (at ``POSTGRES_SETTINGS``'s thresholds),
+        # every condition a key of one index scan: a full name's candidates are the holders of
+        # all its words, not every namesake of its longest one (15,600 "Pereira" at a million
+        # researchers, each fetched and ranked).
+        words = [
+            bindparam(f"q_word_{i}").op("<<%")(table.search_name)
+            for i in range(len(search.name_words()))
+        ]
+        return and_(QUERY.op("<%")(table.search_name), *words)
 
     def name_score(self, table: NamedTable) -> ColumnElement[float]:
         score = _tier(table.search_name) + func.word_similarity(QUERY, table.search_name)
@@ -163,8 +177,8 @@ class SqliteTextSearch:
     ) -> ColumnElement[bool]:
         return column.in_(ids)
 
-    def name_match(self, table: NamedTable, short: bool) -> ColumnElement[bool]:
-        if short:  # the trigram index needs three letters: scan for names starting so
+    def name_match(self, table: NamedTable, search: SearchText) -> ColumnElement[bool]:
+        if not search.trigrams():  # the trigram index needs three letters: scan for names
             candidates: ColumnElement[bool] = or_(
                 table.search_name.like(PREFIX), table.search_name.like(WORD_PREFIX)
             )

@@ -155,7 +155,7 @@ class SqlSearchIndex:
         if f.works_min is not None:
             stmt = stmt.where(Researcher.works_count >= bindparam("works_min"))
         if criteria.text is not None:
-            stmt = stmt.where(self.text.name_match(RESEARCHERS, _short(criteria.text)))
+            stmt = stmt.where(self.text.name_match(RESEARCHERS, criteria.text))
         return stmt
 
     def _researcher_key(self, criteria: ResearcherCriteria) -> Hashable:
@@ -364,7 +364,7 @@ class SqlSearchIndex:
         if f.level is not None:
             stmt = stmt.where(model.level == bindparam("level"))
         if criteria.text is not None:
-            stmt = stmt.where(self.text.name_match(table, _short(criteria.text)))
+            stmt = stmt.where(self.text.name_match(table, criteria.text))
         return stmt
 
     def _named_key(self, criteria: NamedCriteria) -> Hashable:
@@ -415,7 +415,7 @@ class SqlSearchIndex:
             else:
                 table = NAMED[NamedKind[kind.name]][1]
                 stmt = select(table.id)
-            stmt = stmt.where(self.text.name_match(table, _short(search)))
+            stmt = stmt.where(self.text.name_match(table, search))
             key, scaled = table.id, self.text.name_score(table) / 4.0
         ordering = Ordering(
             "search", (scaled, literal(kind.value), key), cursor_types=(SCORE, int, int)
@@ -499,12 +499,11 @@ class SqlSearchIndex:
         return int((await self.session.execute(stmt, values)).scalar_one())
 
 
-def _short(search: SearchText) -> bool:
-    return not search.trigrams()
-
-
-def _text_shape(search: SearchText | None) -> tuple[bool, bool]:
-    return (search is not None, search is not None and _short(search))
+def _text_shape(search: SearchText | None) -> tuple[bool, bool, int]:
+    """What of the text the statement's shape depends on."""
+    if search is None:
+        return (False, False, 0)
+    return (True, not search.trigrams(), len(search.name_words()))
 
 
 def _text_values(search: SearchText | None) -> dict[str, Any]:

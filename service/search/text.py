@@ -16,6 +16,8 @@ from service.researchers.names import fold_name
 from service.search.stopwords import ENGLISH_STOP_WORDS
 
 MAX_SEARCH_LENGTH = 200
+MAX_NAME_WORDS = 4
+"""Words of a text that a name must each hold (``name_words``); more are rare in a name typed."""
 _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 
 
@@ -31,6 +33,9 @@ class SearchText:
     def finds_nothing(self) -> bool:
         return not self.terms
 
+    def name_words(self) -> tuple[str, ...]:
+        return name_words(self.folded)
+
     def trigrams(self) -> tuple[str, ...]:
         """The distinct three-letter pieces of the words (SQLite's trigram index matches
         these); empty when every word is shorter."""
@@ -39,6 +44,19 @@ class SearchText:
             for i in range(len(word) - 2):
                 seen.setdefault(word[i : i + 3], None)
         return tuple(seen)
+
+
+def name_words(folded: str) -> tuple[str, ...]:
+    """The words of a folded text that a matching name must each hold (a word of the name as
+    similar to it as a whole name must be to the text): its words of two letters or more that
+    are not stop words, longest first, at most ``MAX_NAME_WORDS``; none when the text is one
+    word (the whole text is that condition). Without them, "Noah Pereira" matched every
+    Pereira: the longer word alone made the text similar enough."""
+    words = folded.split()
+    if len(words) < 2:
+        return ()
+    wanted = dict.fromkeys(w for w in words if len(w) >= 2 and w not in ENGLISH_STOP_WORDS)
+    return tuple(sorted(wanted, key=len, reverse=True)[:MAX_NAME_WORDS])
 
 
 def parse_search(value: str | None, *, argument: str = "search") -> SearchText | None:

@@ -51,3 +51,20 @@ def word_similarity(a: str, b: str) -> float:
             if current in first:
                 best = max(best, shared / (len(first) + len(extent) - shared))
     return best
+
+
+def strict_word_similarity(a: str, b: str) -> float:
+    """The best Jaccard index of ``a``'s set against the trigrams of any run of whole words of
+    ``b`` (pg_trgm's ``strict_word_similarity``)."""
+    first = set(ordered_trigrams(a))
+    words = [_word_trigrams(word) for word in _WORD.findall(b.lower())]
+    if not first or not words:
+        return 0.0
+    best = 0.0
+    for start in range(len(words)):
+        extent: set[str] = set()
+        for word in words[start:]:
+            extent.update(word)
+            shared = len(first & extent)
+            best = max(best, shared / (len(first) + len(extent) - shared))
+    return best

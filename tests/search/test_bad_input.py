@@ -290,7 +290,7 @@ SYNTAX = [
     ("attention | transformer", "attention transformer"),
     ("transform:*", "transform"),
     ("transformer:* & !softmax", "transformer softmax"),
-    ("100% attention", "100 attention"),
+    ("attention%", "attention"),
     ("efficient\\transformers", "efficient transformers"),
     ("(attention", "attention"),
     ("!attention", "attention"),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from service.graphql.relay import from_global_id, to_global_id
+from service.researchers.names import fold_name
 from tests.imports.support import WORKS_FILE, fetch, read_jsonl
 from tests.imports.test_integrator_api import import_key
 from tests.support import LiveServer, contract, count_statements
@@ -101,6 +102,17 @@ class TestNames:
         self, live: LiveServer, typed: str, expected: str
     ) -> None:
         assert names_found(live, typed)[0] == expected
+
+    @pytest.mark.parametrize("typed", ["Muhammad Irfan", "Irfan Muhammad", "Muhamad Irfan"])
+    def test_a_full_name_finds_its_holders_not_every_namesake_of_one_word(
+        self, live: LiveServer, typed: str
+    ) -> None:
+        # By the whole text's similarity alone, the 108 Muhammads of the KFUPM records matched.
+        found = answer(live, RESEARCHERS, q=typed, first=50)["researchers"]
+        names = [edge["node"]["displayName"] for edge in found["edges"]]
+        assert names[0] == "Muhammad Irfan"
+        assert found["totalCount"] == len(names) <= 3
+        assert all("irfan" in fold_name(name) for name in names)
 
     def test_exact_and_prefix_matches_come_before_similar_names(self, live: LiveServer) -> None:
         found = names_found(live, "Mohamed Mahmoud")
