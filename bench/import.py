@@ -86,6 +86,17 @@ database's, about 0.22 ms a work is the works' ``tsvector`` and its GIN entry (m
 researcher rows (affiliations after the import; clusters, counters and trust in the derive)
 costs about 7 s, all indexes included. ``--jobs 4`` on 2 cores was slower (1,091) and, before
 the authors were inserted in key order, deadlocked.
+
+Later on 2026-12-01 (a fast period: parse floors 18,772-19,149): the bulk import's batches leave
+the works' search vectors to the derive (migration 0015, ``service.search.vectors``), which
+builds them in chunks on its own connections while the recompute keeps the other core busy.
+Three runs: 3,257 / 3,216 / 3,138 works/s (ratio 0.17 each; the import's PostgreSQL CPU 20-22 s
+against 41-42 s), against 2,350 / 2,377 (0.13) for the code before in the same hour; the bulk
+derive 56.4 / 57.1 / 57.9 s (its PostgreSQL CPU 59-61 s against 37-39 s: the vectors, built on
+the core the recompute left idle) against 53.6 s; end to end 88-91 s against 97-103 s. Goals
+still not met (5,000 works/s, 0.5); the derive's 60 s is met on this day. The import's own
+Python is now the larger share (about 0.31 ms a work of 32 CPU s), then affiliations filled
+after the last batch (5.6-5.9 s of the 32-33 s).
 """
 
 from __future__ import annotations

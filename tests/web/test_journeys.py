@@ -115,6 +115,9 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(
         sign_up_and_confirm(page, front, email)
         page.goto(f"{front.base}/sign-in")
         page.get_by_role("link", name="Forgot your password?").click()
+        # Navigation stays in the page: until the reset form replaces it, "Email" is the
+        # sign-in form's field (filled there, the email was lost under load).
+        expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
         page.get_by_label("Email").fill(email)
         page.get_by_role("button", name="Mail me a link").click()
         expect(page.get_by_role("status")).to_contain_text("a reset link is on its way")
