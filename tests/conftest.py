@@ -67,6 +67,15 @@ def empty_url(backend: str, database_dir: Path) -> Iterator[str]:
     drop_database(url)
 
 
+@pytest.fixture
+def postgresql_url(database_dir: Path) -> Iterator[str]:
+    """An empty migrated PostgreSQL database of the test's own, for what only PostgreSQL does
+    (parallel writers, its triggers)."""
+    url = create_database("postgresql", database_dir)
+    yield url
+    drop_database(url)
+
+
 @pytest.fixture(scope="session")
 def seed_id(demo_server: LiveServer) -> str:
     body = demo_server.graphql('{ researchers(search: "Kaiyue Lu") { edges { node { id } } } }')

@@ -6,29 +6,17 @@ when each inserted them in the order its records named them)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-
-import pytest
+from collections.abc import Mapping
 
 from service.db.engine import create_engine, create_sessionmaker
 from service.db.session import begin_writing
 from service.imports.openalex.records import ResearcherRow
 from service.imports.openalex.store import OpenAlexRepository
 from tests.imports.support import fetch
-from tests.support import create_database, drop_database, settings_for
+from tests.support import settings_for
 
 AUTHORS = 2_000
 ROUNDS = 5
-
-
-@pytest.fixture
-def postgresql_url(tmp_path: Path) -> Iterator[str]:
-    url = create_database("postgresql", tmp_path)
-    try:
-        yield url
-    finally:
-        drop_database(url)
 
 
 def test_two_batches_naming_the_same_new_authors_in_opposite_orders(postgresql_url: str) -> None:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from service.db.engine import create_engine, create_sessionmaker
@@ -19,7 +17,7 @@ from service.imports.openalex.importer import derive_if_pending, import_files
 from service.imports.openalex.inputs import discover
 from service.search.vectors import index_pending_works
 from tests.imports.support import MEMBER_FILE, Collected, fetch, read_jsonl
-from tests.support import create_database, drop_database, settings_for
+from tests.support import settings_for
 
 MEMBER_WORKS = 14
 STALE_VECTORS = (
@@ -33,30 +31,23 @@ COUNTS = (
 )
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
-    created = create_database("postgresql", tmp_path)
-    try:
-        yield created
-    finally:
-        drop_database(created)
-
-
 def import_without_derive(url: str, path: Path, *, bulk_threshold: int) -> None:
     """One process's import of ``path``, as ``bzpeer import`` runs it before its derive."""
     files = discover([path]).files
     asyncio.run(import_files(settings_for(url), files, Collected(), bulk_threshold=bulk_threshold))
 
 
-def test_a_bulk_import_leaves_its_vectors_to_its_derive(url: str, tmp_path: Path) -> None:
-    import_without_derive(url, MEMBER_FILE, bulk_threshold=0)
-    assert fetch(url, COUNTS) == [(MEMBER_WORKS, 0)]
+def test_a_bulk_import_leaves_its_vectors_to_its_derive(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    import_without_derive(postgresql_url, MEMBER_FILE, bulk_threshold=0)
+    assert fetch(postgresql_url, COUNTS) == [(MEMBER_WORKS, 0)]
 
-    assert asyncio.run(derive_if_pending(settings_for(url)))
-    assert fetch(url, COUNTS) == [(0, MEMBER_WORKS)]
-    assert fetch(url, STALE_VECTORS) == [(0,)]
+    assert asyncio.run(derive_if_pending(settings_for(postgresql_url)))
+    assert fetch(postgresql_url, COUNTS) == [(0, MEMBER_WORKS)]
+    assert fetch(postgresql_url, STALE_VECTORS) == [(0,)]
     # The import is announced once its works can be found.
-    assert fetch(url, "SELECT event_type FROM outbox_events") == [("imports.completed",)]
+    assert fetch(postgresql_url, "SELECT event_type FROM outbox_events") == [("imports.completed",)]
 
     # A newer record with a new title, imported in bulk: pending again; until the derive the
     # work is still found by its old vector, then by the new one only.
@@ -64,34 +55,34 @@ def test_a_bulk_import_leaves_its_vectors_to_its_derive(url: str, tmp_path: Path
     records[0] |= {"title": "Quokka burrows under stress", "updated_date": "2099-01-01T00:00:00"}
     changed = tmp_path / "changed-works.jsonl"
     changed.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    import_without_derive(url, changed, bulk_threshold=0)
-    assert fetch(url, COUNTS) == [(1, MEMBER_WORKS)]
-    assert found(url, "quokka") == 0
-    assert asyncio.run(derive_if_pending(settings_for(url)))
-    assert fetch(url, COUNTS) == [(0, MEMBER_WORKS)]
-    assert fetch(url, STALE_VECTORS) == [(0,)]
-    assert found(url, "quokka") == 1
+    import_without_derive(postgresql_url, changed, bulk_threshold=0)
+    assert fetch(postgresql_url, COUNTS) == [(1, MEMBER_WORKS)]
+    assert found(postgresql_url, "quokka") == 0
+    assert asyncio.run(derive_if_pending(settings_for(postgresql_url)))
+    assert fetch(postgresql_url, COUNTS) == [(0, MEMBER_WORKS)]
+    assert fetch(postgresql_url, STALE_VECTORS) == [(0,)]
+    assert found(postgresql_url, "quokka") == 1
 
 
-def test_other_writers_index_their_works_at_once(url: str, tmp_path: Path) -> None:
-    import_without_derive(url, MEMBER_FILE, bulk_threshold=10_000)
-    assert fetch(url, COUNTS) == [(0, MEMBER_WORKS)]
-    assert fetch(url, STALE_VECTORS) == [(0,)]
-    execute(url, RETITLE)
-    assert found(url, "quokka") == 1
+def test_other_writers_index_their_works_at_once(postgresql_url: str) -> None:
+    import_without_derive(postgresql_url, MEMBER_FILE, bulk_threshold=10_000)
+    assert fetch(postgresql_url, COUNTS) == [(0, MEMBER_WORKS)]
+    assert fetch(postgresql_url, STALE_VECTORS) == [(0,)]
+    execute(postgresql_url, RETITLE)
+    assert found(postgresql_url, "quokka") == 1
     # A change that leaves the text alone writes no vector.
-    execute(url, "UPDATE works SET cited_by_count = cited_by_count + 1")
-    assert fetch(url, COUNTS) == [(0, MEMBER_WORKS)]
-    assert fetch(url, STALE_VECTORS) == [(0,)]
+    execute(postgresql_url, "UPDATE works SET cited_by_count = cited_by_count + 1")
+    assert fetch(postgresql_url, COUNTS) == [(0, MEMBER_WORKS)]
+    assert fetch(postgresql_url, STALE_VECTORS) == [(0,)]
 
 
-def test_a_work_retitled_while_its_vector_is_built_keeps_the_new_one(url: str) -> None:
-    import_without_derive(url, MEMBER_FILE, bulk_threshold=0)
-    assert fetch(url, COUNTS) == [(MEMBER_WORKS, 0)]
-    asyncio.run(retitle_during_indexing(url))
-    assert fetch(url, COUNTS) == [(0, MEMBER_WORKS)]
-    assert fetch(url, STALE_VECTORS) == [(0,)]
-    assert found(url, "quokka") == 1
+def test_a_work_retitled_while_its_vector_is_built_keeps_the_new_one(postgresql_url: str) -> None:
+    import_without_derive(postgresql_url, MEMBER_FILE, bulk_threshold=0)
+    assert fetch(postgresql_url, COUNTS) == [(MEMBER_WORKS, 0)]
+    asyncio.run(retitle_during_indexing(postgresql_url))
+    assert fetch(postgresql_url, COUNTS) == [(0, MEMBER_WORKS)]
+    assert fetch(postgresql_url, STALE_VECTORS) == [(0,)]
+    assert found(postgresql_url, "quokka") == 1
 
 
 async def retitle_during_indexing(url: str) -> None:
