@@ -1,9 +1,11 @@
 """How each database matches and scores text: the SQL expressions the search repository puts
-into its statements. PostgreSQL uses pg_trgm and full-text search (migration 0014); SQLite
-FTS5 to find candidates and ``scoring.py``'s functions to rank them, so both rank alike.
+into its statements. PostgreSQL uses pg_trgm and full-text search (migrations 0014 and 0015);
+SQLite FTS5 to find candidates and ``scoring.py``'s functions to match and rank them, so both
+find and rank alike.
 
-Every value is a bound parameter (``SearchParameters``): statement texts depend only on which
-filters are set, so that they are built once and prepared once."""
+Every value is a bound parameter (``search_parameters``): statement texts depend only on which
+filters are set and how many words a name must hold, so that they are built once and prepared
+once."""
 
 from __future__ import annotations
 
