@@ -55,12 +55,6 @@ async def index_pending_chunk(session: AsyncSession, chunk: int = CHUNK) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def pending_works(session: AsyncSession) -> int:
-    if not is_postgresql(session):
-        return 0
-    return int(await session.scalar(text("SELECT count(*) FROM search_work_pending")) or 0)
-
-
 async def index_pending_works(settings: Settings, chunk: int = CHUNK) -> int:
     """Every pending work's vector, a chunk a transaction; returns how many were built."""
     engine = create_engine(settings, maintenance=True)
