@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -16,7 +17,8 @@ from service.db.paging import (
     paged_per_parent,
     statement,
 )
-from service.db.repository import RepositoryBase
+from service.db.repository import RepositoryBase, is_postgresql, member_of
+from service.researchers.models import Researcher
 from service.topics.models import Topic
 from service.works.models import Authorship, Venue, Work, WorkTopic
 
@@ -26,6 +28,22 @@ BY_RECENCY = Ordering(
 BY_TOPIC_SCORE = Ordering(
     "wtopic", (WorkTopic.score, WorkTopic.topic_id), cursor_types=((float, int), int)
 )
+
+
+class ListedWork(NamedTuple):
+    title: str
+    type: str
+    publication_year: int | None
+    cited_by_count: int
+    venue_id: int | None
+    venue_name: str | None
+
+
+class ListedAuthor(NamedTuple):
+    position: int
+    researcher_id: int
+    display_name: str
+    merged_into_id: int | None
 
 
 class VenueRepository(RepositoryBase[Venue]):
@@ -92,6 +110,52 @@ class WorkRepository(RepositoryBase[Work]):
         )
         rows = (await self.session.execute(stmt, page_parameters(page, work_ids))).all()
         return group_pages(rows, work_ids, page)
+
+    async def listed(self, work_ids: Sequence[int]) -> dict[int, ListedWork]:
+        """What a list of works shows of each (title, type, year, citations, venue), in one
+        statement whose text is the same for any number of ids (PostgreSQL)."""
+        arrays = is_postgresql(self.session)
+        stmt = statement(
+            ("works.listed", arrays),
+            lambda: (
+                select(
+                    Work.id,
+                    Work.title,
+                    Work.type,
+                    Work.publication_year,
+                    Work.cited_by_count,
+                    Venue.id,
+                    Venue.display_name,
+                )
+                .outerjoin(Venue, Venue.id == Work.venue_id)
+                .where(member_of(Work.id, "ids", arrays))
+            ),
+        )
+        rows = await self.session.execute(stmt, {"ids": list(work_ids)})
+        return {row[0]: ListedWork(*row[1:]) for row in rows}
+
+    async def listed_authors(self, work_ids: Sequence[int]) -> dict[int, list[ListedAuthor]]:
+        """Each work's author list in order, with each author's name, in one statement."""
+        arrays = is_postgresql(self.session)
+        stmt = statement(
+            ("works.listed_authors", arrays),
+            lambda: (
+                select(
+                    Authorship.work_id,
+                    Authorship.position,
+                    Researcher.id,
+                    Researcher.display_name,
+                    Researcher.merged_into_id,
+                )
+                .join(Researcher, Researcher.id == Authorship.researcher_id)
+                .where(member_of(Authorship.work_id, "ids", arrays))
+                .order_by(Authorship.work_id, Authorship.position)
+            ),
+        )
+        grouped: dict[int, list[ListedAuthor]] = {wid: [] for wid in work_ids}
+        for row in await self.session.execute(stmt, {"ids": list(work_ids)}):
+            grouped[row[0]].append(ListedAuthor(*row[1:]))
+        return grouped
 
     async def count_topics_by_work(self, work_ids: Sequence[int]) -> dict[int, int]:
         return await self.count_grouped(WorkTopic.work_id, work_ids)

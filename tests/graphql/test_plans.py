@@ -77,11 +77,13 @@ def admit(server: LiveServer, researcher_id: str) -> None:
 
 
 def test_every_client_document_with_a_plan_is_tested_here() -> None:
-    # integrator_nested: test_integrator_plan.py; researcher_search: test_search_plan.py
+    # integrator_nested: test_integrator_plan.py; researcher_search and works_search:
+    # tests/search/test_search_plan.py
     assert [plan.document for plan in PLANS] == [
         "profile_page",
         "integrator_nested",
         "researcher_search",
+        "works_search",
     ]
 
 
@@ -94,6 +96,7 @@ def test_every_client_document_with_a_plan_is_tested_here() -> None:
         ("researcher_lookup.graphql", "ResearcherLookup", 0),
         ("researcher_search.graphql", "ResearcherSearch", 1),
         ("viewer_actions.graphql", "Viewer", 0),
+        ("works_search.graphql", "WorksSearch", 1),
     ],
 )
 def test_every_client_query_answers_alike_either_way(

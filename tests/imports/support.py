@@ -157,6 +157,20 @@ def fetch(url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
     return asyncio.run(go())
 
 
+def execute(url: str, statement: str, **params: Any) -> None:
+    """Run ``statement`` in a transaction of its own, committed."""
+
+    async def go() -> None:
+        engine = create_engine(settings_for(url))
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(statement), params)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
 ORPHANS = {
     "authorships without their work": "SELECT COUNT(*) FROM authorships a "
     "WHERE NOT EXISTS (SELECT 1 FROM works w WHERE w.id = a.work_id)",

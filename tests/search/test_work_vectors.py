@@ -16,7 +16,7 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.imports.openalex.importer import derive_if_pending, import_files
 from service.imports.openalex.inputs import discover
 from service.search.vectors import index_pending_works
-from tests.imports.support import MEMBER_FILE, Collected, fetch, read_jsonl
+from tests.imports.support import MEMBER_FILE, Collected, execute, fetch, read_jsonl
 from tests.support import settings_for
 
 MEMBER_WORKS = 14
@@ -113,18 +113,6 @@ async def wait_until_blocked_by(engine: Any, pid: int) -> None:
                 if await connection.scalar(statement, {"pid": pid}):
                     return
             await asyncio.sleep(0.02)
-
-
-def execute(url: str, statement: str) -> None:
-    async def go() -> None:
-        engine = create_engine(settings_for(url))
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(go())
 
 
 def found(url: str, words: str) -> int:
