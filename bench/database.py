@@ -63,9 +63,11 @@ from service.db.migrate import alembic_config, upgrade  # noqa: E402
 T = TypeVar("T")
 DeriveMode = Literal["service", "sql", "graph"]
 GRAPH_DERIVED_TABLES = ("coauthor_edges", "researcher_topics")
-WORK_VECTORS = "search_work_vectors"
-"""Filled from the works once they are in (``build_work_vectors``)."""
 """Tables the ``graph`` path fills (besides the counters of ``researchers``)."""
+WORK_VECTORS = "search_work_vectors"
+"""Filled from the works once they are in (``build_search_tables``)."""
+NAME_WORDS = "search_researcher_words"
+"""Filled from the researchers once they are in (``build_search_tables``)."""
 COMPLETE_DERIVES = ("service", "sql")
 """Derive modes that compute every derived table; ``graph`` leaves clusters and trust empty."""
 
@@ -330,10 +332,11 @@ async def prefetched(items: Iterator[T], ahead: int = 2) -> AsyncIterator[T]:
         await asyncio.to_thread(producer.join)
 
 
-async def build_work_vectors(url: str, connections: int = 2) -> None:
-    """The works' search vectors (migration 0015), which the loader's replica mode kept the
-    works' trigger from writing: built as the bulk derive builds them, split by id over a few
-    connections."""
+async def build_search_tables(url: str, connections: int = 2) -> None:
+    """The works' search vectors (migration 0015) and the researchers' name words (0016),
+    which the loader's replica mode kept the triggers from writing: the vectors built as the
+    bulk derive builds them, split by id over a few connections, the words as the migration
+    does."""
 
     async def part(number: int) -> None:
         connection = await asyncpg.connect(url)
@@ -343,6 +346,14 @@ async def build_work_vectors(url: str, connections: int = 2) -> None:
                 f"INSERT INTO {WORK_VECTORS} (work_id, vector) "
                 "SELECT id, search_work_vector(title, abstract) FROM works "
                 "WHERE id % $1 = $2",
+                connections,
+                number,
+            )
+            await connection.execute(
+                f"INSERT INTO {NAME_WORDS} (word, tier, researcher_id) "
+                "SELECT w.word, w.tier, r.id "
+                "FROM researchers AS r, search_name_words(r.search_name) AS w "
+                "WHERE r.merged_into_id IS NULL AND r.id % $1 = $2",
                 connections,
                 number,
             )
@@ -621,13 +632,13 @@ async def ensure_database(
         await asyncio.to_thread(upgrade, url)
         # Built once the rows are in: faster than maintained row by row, and the same schema.
         # The graph path derives without them too; the others query through them.
-        unindexed = [*COLUMNS, WORK_VECTORS] + (
+        unindexed = [*COLUMNS, WORK_VECTORS, NAME_WORDS] + (
             list(GRAPH_DERIVED_TABLES) if derive == "graph" else []
         )
         deferred = await drop_indexes(url, unindexed)
     with timed(report.seconds, "load"):
         await load_source_tables(url, size, report)
-        await build_work_vectors(url)
+        await build_search_tables(url)
     if derive != "graph":
         with timed(report.seconds, "indexes"):
             await create_indexes(url, deferred)

@@ -31,7 +31,7 @@ WITH matched AS (
     SELECT id, works_count,
            CAST(CASE WHEN search_name = $1 THEN 3
                      WHEN search_name LIKE $2 THEN 2
-                     WHEN search_name LIKE $3 THEN 1
+                     WHEN ' ' || search_name || ' ' LIKE $3 THEN 1
                      ELSE 0 END
                 + word_similarity($1, search_name) AS DOUBLE PRECISION) AS score
     FROM researchers
@@ -63,7 +63,7 @@ async def researcher_search(connection: asyncpg.Connection, given: str) -> dict[
         statement,
         values["q"],
         values["q_prefix"],
-        values["q_word_prefix"],
+        values["q_words"],
         PAGE_SIZE + 1,
         *words,
     )

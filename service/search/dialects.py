@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -43,6 +44,10 @@ QUERY: BindParameter[str] = bindparam("q")
 """The folded search text: what names are compared with."""
 PREFIX: BindParameter[str] = bindparam("q_prefix")
 WORD_PREFIX: BindParameter[str] = bindparam("q_word_prefix")
+WHOLE_WORDS: BindParameter[str] = bindparam("q_words")
+"""``% text %``: the text as whole words of a name with a space added at either end."""
+AFTER_PREFIX: BindParameter[str] = bindparam("q_after_prefix")
+"""Above every word that starts with the text (in byte order)."""
 TERMS: BindParameter[str] = bindparam("q_terms")
 """PostgreSQL: the raw text for plainto_tsquery; SQLite: the terms, space-separated."""
 PHRASE: BindParameter[str] = bindparam("q_phrase")
@@ -54,6 +59,11 @@ POSTGRES_SETTINGS = {
 (the whole text) and ``<<%`` (each of its ``name_words``), which the trigram index answers."""
 WORK_VECTORS = table("search_work_vectors", column("work_id"), column("vector"))
 """PostgreSQL: each work's text vector (migration 0015)."""
+NAME_WORDS = table(
+    "search_researcher_words", column("word"), column("tier"), column("researcher_id")
+)
+"""PostgreSQL: each word of each unmerged researcher's name, with the name's ``name_tier``
+for that word alone (migration 0016)."""
 
 
 def search_parameters(search: SearchText) -> dict[str, Any]:
@@ -64,6 +74,8 @@ def search_parameters(search: SearchText) -> dict[str, Any]:
         "q": folded,
         "q_prefix": f"{folded}%",  # folded text holds letters, digits and spaces only
         "q_word_prefix": f"% {folded}%",
+        "q_words": f"% {folded} %",
+        "q_after_prefix": f"{folded}\U0010ffff",
         "q_terms": " ".join(search.terms),
         "q_phrase": folded,
         "q_match": " OR ".join(f'"{t}"' for t in trigrams) if trigrams else "",
@@ -71,11 +83,17 @@ def search_parameters(search: SearchText) -> dict[str, Any]:
     }
 
 
-def _tier(name: Any) -> ColumnElement[Any]:
+def spaced(name: Any) -> ColumnElement[str]:
+    """The name with a space at either end, for ``WHOLE_WORDS``."""
+    return literal(" ") + name + literal(" ")
+
+
+def name_tier(name: Any) -> ColumnElement[Any]:
+    """``scoring.name_tier`` in SQL."""
     return case(
         (name == QUERY, 3),
         (name.like(PREFIX), 2),
-        (name.like(WORD_PREFIX), 1),
+        (spaced(name).like(WHOLE_WORDS), 1),
         else_=0,
     )
 
@@ -139,7 +157,7 @@ class PostgresTextSearch:
         return and_(QUERY.op("<%")(table.search_name), *words)
 
     def name_score(self, table: NamedTable) -> ColumnElement[float]:
-        score = _tier(table.search_name) + func.word_similarity(QUERY, table.search_name)
+        score = name_tier(table.search_name) + func.word_similarity(QUERY, table.search_name)
         return cast(score, Double)
 
     def topic_match(self) -> ColumnElement[bool]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,7 +58,18 @@ from service.search.criteria import (
     WorkOrder,
     shape,
 )
-from service.search.dialects import NamedTable, TextSearch, search_parameters, text_search
+from service.search.dialects import (
+    AFTER_PREFIX,
+    NAME_WORDS,
+    QUERY,
+    WHOLE_WORDS,
+    NamedTable,
+    TextSearch,
+    name_tier,
+    search_parameters,
+    spaced,
+    text_search,
+)
 from service.search.text import SearchText
 from service.topics.models import Topic
 from service.trust.models import TrustSnapshot
@@ -397,7 +409,9 @@ class SqlSearchIndex:
             cursor_types=(SCORE, int, int),
         )
 
-    def _hits(self, kind: HitKind, search: SearchText) -> tuple[Select[Any], Ordering]:
+    def _hits(
+        self, kind: HitKind, search: SearchText, *conditions: ColumnElement[bool]
+    ) -> tuple[Select[Any], Ordering]:
         """One kind's statement of ``everything``, its score scaled to 0..1 so that kinds
         compare: a name's (tier + similarity) / 4, a text's s / (s + 1)."""
         if kind is HitKind.WORK:
@@ -415,7 +429,7 @@ class SqlSearchIndex:
             else:
                 table = NAMED[NamedKind[kind.name]][1]
                 stmt = select(table.id)
-            stmt = stmt.where(self.text.name_match(table, search))
+            stmt = stmt.where(self.text.name_match(table, search), *conditions)
             key, scaled = table.id, self.text.name_score(table) / 4.0
         ordering = Ordering(
             "search", (scaled, literal(kind.value), key), cursor_types=(SCORE, int, int)
@@ -452,6 +466,10 @@ class SqlSearchIndex:
         values = _text_values(search)
         found: list[tuple[Hit, tuple[Any, ...]]] = []
         for kind in HitKind:
+            if kind is HitKind.RESEARCHER and self._by_name_words(search, page):
+                rows = await self._researcher_hits_by_word(search, page)
+                found.extend((Hit(kind, row[0]), tuple(row[1:])) for row in rows)
+                continue
 
             def build(kind: HitKind = kind) -> Select[Any]:
                 stmt, ordering = self._hits(kind, search)
@@ -464,6 +482,75 @@ class SqlSearchIndex:
             found.extend((Hit(kind, row[0]), tuple(row[1:])) for row in rows)
         found.sort(key=lambda item: item[1], reverse=page.forward)
         return build_page(found[: page.size + 1], page)
+
+    def _by_name_words(self, search: SearchText, page: PageRequest) -> bool:
+        """Whether the researchers of the search box come from ``NAME_WORDS``: one word, on
+        PostgreSQL, a page forward."""
+        return (
+            self.dialect == "postgresql"
+            and " " not in search.folded
+            and page.forward
+            and page.before is None
+        )
+
+    async def _researcher_hits_by_word(
+        self, search: SearchText, page: PageRequest
+    ) -> list[tuple[Any, ...]]:
+        """The search box's researchers for one word, in the rows and order of the general
+        statement, without ranking every holder of a common word. The names of tier 1 and
+        above score 2 or more and the rest below 1 (a later word that *is* the text has
+        similarity 1), so the list is, in order:
+
+        - the holders of the word (``NAME_WORDS``: tier, then id, read off its index; their
+          similarity is 1) merged with the names starting with a longer word (tier 2, ranked:
+          few), the latter read only when the former run short of tier 2;
+        - then, past those, the other matches (tier 0), ranked by the general statement."""
+        wanted = page.size + 1
+        values = _text_values(search) | page_parameters(page)
+        tier, last_id = _word_bound(page.after)
+        hits: list[tuple[Any, ...]] = []
+        if (tier, last_id) > (1, 0):  # some holder is past the cursor
+            stmt = statement(("everything", "holders"), _word_holders)
+            rows = await self.session.execute(
+                stmt, {"q": search.folded, "tier": tier, "last_id": last_id, "_limit": wanted}
+            )
+            kind = HitKind.RESEARCHER.value
+            hits = [(rid, (t + 1) / 4.0, kind, rid) for rid, t in rows]
+        if len(hits) < wanted or hits[-1][1] < LEADING_TIER_SCORE:
+            starting = (
+                self.text.among(Researcher.id, _leading_words()),
+                ~spaced(Researcher.search_name).like(WHOLE_WORDS),
+            )
+            hits += await self._researcher_hits(
+                ("leading", page_shape(page)), search, page, values, *starting
+            )
+            hits = sorted(hits, key=lambda row: row[1:], reverse=True)[:wanted]
+        if len(hits) < wanted:
+            rest = name_tier(Researcher.search_name) == 0
+            rows = await self._researcher_hits(
+                ("rest", page_shape(page)),
+                search,
+                page,
+                values | {"_limit": wanted - len(hits)},
+                rest,
+            )
+            hits += rows
+        return hits
+
+    async def _researcher_hits(
+        self,
+        key: Hashable,
+        search: SearchText,
+        page: PageRequest,
+        values: dict[str, Any],
+        *conditions: ColumnElement[bool],
+    ) -> list[tuple[Any, ...]]:
+        def build() -> Select[Any]:
+            stmt, ordering = self._hits(HitKind.RESEARCHER, search, *conditions)
+            return paged(stmt, ordering, page)
+
+        stmt = statement(("everything", key, _text_shape(search)), build)
+        return [tuple(row) for row in await self.session.execute(stmt, values)]
 
     # -- shared ------------------------------------------------------------------------------
 
@@ -497,6 +584,47 @@ class SqlSearchIndex:
             lambda: select(func.count()).select_from(build().subquery()),
         )
         return int((await self.session.execute(stmt, values)).scalar_one())
+
+
+LEADING_TIER_SCORE = 3 / 4.0
+"""A holder of tier 2 or above, scaled: no name starting with a longer word reaches it."""
+
+
+def _word_bound(after: tuple[Any, ...] | None) -> tuple[int, int]:
+    """The search box's cursor as a bound on ``NAME_WORDS``' (tier, researcher id): a holder
+    scores (tier + 1) / 4 and is past the cursor when its (score, kind, id) is below it."""
+    if after is None:
+        return (4, 0)
+    score, kind, last_id = after
+    for tier in (3, 2, 1):
+        held = (tier + 1) / 4.0
+        if held < score:
+            return (tier + 1, 0)
+        if held == score:
+            return (tier, last_id if kind == HitKind.RESEARCHER.value else 0)
+    return (1, 0)
+
+
+def _word_holders() -> Select[Any]:
+    words = NAME_WORDS.c
+    return (
+        select(words.researcher_id, words.tier)
+        .where(
+            words.word == QUERY,
+            tuple_(words.tier, words.researcher_id)
+            < tuple_(bindparam("tier"), bindparam("last_id")),
+        )
+        .order_by(words.tier.desc(), words.researcher_id.desc())
+        .limit(bindparam("_limit"))
+    )
+
+
+def _leading_words() -> Select[Any]:
+    """Researchers whose name starts with a longer word than the text."""
+    words = NAME_WORDS.c
+    return select(words.researcher_id).where(
+        words.tier >= 2, words.word > QUERY, words.word < AFTER_PREFIX
+    )
 
 
 def _text_shape(search: SearchText | None) -> tuple[bool, bool, int]:

@@ -33,12 +33,15 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def name_tier(folded_query: str, name: str) -> int:
-    """3: the whole name; 2: the name starts with the text; 1: a word of it does; 0: else."""
+    """3: the whole name; 2: the name starts with the text; 1: later words of it are the
+    text; 0: else. (Later words that merely start with the text rank by similarity alone: the
+    tiers of a name's whole words can be looked up, so the best holders of a common word are
+    read first instead of ranked among all of them; ``search_researcher_words``.)"""
     if name == folded_query:
         return 3
     if name.startswith(folded_query):
         return 2
-    return 1 if f" {folded_query}" in name else 0
+    return 1 if f" {folded_query} " in f" {name} " else 0
 
 
 def name_matches(folded_query: str, name: str) -> bool:

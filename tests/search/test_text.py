@@ -48,10 +48,12 @@ class TestParse:
 
 
 class TestScoring:
-    def test_exact_then_prefix_then_word_prefix(self) -> None:
+    def test_exact_then_prefix_then_whole_later_words(self) -> None:
         assert name_tier("ana lima", "ana lima") == 3
         assert name_tier("ana", "ana lima") == 2
         assert name_tier("lima", "ana lima") == 1
+        assert name_tier("maria lima", "ana maria lima") == 1
+        assert name_tier("lim", "ana lima") == 0
         assert name_tier("ima", "ana lima") == 0
         ranked = sorted(
             ["ana limas", "ana lima", "joana lima"], key=lambda n: -name_score("ana lima", n)
