@@ -43,11 +43,12 @@ from service.researchers.profile_plan import PROFILE_PAGE
 from service.researchers.schema import ResearcherMutation, ResearcherQuery
 from service.search.researcher_plan import RESEARCHER_SEARCH
 from service.search.schema import SearchQuery
+from service.search.search_box_plan import SEARCH_BOX
 from service.search.works_plan import WORKS_SEARCH
 from service.topics.schema import TopicQuery
 from service.works.schema import WorkQuery
 
-PLANS = (PROFILE_PAGE, INTEGRATOR_NESTED, RESEARCHER_SEARCH, WORKS_SEARCH)
+PLANS = (PROFILE_PAGE, INTEGRATOR_NESTED, RESEARCHER_SEARCH, WORKS_SEARCH, SEARCH_BOX)
 """The client documents answered by compiled plans (``plans.py``) once admitted."""
 
 

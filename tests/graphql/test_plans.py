@@ -77,13 +77,14 @@ def admit(server: LiveServer, researcher_id: str) -> None:
 
 
 def test_every_client_document_with_a_plan_is_tested_here() -> None:
-    # integrator_nested: test_integrator_plan.py; researcher_search and works_search:
-    # tests/search/test_search_plan.py
+    # integrator_nested: test_integrator_plan.py; researcher_search, works_search and
+    # search_box: tests/search/test_search_plan.py
     assert [plan.document for plan in PLANS] == [
         "profile_page",
         "integrator_nested",
         "researcher_search",
         "works_search",
+        "search_box",
     ]
 
 
@@ -97,6 +98,7 @@ def test_every_client_document_with_a_plan_is_tested_here() -> None:
         ("researcher_search.graphql", "ResearcherSearch", 1),
         ("viewer_actions.graphql", "Viewer", 0),
         ("works_search.graphql", "WorksSearch", 1),
+        ("search_box.graphql", "SearchBox", 1),
     ],
 )
 def test_every_client_query_answers_alike_either_way(
@@ -113,7 +115,7 @@ def test_every_client_query_answers_alike_either_way(
     if planned == "on PostgreSQL":
         planned = int(backend == "postgresql")
     query = contract(name)
-    variables = {"id": seed_id, "q": "Lu", "orcid": "0000-0002-1825-0097"}
+    variables = {"id": seed_id, "q": "Lu", "text": "Lu", "orcid": "0000-0002-1825-0097"}
     used = {k: v for k, v in variables.items() if f"${k}" in query}
     post(demo_server, query, used, operationName=operation)  # admits a planned document
     before = planned_answers(demo_server)

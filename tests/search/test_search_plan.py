@@ -341,3 +341,101 @@ def test_the_works_plan_runs_the_same_statements_at_any_page_size(
         assert len(body["data"]["works"]["edges"]) == first
         counts.append(len([s for s in executed if s != "BEGIN"]))  # SQLite's, not a read
     assert counts == [expected] * 3
+
+
+# -- the search box ------------------------------------------------------------------------------
+
+BOX = contract("search_box.graphql")
+BOX_GENERAL = BOX + "\n"
+
+
+def compare_box(server: LiveServer, variables: dict[str, Any]) -> dict[str, Any]:
+    planned = post(server, BOX, variables)
+    general = post(server, BOX_GENERAL, variables)
+    assert_same_answer(planned, general)
+    body: dict[str, Any] = planned.json()
+    return body
+
+
+def box_texts(url: str) -> list[str]:
+    """What people type: names (one of a researcher without an affiliation), a name's last
+    word, a topic's, an institution's and a venue's first words, two letters, stop words,
+    syntax characters, nothing."""
+    rng = random.Random(3)
+    names = [row[0] for row in fetch(url, "SELECT display_name FROM researchers ORDER BY id")]
+    found = [s for n in rng.sample(names, 5) for s in (n, n.split()[-1])]
+    found += [
+        row[0]
+        for row in fetch(
+            url,
+            "SELECT display_name FROM researchers WHERE affiliation_id IS NULL ORDER BY id LIMIT 1",
+        )
+    ]
+    for table in ("topics", "institutions", "venues"):
+        named = [row[0] for row in fetch(url, f"SELECT display_name FROM {table} ORDER BY id")]
+        found += [" ".join(n.split()[:2]) for n in rng.sample(named, 2)]
+    return list(dict.fromkeys([*found, "petroleum", "Lu", "the of", '"&|:*%\\', "", "  "]))
+
+
+@pytest.mark.parametrize("first", [None, 1, 5])
+def test_search_box_texts_get_the_same_bytes(
+    live: LiveServer, imported_url: str, first: int | None
+) -> None:
+    size = {} if first is None else {"first": first}
+    assert "errors" not in post(live, BOX, {"text": "admit", **size}).json()
+    given = box_texts(imported_url)
+    before = planned_answers(live)
+    pages = [compare_box(live, {"text": t, **size})["data"]["search"] for t in given]
+    assert planned_answers(live) - before == len(given)
+    # What the answers hold, so that the comparison covers it.
+    kinds = {edge["node"]["__typename"] for page in pages for edge in page["edges"]}
+    assert kinds == {"Researcher", "Work", "Topic", "Institution", "Venue"}
+    researchers = [
+        e["node"]
+        for page in pages
+        for e in page["edges"]
+        if e["node"]["__typename"] == "Researcher"
+    ]
+    assert {node["affiliation"] is None for node in researchers} == {True, False}
+    assert any(not page["edges"] for page in pages)
+    assert any(page["pageInfo"]["hasNextPage"] for page in pages)
+
+
+@pytest.mark.parametrize("text", ["petroleum", "ahmed"])
+def test_every_page_of_the_search_box_alike(live: LiveServer, text: str) -> None:
+    """Walks the mixed list by cursors, both paths on every page, until the end or 25 pages."""
+    post(live, BOX, {"text": text, "first": 6})
+    before = planned_answers(live)
+    after: str | None = None
+    seen: list[str] = []
+    for _ in range(25):
+        page = compare_box(live, {"text": text, "first": 6, "after": after})["data"]["search"]
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) > 30
+    assert planned_answers(live) - before == -(-len(seen) // 6)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"text": "x" * 201},
+        {"text": None},
+        {"text": 5},
+        {"text": "ali", "after": "not-a-cursor"},
+        {"text": "ali", "after": 5},
+        {"text": "ali", "first": 101},
+        {"text": "ali", "first": "5"},
+        {"text": "ali", "other": 1},
+    ],
+)
+def test_what_the_search_box_plan_declines_the_general_path_answers(
+    live: LiveServer, variables: dict[str, Any]
+) -> None:
+    for size in (101, "5", 8):
+        post(live, BOX, {"text": "ali", "first": size})  # admitted where it can be
+    before = planned_answers(live)
+    compare_box(live, variables)
+    assert planned_answers(live) == before
