@@ -88,7 +88,7 @@ costs about 7 s, all indexes included. ``--jobs 4`` on 2 cores was slower (1,091
 the authors were inserted in key order, deadlocked.
 
 Later on 2026-12-01 (a fast period: parse floors 18,772-19,149): the bulk import's batches leave
-the works' search vectors to the derive (migration 0015, ``service.search.vectors``), which
+the works' search vectors to the derive (migration 0015, ``service.search.pending``), which
 builds them in chunks on its own connections while the recompute keeps the other core busy.
 Three runs: 3,257 / 3,216 / 3,138 works/s (ratio 0.17 each; the import's PostgreSQL CPU 20-22 s
 against 41-42 s), against 2,350 / 2,377 (0.13) for the code before in the same hour; the bulk

@@ -16,7 +16,7 @@ from service.db.unit_of_work import derive_session, is_serialization_failure
 from service.events.service import events
 from service.graph.service import coauthor_graph
 from service.researchers.service import researchers
-from service.search.vectors import index_pending_works
+from service.search.pending import index_pending
 from service.trust.service import trust
 
 
@@ -42,11 +42,12 @@ async def recompute_everything(
     """``recompute_all`` in a session of its own (``bzpeer recompute --all``, the end of a bulk
     import), committed; ``also`` writes in the same transaction (what the recompute settles).
 
-    Meanwhile, on connections of their own, the search vectors a bulk import left pending are
-    built (``service.search.vectors``): the recompute keeps one core of PostgreSQL busy, this
-    the other. The recompute commits only once they are done, so that what it settles (an
-    import's marks, its ``imports.completed``) comes with works that can be found."""
-    indexing = asyncio.ensure_future(index_pending_works(settings))
+    Meanwhile, on connections of their own, the search index a bulk import left pending is
+    built (``service.search.pending``): the recompute keeps one core of PostgreSQL busy, this
+    the other. The recompute commits only once it is done, so that what it settles (an
+    import's marks, its ``imports.completed``) comes with works and researchers that can be
+    found."""
+    indexing = asyncio.ensure_future(index_pending(settings))
     try:
         for attempt in range(ATTEMPTS):
             try:

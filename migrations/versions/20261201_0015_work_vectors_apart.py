@@ -3,7 +3,7 @@ own, kept by statement triggers, so that a bulk import can leave them to the bul
 
 Computing a tsvector and inserting it into the GIN index, row by row in every import batch,
 cost the bulk import about 0.22 ms of PostgreSQL's CPU a work (about 40% of its throughput).
-Built afterwards in one pass (``service.search.vectors``) the same vectors take about 0.12 ms a
+Built afterwards in one pass (``service.search.pending``) the same vectors take about 0.12 ms a
 work, on a core the derive leaves idle. A transaction that sets ``bzpeer.search_deferred`` to
 ``on`` (a bulk import's batch) has its new and changed works listed in ``search_work_pending``
 instead; every other writer indexes its works in the same statement as before.

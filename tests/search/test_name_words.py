@@ -1,25 +1,33 @@
 """The researchers' name words on PostgreSQL (migration 0016), from which the search box reads
 the best holders of a one-word text instead of ranking all of them: the triggers keep the
-table equal to what the names say through imports, renames, merges and deletions; and the
+table equal to what the names say through imports (a bulk one's at its derive), renames,
+merges and deletions; and the
 search box, walked page by page, lists exactly the researchers a full ranking lists (each name
 scored as ``service.search.scoring`` scores it, pg_trgm's twin), in the same order."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from service.app import create_app
+from service.db.engine import create_engine, create_sessionmaker
 from service.graphql.relay import from_global_id
+from service.imports.openalex.importer import derive_if_pending
+from service.search.pending import INDEX_PENDING_RESEARCHERS, index_pending_chunk
 from service.search.scoring import name_matches, name_score, name_tier
 from tests.imports.support import AUTHORS_FILE, MEMBER_FILE, WORKS_FILE, execute, fetch, import_into
+from tests.search.test_work_vectors import import_without_derive, wait_until_blocked_by
 from tests.support import LiveServer, contract, create_database, drop_database, serve, settings_for
 
 SEARCH_BOX = contract("search_box.graphql")
 WORDS = "SELECT word, tier, researcher_id FROM search_researcher_words"
+PENDING = "SELECT count(*) FROM search_researcher_pending"
 
 
 def expected_words(url: str) -> set[tuple[str, int, int]]:
@@ -53,6 +61,61 @@ def test_a_bulk_import_writes_every_name_word(kfupm_url: str) -> None:
     found = set(fetch(kfupm_url, WORDS))
     assert found == expected_words(kfupm_url)
     assert {tier for _, tier, _ in found} == {1, 2, 3}
+    assert fetch(kfupm_url, PENDING) == [(0,)]
+
+
+def test_a_bulk_import_leaves_the_words_to_its_derive(postgresql_url: str) -> None:
+    import_without_derive(postgresql_url, MEMBER_FILE, bulk_threshold=0)
+    ((researchers,),) = fetch(postgresql_url, "SELECT count(*) FROM researchers")
+    assert fetch(postgresql_url, PENDING) == [(researchers,)]
+    assert not fetch(postgresql_url, WORDS)
+
+    assert asyncio.run(derive_if_pending(settings_for(postgresql_url)))
+    assert fetch(postgresql_url, PENDING) == [(0,)]
+    assert set(fetch(postgresql_url, WORDS)) == expected_words(postgresql_url)
+
+
+def test_a_researcher_renamed_while_its_words_are_built_keeps_the_new_ones(
+    postgresql_url: str,
+) -> None:
+    import_without_derive(postgresql_url, MEMBER_FILE, bulk_threshold=0)
+    asyncio.run(rename_during_indexing(postgresql_url))
+    assert fetch(postgresql_url, PENDING) == [(0,)]
+    found = set(fetch(postgresql_url, WORDS))
+    assert found == expected_words(postgresql_url)
+    assert ("quokka", 2) in {(w, t) for w, t, _ in found}
+
+
+async def rename_during_indexing(url: str) -> None:
+    """The indexer has taken the pending researchers and read their names, uncommitted; an API
+    writer renames one of them: it must wait for the indexer, then replace the words of the
+    name the indexer saw."""
+    engine = create_engine(settings_for(url))
+    try:
+        sessions = create_sessionmaker(engine)
+        async with sessions() as indexer, sessions() as writer:
+            assert await index_pending_chunk(indexer, statement=INDEX_PENDING_RESEARCHERS) > 0
+            pid = await indexer.scalar(text("SELECT pg_backend_pid()"))
+            renaming = asyncio.ensure_future(
+                writer.execute(
+                    text(
+                        "UPDATE researchers SET search_name = 'quokka burrow' "
+                        "WHERE id = (SELECT min(id) FROM researchers)"
+                    )
+                )
+            )
+            await wait_until_blocked_by(engine, pid)
+            await indexer.commit()
+            await renaming
+            await writer.commit()
+    finally:
+        await engine.dispose()
+
+
+def test_a_small_import_writes_its_words_at_once(postgresql_url: str) -> None:
+    import_without_derive(postgresql_url, MEMBER_FILE, bulk_threshold=1_000)
+    assert fetch(postgresql_url, PENDING) == [(0,)]
+    assert set(fetch(postgresql_url, WORDS)) == expected_words(postgresql_url)
 
 
 def test_renames_merges_and_deletions_keep_the_words(postgresql_url: str) -> None:
@@ -152,13 +215,13 @@ def test_the_search_box_lists_researchers_as_a_full_ranking_would(
 ) -> None:
     searches = one_word_searches(kfupm_url)
     sizes: list[int] = []
-    for text in searches:
-        expected = ranked_researchers(kfupm_url, text)
-        assert walk(kfupm, text, first) == expected, text
+    for searched in searches:
+        expected = ranked_researchers(kfupm_url, searched)
+        assert walk(kfupm, searched, first) == expected, searched
         sizes.append(len(expected))
     # What the searches cover: many holders, names starting with longer words, no holder.
     assert sizes[0] > 4 * first and sizes[-1] > 0
-    tiers = {name_tier(text, name) for text in searches for name in _names(kfupm_url, text)}
+    tiers = {name_tier(s, name) for s in searches for name in _names(kfupm_url, s)}
     assert tiers == {0, 1, 2}
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from service.db.engine import create_engine, create_sessionmaker
 from service.imports.openalex.importer import derive_if_pending, import_files
 from service.imports.openalex.inputs import discover
-from service.search.vectors import index_pending_works
+from service.search.pending import index_pending
 from tests.imports.support import MEMBER_FILE, Collected, execute, fetch, read_jsonl
 from tests.support import settings_for
 
@@ -79,26 +79,27 @@ def test_other_writers_index_their_works_at_once(postgresql_url: str) -> None:
 def test_a_work_retitled_while_its_vector_is_built_keeps_the_new_one(postgresql_url: str) -> None:
     import_without_derive(postgresql_url, MEMBER_FILE, bulk_threshold=0)
     assert fetch(postgresql_url, COUNTS) == [(MEMBER_WORKS, 0)]
-    asyncio.run(retitle_during_indexing(postgresql_url))
+    ((researchers,),) = fetch(postgresql_url, "SELECT count(*) FROM search_researcher_pending")
+    asyncio.run(retitle_during_indexing(postgresql_url, MEMBER_WORKS + researchers))
     assert fetch(postgresql_url, COUNTS) == [(0, MEMBER_WORKS)]
     assert fetch(postgresql_url, STALE_VECTORS) == [(0,)]
     assert found(postgresql_url, "quokka") == 1
 
 
-async def retitle_during_indexing(url: str) -> None:
+async def retitle_during_indexing(url: str, pending: int) -> None:
     """An API writer retitles a pending work and commits only once the indexer is waiting for
     it: the indexer must build the new title's vector, not overwrite the writer's with the
-    title its snapshot saw."""
+    title its snapshot saw (and index the ``pending`` works and researchers)."""
     settings = settings_for(url)
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as writer:
             await writer.execute(text(RETITLE))
             pid = await writer.scalar(text("SELECT pg_backend_pid()"))
-            indexing = asyncio.ensure_future(index_pending_works(settings))
+            indexing = asyncio.ensure_future(index_pending(settings))
             await wait_until_blocked_by(engine, pid)
             await writer.commit()
-        assert await indexing == MEMBER_WORKS
+        assert await indexing == pending
     finally:
         await engine.dispose()
 

@@ -37,7 +37,7 @@ from service.imports.openalex.store import (
     Written,
     WrittenWorks,
 )
-from service.search.vectors import defer_work_vectors
+from service.search.pending import defer_search_indexing
 from service.topics.models import TopicLevel
 
 ENTITY_MAPPERS: dict[Entity, Callable[[object], Rows]] = {
@@ -228,9 +228,10 @@ async def write(
     their latest work now (off when parallel imports would race on it: the run does it at its
     end). ``references``: what ``store_references`` answered for this batch, when the caller
     stored them apart (else they are stored here, in the same transaction). In bulk mode the
-    works' search vectors are left to the bulk derive too (``service.search.vectors``)."""
+    search index of the works and researchers is left to the bulk derive too
+    (``service.search.pending``)."""
     if not events:
-        await defer_work_vectors(session)
+        await defer_search_indexing(session)
     if references is None:
         references = await store_references(session, parsed, cache)
     repository = OpenAlexRepository(session, cache)

@@ -43,6 +43,7 @@ from service.imports.openalex.inputs import (
 from service.imports.openalex.records import ReportLine
 from service.imports.openalex.store import BatchRace, OpenAlexRepository, RefCache
 from service.recompute import recompute_everything
+from service.search.pending import defer_search_indexing
 
 BATCH_LINES = 1_000
 """Records per transaction."""
@@ -215,6 +216,8 @@ class FileImporter:
                 # --jobs 2). Should the batch then fail, they stay, named by the works that the
                 # retry or the resumed run writes.
                 async with self._transaction() as session:
+                    if not events:
+                        await defer_search_indexing(session)
                     references = await store_references(session, parsed, self.cache)
                 async with self._transaction() as session:
                     outcome: Outcome = await write(
