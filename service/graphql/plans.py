@@ -109,6 +109,22 @@ class Plans:
         return ExecutionResult(data=data, errors=None)
 
 
+def page_variables(
+    variables: Mapping[str, Any], expected: Iterable[str], default_first: int
+) -> tuple[int, str | None] | None:
+    """A connection document's ``$first`` (``default_first`` when absent) and ``$after``, or
+    None when a variable is not one of ``expected`` or not of the type GraphQL takes: the
+    general path reports those."""
+    first, after = variables.get("first", default_first), variables.get("after")
+    if not variables.keys() <= set(expected):
+        return None
+    if isinstance(first, bool) or not isinstance(first, int):
+        return None
+    if after is not None and not isinstance(after, str):
+        return None
+    return first, after
+
+
 def _hashable(value: Any) -> Hashable:
     """A variable's value as a key: JSON scalars as they are, anything else as its repr (never
     equal to a scalar, so a list is admitted apart from a number)."""

@@ -85,7 +85,8 @@ def search_parameters(search: SearchText) -> dict[str, Any]:
 
 def spaced(name: Any) -> ColumnElement[str]:
     """The name with a space at either end, for ``WHOLE_WORDS``."""
-    return literal(" ") + name + literal(" ")
+    spaced: ColumnElement[str] = literal(" ") + name + literal(" ")
+    return spaced
 
 
 def name_tier(name: Any) -> ColumnElement[Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from service.errors import BadUserInput
 from service.graphql.context import Context
-from service.graphql.plans import Answer, Plan
+from service.graphql.plans import Answer, Plan, page_variables
 from service.graphql.relay import configured_page, to_global_id
 from service.researchers.repository import ResearcherRepository
 from service.search.criteria import (
@@ -34,14 +34,11 @@ DEFAULT_FIRST = 10
 
 
 async def researcher_search(context: Context, variables: Mapping[str, Any]) -> Answer | None:
-    given, first = variables.get("q"), variables.get("first", DEFAULT_FIRST)
-    after = variables.get("after")
-    if not isinstance(given, str) or not variables.keys() <= {"q", "first", "after"}:
+    given = variables.get("q")
+    paging = page_variables(variables, ("q", "first", "after"), DEFAULT_FIRST)
+    if not isinstance(given, str) or paging is None:
         return None
-    if isinstance(first, bool) or not isinstance(first, int):
-        return None
-    if after is not None and not isinstance(after, str):
-        return None
+    first, after = paging
     session = context.session
     try:
         text = parse_search(given)

@@ -16,7 +16,7 @@ from typing import Any
 
 from service.errors import BadUserInput
 from service.graphql.context import Context
-from service.graphql.plans import Answer, Plan
+from service.graphql.plans import Answer, Plan, page_variables
 from service.graphql.relay import configured_page, to_global_id
 from service.institutions.repository import InstitutionRepository
 from service.researchers.repository import ResearcherRepository
@@ -31,14 +31,11 @@ DEFAULT_FIRST = 8
 
 
 async def search_box(context: Context, variables: Mapping[str, Any]) -> Answer | None:
-    given, first = variables.get("text"), variables.get("first", DEFAULT_FIRST)
-    after = variables.get("after")
-    if not isinstance(given, str) or not variables.keys() <= {"text", "first", "after"}:
+    given = variables.get("text")
+    paging = page_variables(variables, ("text", "first", "after"), DEFAULT_FIRST)
+    if not isinstance(given, str) or paging is None:
         return None
-    if isinstance(first, bool) or not isinstance(first, int):
-        return None
-    if after is not None and not isinstance(after, str):
-        return None
+    first, after = paging
     session = context.session
     try:
         text = parse_search(given, argument="text")

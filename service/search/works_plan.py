@@ -19,7 +19,7 @@ from typing import Any
 
 from service.errors import BadUserInput
 from service.graphql.context import Context
-from service.graphql.plans import Answer, Plan
+from service.graphql.plans import Answer, Plan, page_variables
 from service.graphql.relay import configured_page, from_global_id, to_global_id
 from service.search.criteria import (
     Bucket,
@@ -105,17 +105,13 @@ def _order(given: Any) -> WorkOrder | None:
 
 
 async def works_search(context: Context, variables: Mapping[str, Any]) -> Answer | None:
-    if not variables.keys() <= {"q", "filter", "orderBy", "first", "after"}:
+    given = variables.get("q")
+    paging = page_variables(variables, ("q", "filter", "orderBy", "first", "after"), DEFAULT_FIRST)
+    if (given is not None and not isinstance(given, str)) or paging is None:
         return None
-    given, first = variables.get("q"), variables.get("first", DEFAULT_FIRST)
-    after = variables.get("after")
-    if (given is not None and not isinstance(given, str)) or (
-        after is not None and not isinstance(after, str)
-    ):
-        return None
+    first, after = paging
     session = context.session
     try:
-        first = _int(first)
         text = parse_search(given)
         criteria = WorkCriteria(
             text,

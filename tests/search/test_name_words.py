@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from service.app import create_app
 from service.db.engine import create_engine, create_sessionmaker
 from service.graphql.relay import from_global_id
 from service.imports.openalex.importer import derive_if_pending
 from service.search.pending import INDEX_PENDING_RESEARCHERS, index_pending_chunk
 from service.search.scoring import name_matches, name_score, name_tier
-from tests.imports.support import AUTHORS_FILE, MEMBER_FILE, WORKS_FILE, execute, fetch, import_into
+from tests.imports.support import MEMBER_FILE, execute, fetch, import_into
 from tests.search.test_work_vectors import import_without_derive, wait_until_blocked_by
-from tests.support import LiveServer, contract, create_database, drop_database, serve, settings_for
+from tests.support import LiveServer, contract, settings_for
 
 SEARCH_BOX = contract("search_box.graphql")
 WORDS = "SELECT word, tier, researcher_id FROM search_researcher_words"
@@ -41,27 +38,18 @@ def expected_words(url: str) -> set[tuple[str, int, int]]:
     }
 
 
-@pytest.fixture(scope="module")
-def kfupm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = create_database("postgresql", Path(tmp_path_factory.mktemp("name-words")))
-    try:
-        import_into(url, WORKS_FILE, AUTHORS_FILE, bulk_threshold=0)
-        yield url
-    finally:
-        drop_database(url)
+@pytest.fixture(scope="session")
+def backend() -> str:
+    """The KFUPM records (``imported_url``, ``live``) on PostgreSQL only: the table is its own
+    (SQLite ranks its candidates in full)."""
+    return "postgresql"
 
 
-@pytest.fixture(scope="module")
-def kfupm(kfupm_url: str) -> Iterator[LiveServer]:
-    with serve(create_app(settings_for(kfupm_url, in_process_workers=False))) as server:
-        yield server
-
-
-def test_a_bulk_import_writes_every_name_word(kfupm_url: str) -> None:
-    found = set(fetch(kfupm_url, WORDS))
-    assert found == expected_words(kfupm_url)
+def test_a_bulk_import_writes_every_name_word(imported_url: str) -> None:
+    found = set(fetch(imported_url, WORDS))
+    assert found == expected_words(imported_url)
     assert {tier for _, tier, _ in found} == {1, 2, 3}
-    assert fetch(kfupm_url, PENDING) == [(0,)]
+    assert fetch(imported_url, PENDING) == [(0,)]
 
 
 def test_a_bulk_import_leaves_the_words_to_its_derive(postgresql_url: str) -> None:
@@ -211,17 +199,17 @@ def walk(server: LiveServer, text: str, first: int) -> list[int]:
 
 @pytest.mark.parametrize("first", [7, 30])
 def test_the_search_box_lists_researchers_as_a_full_ranking_would(
-    kfupm: LiveServer, kfupm_url: str, first: int
+    live: LiveServer, imported_url: str, first: int
 ) -> None:
-    searches = one_word_searches(kfupm_url)
+    searches = one_word_searches(imported_url)
     sizes: list[int] = []
     for searched in searches:
-        expected = ranked_researchers(kfupm_url, searched)
-        assert walk(kfupm, searched, first) == expected, searched
+        expected = ranked_researchers(imported_url, searched)
+        assert walk(live, searched, first) == expected, searched
         sizes.append(len(expected))
     # What the searches cover: many holders, names starting with longer words, no holder.
     assert sizes[0] > 4 * first and sizes[-1] > 0
-    tiers = {name_tier(s, name) for s in searches for name in _names(kfupm_url, s)}
+    tiers = {name_tier(s, name) for s in searches for name in _names(imported_url, s)}
     assert tiers == {0, 1, 2}
 
 
