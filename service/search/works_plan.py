@@ -47,10 +47,13 @@ FACETS: dict[WorkFacet, tuple[str, int, str]] = {
 whose global ids its values are (none: the value as it is)."""
 INT_RANGE = range(-(2**31), 2**31)
 """GraphQL's ``Int``: what falls outside is an error the general path reports."""
-IDS = {"venue": ("Venue", "venue_id"), "topic": ("Topic", "topic_id")} | {
+IDS = {
+    "venue": ("Venue", "venue_id"),
+    "topic": ("Topic", "topic_id"),
     "institution": ("Institution", "institution_id"),
     "author": ("Researcher", "author_id"),
 }
+"""The filter's ids: the type each names and the ``WorkFilter`` field it sets."""
 FLAGS = {"hasAbstract": "has_abstract", "hasDoi": "has_doi"}
 YEARS = {"yearFrom": "year_from", "yearTo": "year_to"}
 
