@@ -48,6 +48,12 @@ class SearchIndex(Protocol):
     ) -> dict[WorkFacet, list[Bucket]]:
         """The buckets of each facet wanted (with how many values to keep)."""
 
+    async def works_with_facets(
+        self, criteria: WorkCriteria, page: PageRequest, wanted: Mapping[WorkFacet, int]
+    ) -> tuple[Page[int], int, dict[WorkFacet, list[Bucket]]]:
+        """``works``, ``count_works`` and ``work_facets`` of one search at once (a results
+        page with its filter sidebar), finding the matching works once."""
+
     def named_ordering(self, criteria: NamedCriteria) -> Ordering: ...
 
     async def named(

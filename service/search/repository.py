@@ -22,6 +22,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    null,
     select,
     tuple_,
     union_all,
@@ -204,7 +205,8 @@ class SqlSearchIndex:
 
     def work_ordering(self, criteria: WorkCriteria) -> Ordering:
         if criteria.order is WorkOrder.RELEVANCE and criteria.text is not None:
-            return _relevance("w.relevance", self.text.work_score(), Work.cited_by_count, Work.id)
+            score = self.text.work_score(criteria.filter.narrows)
+            return _relevance("w.relevance", score, Work.cited_by_count, Work.id)
         if criteria.order is WorkOrder.CITATIONS:
             return Ordering("w.citations", (Work.cited_by_count, Work.id), cursor_types=(int, int))
         return Ordering("w.year", (WORK_YEAR, Work.id), cursor_types=(int, int))
@@ -242,7 +244,7 @@ class SqlSearchIndex:
             has = Work.doi.is_not(None)
             conditions.append(has if f.has_doi else ~has)
         if criteria.text is not None:
-            conditions.append(self.text.work_match())
+            conditions.append(self.text.work_match(f.narrows))
         return conditions
 
     def _matching_works(self, criteria: WorkCriteria, *columns: Any) -> Select[Any]:
@@ -307,6 +309,59 @@ class SqlSearchIndex:
         for facet, value, label, count in rows:
             found[WorkFacet(facet)].append(Bucket(value=value, label=label, count=int(count)))
         return found
+
+    async def works_with_facets(
+        self, criteria: WorkCriteria, page: PageRequest, wanted: Mapping[WorkFacet, int]
+    ) -> tuple[Page[int], int, dict[WorkFacet, list[Bucket]]]:
+        """``works``, ``count_works`` and ``work_facets`` at once, in one statement that finds
+        the matching works once (a CTE with their sort keys) for the page, the total and
+        every facet."""
+        facets = sorted(wanted, key=lambda f: f.value)
+        ordering = self.work_ordering(criteria)
+        width = len(ordering.columns)
+
+        def build() -> Any:
+            keys = [c.label(f"sort_{i}") for i, c in enumerate(ordering.columns)]
+            matched = self._matching_works(
+                criteria, Work.id, Work.publication_year, Work.type, Work.venue_id, *keys
+            ).cte("matched")
+            on_matched = Ordering(
+                ordering.name,
+                [matched.c[f"sort_{i}"] for i in range(width)],
+                ordering.descending,
+                ordering.cursor_types,
+            )
+            top = paged(select(matched.c.id), on_matched, page).subquery()
+            # Every part has the columns (part, id, sort keys..., facet, value, label, count).
+            parts = [
+                select(literal("page"), *top.c, *_nulls(4)),
+                select(literal("total"), *_nulls(4 + width), func.count()).select_from(matched),
+                *(
+                    select(literal("facet"), *_nulls(1 + width), *part.c)
+                    for part in (self._facet(matched, f).subquery() for f in facets)
+                ),
+            ]
+            return union_all(*parts)
+
+        key = (self.dialect, self._work_key(criteria), page_shape(page), tuple(facets))
+        stmt = statement(("works+facets", *key), build)
+        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        limits = {f"limit_{facet.value}": wanted[facet] for facet in facets}
+        rows = (await self.session.execute(stmt, values | limits | page_parameters(page))).all()
+        keyed: list[tuple[int, tuple[Any, ...]]] = []
+        total = 0
+        found: dict[WorkFacet, list[Bucket]] = {facet: [] for facet in facets}
+        for row in rows:
+            if row[0] == "page":
+                keyed.append((row[1], tuple(row[2 : 2 + width])))
+            elif row[0] == "total":
+                total = int(row[-1])
+            else:
+                facet, value, label, count = row[-4:]
+                found[WorkFacet(facet)].append(Bucket(value=value, label=label, count=int(count)))
+        # UNION ALL keeps no order: the page's rows are put back in it (the keys are numbers).
+        keyed.sort(key=lambda row: row[1], reverse=ordering.descending == page.forward)
+        return build_page(keyed, page), total, found
 
     def _facet(self, matched: Any, facet: WorkFacet) -> Select[Any]:
         """One facet's buckets over the ``matched`` works, as (facet, value, label, count)."""
@@ -588,6 +643,10 @@ class SqlSearchIndex:
 
 LEADING_TIER_SCORE = 3 / 4.0
 """A holder of tier 2 or above, scaled: no name starting with a longer word reaches it."""
+
+
+def _nulls(count: int) -> list[Any]:
+    return [null() for _ in range(count)]
 
 
 def _word_bound(after: tuple[Any, ...] | None) -> tuple[int, int]:

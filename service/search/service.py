@@ -123,6 +123,18 @@ class SearchService:
         index = self.index(session)
         return await _listed(criteria, request, index.works, index.count_works)
 
+    async def works_with_facets(
+        self,
+        session: AsyncSession,
+        criteria: WorkCriteria,
+        request: PageRequest,
+        wanted: Mapping[WorkFacet, int],
+    ) -> tuple[Page[int], int, dict[WorkFacet, list[Bucket]]]:
+        """A page of works, their total and the facets wanted, at once."""
+        if criteria.text is not None and criteria.text.finds_nothing:
+            return EMPTY, 0, {facet: [] for facet in wanted}
+        return await self.index(session).works_with_facets(criteria, request, wanted)
+
     async def named(
         self, session: AsyncSession, criteria: NamedCriteria, request: PageRequest
     ) -> Results:

@@ -1,13 +1,13 @@
 """The compiled plan of the works search (``service/documents/works_search.graphql``): the page
-of ids and the facets from the search index, exactly as the general path asks for them, then
+of ids, the total and the facets from the search index in one statement (which finds the
+matching works once, where the general path's page, count and facets each find them), then
 what each work shows from two more statements (the works with their venues, the author lists
 with the authors' names); the answer built field for field in the document's order, as the
 general path would answer it.
 
-Its statements are the general path's index statements (the filters' existence checks, the
-page with the total counted in the same statement on a first page with text, the facets), so
-both work on either database; the works, venues, authorships, institutions and researchers the
-general path loads in five statements come from two. Its cost limit depends on ``$first``, so
+Its statements work on either database: the filters' existence checks, the index's page with
+total and facets, and the works, venues, authorships, institutions and researchers that the
+general path loads in five statements, from two. Its cost limit depends on ``$first``, so
 each page size is admitted on its own. Variables it does not expect or cannot coerce exactly
 as GraphQL would, a filter or search the general path refuses, a cursor it cannot read, or an
 author merged into another record go to the general path, which reports or resolves them."""
@@ -134,11 +134,8 @@ async def works_search(context: Context, variables: Mapping[str, Any]) -> Answer
         )
     except (Declined, BadUserInput):
         return None
-    results = await search.works(session, criteria, request)
-    page = results.page
-    total = await results.count()
-    facets = await search.work_facets(
-        session, criteria, {facet: size for facet, (_, size, _) in FACETS.items()}
+    page, total, facets = await search.works_with_facets(
+        session, criteria, request, {facet: size for facet, (_, size, _) in FACETS.items()}
     )
     works = WorkRepository(session)
     listed = await works.listed(page.items)

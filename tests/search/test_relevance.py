@@ -40,6 +40,9 @@ FACETS = """query($q: String, $filter: WorkFilter) {
     }
   }
 }"""
+AUTHORS_OF = """query($q: String) {
+  works(search: $q, first: 20) { edges { node { authorships { author { id } } } } }
+}"""
 SEARCH_BOX = """query($text: String!) {
   search(text: $text, first: 5) {
     edges { node { __typename ... on Researcher { displayName } ... on Work { title }
@@ -250,6 +253,66 @@ class TestFacets:
         works = answer(live, FACETS, q="reservoir", filter={"yearFrom": 2020, "yearTo": 2021})
         years = {bucket["value"] for bucket in works["works"]["facets"]["byYear"]}
         assert years == {"2020", "2021"}
+
+
+FILTERED = {
+    "topic": "SELECT wt.work_id FROM work_topics AS wt WHERE wt.topic_id = :id",
+    "venue": "SELECT w.id FROM works AS w WHERE w.venue_id = :id",
+    "institution": "SELECT a.work_id FROM authorships AS a JOIN authorship_institutions AS ai "
+    "ON ai.authorship_id = a.id WHERE ai.institution_id = :id",
+    "author": "SELECT a.work_id FROM authorships AS a WHERE a.researcher_id = :id",
+}
+FACET_OF = {"topic": "byTopic", "venue": "byVenue", "institution": "byInstitution"}
+TYPE_OF = {"topic": "Topic", "venue": "Venue", "institution": "Institution", "author": "Researcher"}
+
+
+class TestNarrowingFilters:
+    """A topic, venue, institution or author filter has its works checked one by one (never
+    every work of every topic the text names): the list must be the unfiltered one, in the
+    same order, less the works the filter leaves out."""
+
+    @pytest.mark.parametrize("text", ["reservoir", "Enhanced Oil Recovery Techniques"])
+    @pytest.mark.parametrize("kind", ["topic", "venue", "institution", "author"])
+    def test_a_filter_keeps_the_unfiltered_order(
+        self, live: LiveServer, imported_url: str, text: str, kind: str
+    ) -> None:
+        unfiltered = every_work(live, text, {})
+        if kind == "author":
+            first = answer(live, AUTHORS_OF, q=text)["works"]["edges"]
+            value = max(
+                (a["author"]["id"] for e in first for a in e["node"]["authorships"]),
+                key=lambda author: sum(
+                    a["author"]["id"] == author for e in first for a in e["node"]["authorships"]
+                ),
+            )
+        else:
+            value = answer(live, FACETS, q=text, filter={})["works"]["facets"][FACET_OF[kind]][0][
+                "value"
+            ]
+        chosen = {
+            row[0]
+            for row in fetch(
+                imported_url, FILTERED[kind], id=from_global_id(value, TYPE_OF[kind])[1]
+            )
+        }
+        expected = [work for work in unfiltered if work in chosen]
+        assert len(expected) >= 2
+        assert every_work(live, text, {kind: value}) == expected
+
+    def test_works_found_by_their_topic_alone_are_kept(
+        self, live: LiveServer, imported_url: str
+    ) -> None:
+        """The case the filters' own topic check serves: works whose title and abstract lack
+        the text, found because a topic of theirs is named by it."""
+        text = "Enhanced Oil Recovery Techniques"
+        (topic,) = fetch(imported_url, "SELECT id FROM topics WHERE display_name = :n", n=text)
+        by_topic = every_work(live, text, {"topic": to_global_id("Topic", topic[0])})
+        words = fetch(
+            imported_url,
+            "SELECT id FROM works WHERE lower(title || ' ' || coalesce(abstract, '')) "
+            "NOT LIKE '%recover%'",
+        )
+        assert set(by_topic) & {row[0] for row in words}
 
 
 class TestFreshness:
