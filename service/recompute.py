@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Subquery
 
 from service.config import Settings
 from service.db.unit_of_work import derive_session, is_serialization_failure
@@ -20,14 +21,18 @@ from service.search.pending import index_pending
 from service.trust.service import trust
 
 
-async def recompute_all(session: AsyncSession, *, seed: int) -> None:
+async def recompute_all(
+    session: AsyncSession, *, seed: int, affiliations: Subquery | None = None
+) -> None:
     """Everything derived, from the source tables. The caller's transaction must read one
     snapshot while no event worker writes (``service.db.unit_of_work.derive_session``): the
-    events it marks processed first are exactly those whose changes its reads include."""
+    events it marks processed first are exactly those whose changes its reads include.
+    ``affiliations``: (researcher_id, institution_id) rows the researchers' rewrite also
+    writes (a bulk import's rule for authors known only from works)."""
     await events.subsume_pending(session)
     await coauthor_graph.rebuild_edges(session)
     await coauthor_graph.recluster(session, seed=seed, announce=False, from_scratch=True)
-    await researchers.recompute_everyone(session)
+    await researchers.recompute_everyone(session, affiliations)
     await trust.recompute_everyone(session)
 
 
@@ -37,7 +42,9 @@ it read)."""
 
 
 async def recompute_everything(
-    settings: Settings, also: Callable[[AsyncSession], Awaitable[None]] | None = None
+    settings: Settings,
+    also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    affiliations: Subquery | None = None,
 ) -> None:
     """``recompute_all`` in a session of its own (``bzpeer recompute --all``, the end of a bulk
     import), committed; ``also`` writes in the same transaction (what the recompute settles).
@@ -52,7 +59,9 @@ async def recompute_everything(
         for attempt in range(ATTEMPTS):
             try:
                 async with derive_session(settings) as session:
-                    await recompute_all(session, seed=settings.cluster_seed)
+                    await recompute_all(
+                        session, seed=settings.cluster_seed, affiliations=affiliations
+                    )
                     await indexing
                     if also is not None:
                         await also(session)

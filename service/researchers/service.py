@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Subquery
 
 from service.db.repository import chunked
 from service.errors import BadUserInput
@@ -72,9 +73,12 @@ class ResearcherService:
             normalize_openalex_author_id(openalex_id)
         )
 
-    async def recompute_everyone(self, session: AsyncSession) -> None:
-        """Topics and every counter of every researcher, from the source tables."""
-        await ResearcherRepository(session).recount_everything()
+    async def recompute_everyone(
+        self, session: AsyncSession, affiliations: Subquery | None = None
+    ) -> None:
+        """Topics and every counter of every researcher, from the source tables (and the
+        ``affiliations`` given, written in the same rewrite)."""
+        await ResearcherRepository(session).recount_everything(affiliations)
 
     async def add_works(
         self, session: AsyncSession, work_ids: Sequence[int], researcher_ids: Sequence[int]

@@ -210,8 +210,11 @@ class TestKilledAndRestarted:
 
 
 class TestSnapshotFolders:
+    # In bulk (threshold 1) the run leaves the authors' affiliations to its derive, which
+    # writes them in its rewrite of every researcher; else the run fills them at its end.
+    @pytest.mark.parametrize("bulk_threshold", [5_000, 1], ids=["events", "bulk"])
     def test_partitions_over_two_processes_equal_one_file(
-        self, backend: str, tmp_path: Path, raw: Raw
+        self, backend: str, tmp_path: Path, raw: Raw, bulk_threshold: int
     ) -> None:
         snapshot = write_snapshot(tmp_path / "snapshot", raw.records)
         manifest = snapshot / "works" / "manifest"
@@ -226,13 +229,16 @@ class TestSnapshotFolders:
         parallel_url = create_database(backend, tmp_path)
         single_url = create_database(backend, tmp_path)
         try:
-            self._compare(parallel_url, single_url, snapshot, raw)
+            self._compare(parallel_url, single_url, snapshot, raw, bulk_threshold)
         finally:
             drop_database(parallel_url)
             drop_database(single_url)
 
-    def _compare(self, parallel_url: str, single_url: str, snapshot: Path, raw: Raw) -> None:
-        parallel = import_into(parallel_url, snapshot, jobs=2)
+    def _compare(
+        self, parallel_url: str, single_url: str, snapshot: Path, raw: Raw, bulk_threshold: int
+    ) -> None:
+        parallel = import_into(parallel_url, snapshot, jobs=2, bulk_threshold=bulk_threshold)
+        assert parallel.result.derived == (bulk_threshold == 1)
         import_into(single_url, WORKS_FILE, AUTHORS_FILE)
         assert parallel.result.totals.inserted == len(raw.records) + 85
         (missing,) = parallel.result.missing

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import (
+    BigInteger,
     Column,
     ColumnElement,
     Enum,
@@ -33,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Subquery, column
 
 from service.claims.models import Claim, ClaimStatus
 from service.db.base import table_of, utcnow
@@ -54,22 +56,32 @@ from service.researchers.names import fold_name
 from service.topics.models import Topic, TopicLevel
 from service.works.models import Authorship, AuthorshipInstitution, Venue, Work, WorkTopic
 
-FILL_ALL_AFFILIATIONS = """
+LATEST_AFFILIATIONS = """
+SELECT DISTINCT ON (a.researcher_id) a.researcher_id, ai.institution_id
+FROM authorships AS a
+JOIN authorship_institutions AS ai ON ai.authorship_id = a.id
+JOIN institutions AS i ON i.id = ai.institution_id
+JOIN works AS w ON w.id = a.work_id
+ORDER BY a.researcher_id, w.publication_date DESC NULLS LAST,
+    w.publication_year DESC NULLS LAST, w.openalex_id DESC NULLS LAST, w.id DESC,
+    i.openalex_id NULLS LAST, ai.institution_id
+"""
+"""``fill_affiliations``'s rule (the same order) for every researcher at once (PostgreSQL):
+the institution of each one's latest authorship that names one."""
+FILL_ALL_AFFILIATIONS = f"""
 UPDATE researchers AS r SET affiliation_id = latest.institution_id, updated_at = now()
-FROM (
-    SELECT DISTINCT ON (a.researcher_id) a.researcher_id, ai.institution_id
-    FROM authorships AS a
-    JOIN authorship_institutions AS ai ON ai.authorship_id = a.id
-    JOIN institutions AS i ON i.id = ai.institution_id
-    JOIN works AS w ON w.id = a.work_id
-    ORDER BY a.researcher_id, w.publication_date DESC NULLS LAST,
-        w.publication_year DESC NULLS LAST, w.openalex_id DESC NULLS LAST, w.id DESC,
-        i.openalex_id NULLS LAST, ai.institution_id
-) AS latest
+FROM ({LATEST_AFFILIATIONS}) AS latest
 WHERE r.id = latest.researcher_id AND r.openalex_updated IS NULL
     AND r.affiliation_id IS DISTINCT FROM latest.institution_id
 """
-"""``fill_affiliations``'s rule (the same order) for every researcher at once."""
+
+
+def latest_affiliations() -> Subquery:
+    """``LATEST_AFFILIATIONS`` as rows (researcher_id, institution_id), for the bulk derive to
+    write in the rewrite of every researcher it makes anyway (``recount_everything``)."""
+    columns = (column("researcher_id", BigInteger), column("institution_id", BigInteger))
+    return text(LATEST_AFFILIATIONS).columns(*columns).subquery("latest")
+
 
 IN_LIST_SIZE = 2_000
 """Keys per ``IN`` list."""
