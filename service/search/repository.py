@@ -186,7 +186,7 @@ class SqlSearchIndex:
         self, criteria: ResearcherCriteria, page: PageRequest
     ) -> tuple[Page[int], int | None]:
         ordering = self.researcher_ordering(criteria)
-        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        values = _values(criteria)
         return await self._page(
             ("page", self._researcher_key(criteria), ordering.name),
             lambda: self._researchers(criteria),
@@ -196,7 +196,7 @@ class SqlSearchIndex:
         )
 
     async def count_researchers(self, criteria: ResearcherCriteria) -> int:
-        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        values = _values(criteria)
         return await self._count(
             self._researcher_key(criteria), lambda: self._researchers(criteria), values
         )
@@ -269,7 +269,7 @@ class SqlSearchIndex:
         self, criteria: WorkCriteria, page: PageRequest
     ) -> tuple[Page[int], int | None]:
         ordering = self.work_ordering(criteria)
-        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        values = _values(criteria)
         return await self._page(
             ("page", self._work_key(criteria), ordering.name),
             lambda: self._matching_works(criteria, Work.id),
@@ -279,7 +279,7 @@ class SqlSearchIndex:
         )
 
     async def count_works(self, criteria: WorkCriteria) -> int:
-        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        values = _values(criteria)
         return await self._count(
             self._work_key(criteria),
             lambda: self._matching_works(criteria, Work.id),
@@ -302,7 +302,7 @@ class SqlSearchIndex:
             return union_all(*parts) if len(parts) > 1 else parts[0]
 
         stmt = statement(("facets", self.dialect, self._work_key(criteria), tuple(facets)), build)
-        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        values = _values(criteria)
         limits = {f"limit_{facet.value}": wanted[facet] for facet in facets}
         rows = (await self.session.execute(stmt, values | limits)).all()
         found: dict[WorkFacet, list[Bucket]] = {facet: [] for facet in facets}
@@ -345,7 +345,7 @@ class SqlSearchIndex:
 
         key = (self.dialect, self._work_key(criteria), page_shape(page), tuple(facets))
         stmt = statement(("works+facets", *key), build)
-        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        values = _values(criteria)
         limits = {f"limit_{facet.value}": wanted[facet] for facet in facets}
         rows = (await self.session.execute(stmt, values | limits | page_parameters(page))).all()
         keyed: list[tuple[int, tuple[Any, ...]]] = []
@@ -441,7 +441,7 @@ class SqlSearchIndex:
         self, criteria: NamedCriteria, page: PageRequest
     ) -> tuple[Page[int], int | None]:
         ordering = self.named_ordering(criteria)
-        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        values = _values(criteria)
         return await self._page(
             ("page", self._named_key(criteria), ordering.name),
             lambda: self._named(criteria),
@@ -451,7 +451,7 @@ class SqlSearchIndex:
         )
 
     async def count_named(self, criteria: NamedCriteria) -> int:
-        values = _filter_values(criteria.filter) | _text_values(criteria.text)
+        values = _values(criteria)
         return await self._count(self._named_key(criteria), lambda: self._named(criteria), values)
 
     # -- the search box -----------------------------------------------------------------------
@@ -701,3 +701,8 @@ def _filter_values(criteria: Any) -> dict[str, Any]:
     return {
         name: value for name in criteria.__slots__ if (value := getattr(criteria, name)) is not None
     }
+
+
+def _values(criteria: ResearcherCriteria | WorkCriteria | NamedCriteria) -> dict[str, Any]:
+    """The bound values of a search's statements: its filter's and its text's."""
+    return _filter_values(criteria.filter) | _text_values(criteria.text)
