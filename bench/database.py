@@ -333,7 +333,7 @@ async def prefetched(items: Iterator[T], ahead: int = 2) -> AsyncIterator[T]:
 
 
 async def build_search_tables(url: str, connections: int = 2) -> None:
-    """The works' search vectors (migration 0015) and the researchers' name words (0016),
+    """The works' search vectors (migrations 0015, 0017) and the researchers' name words (0016),
     which the loader's replica mode kept the triggers from writing: the vectors built as the
     bulk derive builds them, split by id over a few connections, the words as the migration
     does."""
@@ -344,7 +344,8 @@ async def build_search_tables(url: str, connections: int = 2) -> None:
             await connection.execute("SET session_replication_role = replica")
             await connection.execute(
                 f"INSERT INTO {WORK_VECTORS} (work_id, vector) "
-                "SELECT id, search_work_vector(title, abstract) FROM works "
+                "SELECT id, search_work_vector(title, abstract, search_work_topic_names(id)) "
+                "FROM works "
                 "WHERE id % $1 = $2",
                 connections,
                 number,

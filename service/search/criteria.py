@@ -93,21 +93,14 @@ class WorkFilter:
     has_abstract: bool | None = None
     has_doi: bool | None = None
 
-    @property
-    def narrows(self) -> bool:
-        """Whether it names what chooses few works (a venue, topic, institution or author),
-        so that the rest is best checked work by work."""
-        return any(
-            id_ is not None
-            for id_ in (self.venue_id, self.topic_id, self.institution_id, self.author_id)
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class WorkCriteria:
     text: SearchText | None
     filter: WorkFilter
     order: WorkOrder
+    window: int
+    """The most works ranked, counted and faceted (``Settings.search_window``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import (
-    CTE,
     BindParameter,
     ColumnClause,
     ColumnElement,
@@ -25,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    exists,
     func,
     literal,
     literal_column,
@@ -39,8 +37,7 @@ from sqlalchemy.sql import column
 
 from service.search.scoring import NAME_WORD_SIMILAR, PHRASE_BONUS, TOPIC_BONUS, WORD_SIMILAR
 from service.search.text import SearchText
-from service.topics.models import Topic
-from service.works.models import Work, WorkTopic
+from service.works.models import Work
 
 QUERY: BindParameter[str] = bindparam("q")
 """The folded search text: what names are compared with."""
@@ -61,6 +58,11 @@ POSTGRES_SETTINGS = {
 (the whole text) and ``<<%`` (each of its ``name_words``), which the trigram index answers."""
 WORK_VECTORS = table("search_work_vectors", column("work_id"), column("vector"))
 """PostgreSQL: each work's text vector (migration 0015)."""
+TEXT_WEIGHTS: ColumnClause[Any] = literal_column("'{0, 0, 0.4, 1.0}'::float4[]")
+"""``ts_rank``'s weights of D, C, B and A: the defaults for title (A) and abstract (B), none for
+the topics' names (C), which score ``TOPIC_BONUS`` instead."""
+SQLITE_WORK_TEXT = table("search_works", column("rowid"), column("topics"))
+"""SQLite: each work's title, abstract and topics' names (FTS5, migration 0017)."""
 NAME_WORDS = table(
     "search_researcher_words", column("word"), column("tier"), column("researcher_id")
 )
@@ -120,14 +122,13 @@ class TextSearch(Protocol):
     def searched_works(self) -> FromClause:
         """The works, with what ``work_match`` and ``work_score`` read beside them."""
 
-    def work_match(self, narrowed: bool = False) -> ColumnElement[bool]:
-        """Works holding every term of the text, or of a topic whose name does. ``narrowed``:
-        a filter already chose the few works to check."""
+    def work_match(self) -> ColumnElement[bool]:
+        """Works holding every term of the text in their title, abstract or topics' names
+        (migration 0017): one condition of one index."""
 
-    def work_score(self, narrowed: bool = False) -> ColumnElement[float]: ...
-
-    def topic_match(self) -> ColumnElement[bool]:
-        """Topics whose name holds every term of the text."""
+    def work_score(self) -> ColumnElement[float]:
+        """Title above abstract, ``PHRASE_BONUS`` for the text as a phrase of the title,
+        ``TOPIC_BONUS`` when the topics' names hold every term."""
 
     def among(
         self, column: QueryableAttribute[int] | ColumnClause[Any], ids: Select[Any]
@@ -136,40 +137,7 @@ class TextSearch(Protocol):
         drive the statement from its own index."""
 
 
-class TextTopics:
-    """A text search's topic side: a work with a topic whose name holds the text matches
-    and scores ``TOPIC_BONUS`` more."""
-
-    _topic_works_cte: CTE | None = None
-
-    def topic_match(self) -> ColumnElement[bool]:
-        raise NotImplementedError
-
-    def _topic_works(self) -> Select[Any]:
-        """Every work of those topics, listed once per statement (a CTE) however many times
-        the statement asks."""
-        if self._topic_works_cte is None:
-            self._topic_works_cte = (
-                select(WorkTopic.work_id)
-                .where(WorkTopic.topic_id.in_(select(Topic.id).where(self.topic_match())))
-                .cte("text_topic_works")
-            )
-        return select(self._topic_works_cte.c.work_id)
-
-    def _has_text_topic(self) -> ColumnElement[bool]:
-        # Each work a filter chose checks its own topics (a probe of work_topics' key) instead
-        # of listing every work of every topic the text names: 102,000 for "data" at 2M works.
-        return exists().where(
-            WorkTopic.work_id == Work.id,
-            WorkTopic.topic_id.in_(select(Topic.id).where(self.topic_match())),
-        )
-
-    def _topic_bonus(self, narrowed: bool) -> ColumnElement[float]:
-        on_topic = self._has_text_topic() if narrowed else Work.id.in_(self._topic_works())
-        return case((on_topic, TOPIC_BONUS), else_=0.0)
-
-
-class PostgresTextSearch(TextTopics):
+class PostgresTextSearch:
     def among(
         self, column: QueryableAttribute[int] | ColumnClause[Any], ids: Select[Any]
     ) -> ColumnElement[bool]:
@@ -198,33 +166,29 @@ class PostgresTextSearch(TextTopics):
         score = name_tier(table.search_name) + func.word_similarity(QUERY, table.search_name)
         return cast(score, Double)
 
-    def topic_match(self) -> ColumnElement[bool]:
-        return func.to_tsvector(self.CONFIG, Topic.display_name).op("@@")(self._tsquery())
-
     def searched_works(self) -> FromClause:
         # A work not yet indexed (a bulk import's, until its derive) is not found.
         return Work.__table__.join(WORK_VECTORS, WORK_VECTORS.c.work_id == Work.id)
 
-    def work_match(self, narrowed: bool = False) -> ColumnElement[bool]:
-        in_text = self.VECTOR.op("@@")(self._tsquery())
-        if narrowed:
-            return or_(in_text, self._has_text_topic())
-        # Both sides indexable on one table (GIN, primary key), so PostgreSQL ORs two bitmaps
-        # instead of testing every work's vector.
-        return or_(in_text, self.among(WORK_VECTORS.c.work_id, self._topic_works()))
+    def work_match(self) -> ColumnElement[bool]:
+        return self.VECTOR.op("@@")(self._tsquery())
 
-    def work_score(self, narrowed: bool = False) -> ColumnElement[float]:
-        phrase = func.phraseto_tsquery(self.CONFIG, PHRASE)
+    def work_score(self) -> ColumnElement[float]:
+        query = self._tsquery()
         title = func.ts_filter(self.VECTOR, literal_column("'{a}'::\"char\"[]"))
+        topics = func.ts_filter(self.VECTOR, literal_column("'{c}'::\"char\"[]"))
         score = (
-            func.ts_rank(self.VECTOR, self._tsquery())
-            + case((title.op("@@")(phrase), PHRASE_BONUS), else_=0.0)
-            + self._topic_bonus(narrowed)
+            func.ts_rank(TEXT_WEIGHTS, self.VECTOR, query)
+            + case(
+                (title.op("@@")(func.phraseto_tsquery(self.CONFIG, PHRASE)), PHRASE_BONUS),
+                else_=0.0,
+            )
+            + case((topics.op("@@")(query), TOPIC_BONUS), else_=0.0)
         )
         return cast(score, Double)
 
 
-class SqliteTextSearch(TextTopics):
+class SqliteTextSearch:
     def among(
         self, column: QueryableAttribute[int] | ColumnClause[Any], ids: Select[Any]
     ) -> ColumnElement[bool]:
@@ -244,22 +208,23 @@ class SqliteTextSearch(TextTopics):
     def name_score(self, table: NamedTable) -> ColumnElement[float]:
         return cast(func.bzpeer_name_score(QUERY, table.search_name), Double)
 
-    def topic_match(self) -> ColumnElement[bool]:
-        return func.bzpeer_has_terms(TERMS, Topic.search_name) == 1
-
     def searched_works(self) -> FromClause:
         return Work.__table__
 
-    def work_match(self, narrowed: bool = False) -> ColumnElement[bool]:
-        in_text = Work.id.in_(
+    def work_match(self) -> ColumnElement[bool]:
+        return Work.id.in_(
             text("SELECT rowid FROM search_works WHERE search_works MATCH :q_match_terms")
         )
-        on_topic = self._has_text_topic() if narrowed else Work.id.in_(self._topic_works())
-        return or_(in_text, on_topic)
 
-    def work_score(self, narrowed: bool = False) -> ColumnElement[float]:
+    def work_score(self) -> ColumnElement[float]:
+        topics = (
+            select(SQLITE_WORK_TEXT.c.topics)
+            .where(SQLITE_WORK_TEXT.c.rowid == Work.id)
+            .scalar_subquery()
+        )
+        on_topic = func.bzpeer_has_terms(TERMS, func.coalesce(topics, "")) == 1
         score = func.bzpeer_text_score(TERMS, PHRASE, Work.title, Work.abstract)
-        return cast(score + self._topic_bonus(narrowed), Double)
+        return cast(score + case((on_topic, TOPIC_BONUS), else_=0.0), Double)
 
 
 def text_search(dialect: str) -> TextSearch:

@@ -41,7 +41,9 @@ class SearchIndex(Protocol):
         self, criteria: WorkCriteria, page: PageRequest
     ) -> tuple[Page[int], int | None]: ...
 
-    async def count_works(self, criteria: WorkCriteria) -> int: ...
+    async def count_works(self, criteria: WorkCriteria) -> int:
+        """How many works match, up to ``criteria.window + 1``: more than the window counts
+        ``window + 1``, and the facets count the window's works alone."""
 
     async def work_facets(
         self, criteria: WorkCriteria, wanted: Mapping[WorkFacet, int]
@@ -64,10 +66,12 @@ class SearchIndex(Protocol):
 
     def everything_ordering(self) -> Ordering: ...
 
-    async def everything(self, search: SearchText, page: PageRequest) -> Page[Hit]: ...
+    async def everything(self, search: SearchText, page: PageRequest, window: int) -> Page[Hit]:
+        """Every kind's matches in one ranked list, the works of ``window`` alone."""
 
-    async def count_everything(self, search: SearchText) -> int:
-        """How many of every kind match ``search`` (the search box's total)."""
+    async def count_everything(self, search: SearchText, window: int) -> int:
+        """How many of every kind match ``search`` (the search box's total), works up to
+        ``window``."""
 
 
 def search_index(session: AsyncSession) -> SearchIndex:

@@ -1,14 +1,14 @@
 """What a bulk import left for the search index to build (PostgreSQL): the works' text vectors
-(migration 0015) and the researchers' name words (migration 0016).
+(migrations 0015 and 0017) and the researchers' name words (migration 0016).
 
-A batch written with ``defer_search_indexing`` lists its new and retitled works in
-``search_work_pending`` and its new researchers in ``search_researcher_pending`` instead of
-indexing them: row by row, inside every batch, the vectors and their GIN entries were about
-40% of the import's work, the name words 13% more. ``index_pending`` builds both afterwards,
-in chunks of their own transactions, while the bulk derive runs on the other core; the derive
-waits for it before it announces the import done. Every other writer (the API, small imports,
-the workers) indexes its rows in the statement that writes them. SQLite keeps its FTS5 tables
-current by triggers and has nothing pending."""
+A batch written with ``defer_search_indexing`` lists its new and retitled works (and those
+whose topics it changed) in ``search_work_pending`` and its new researchers in
+``search_researcher_pending`` instead of indexing them: row by row, inside every batch, the
+vectors and their GIN entries were about 40% of the import's work, the name words 13% more.
+``index_pending`` builds both afterwards, in chunks of their own transactions, while the bulk
+derive runs on the other core; the derive waits for it before it announces the import done.
+Every other writer (the API, small imports, the workers) indexes its rows in the statement
+that writes them. SQLite keeps its FTS5 tables current by triggers and has nothing pending."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ INDEX_PENDING_WORKS = text(
         FOR SHARE OF w
     ), written AS (
         INSERT INTO search_work_vectors (work_id, vector)
-        SELECT id, search_work_vector(title, abstract) FROM current_text
+        SELECT id, search_work_vector(title, abstract, search_work_topic_names(id))
+        FROM current_text
         ON CONFLICT (work_id) DO UPDATE SET vector = excluded.vector
     )
     SELECT count(*) FROM taken

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
     Select,
     String,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     null,
     select,
     tuple_,
@@ -86,9 +88,13 @@ NAMED: dict[NamedKind, tuple[Any, NamedTable]] = {
     NamedKind.VENUE: (Venue, NamedTable(Venue.id, Venue.search_name, "search_venues")),
 }
 SCORE = (float, int)
+WINDOW: BindParameter[int] = bindparam("window")
+"""The most works a search ranks, counts and facets (``WorkCriteria.window``)."""
+WINDOW_KEYS = (Work.cited_by_count, Work.id)
+"""The order a ranked search's window takes its works in: the most cited first."""
 TRUST_SCORE = func.coalesce(TrustSnapshot.score, -1)
 """A researcher without a trust snapshot sorts below every score (0 is a score)."""
-WORK_YEAR = func.coalesce(Work.publication_year, 0)
+WORK_YEAR = func.coalesce(Work.publication_year, literal_column("0"))
 
 
 def _relevance(name: str, score: Any, *tiebreaks: Any) -> Ordering:
@@ -204,8 +210,8 @@ class SqlSearchIndex:
     # -- works -------------------------------------------------------------------------------
 
     def work_ordering(self, criteria: WorkCriteria) -> Ordering:
-        if criteria.order is WorkOrder.RELEVANCE and criteria.text is not None:
-            score = self.text.work_score(criteria.filter.narrows)
+        if _ranked(criteria):
+            score = self.text.work_score()
             return _relevance("w.relevance", score, Work.cited_by_count, Work.id)
         if criteria.order is WorkOrder.CITATIONS:
             return Ordering("w.citations", (Work.cited_by_count, Work.id), cursor_types=(int, int))
@@ -244,7 +250,7 @@ class SqlSearchIndex:
             has = Work.doi.is_not(None)
             conditions.append(has if f.has_doi else ~has)
         if criteria.text is not None:
-            conditions.append(self.text.work_match(f.narrows))
+            conditions.append(self.text.work_match())
         return conditions
 
     def _matching_works(self, criteria: WorkCriteria, *columns: Any) -> Select[Any]:
@@ -253,6 +259,21 @@ class SqlSearchIndex:
         if criteria.text is not None:
             stmt = stmt.select_from(self.text.searched_works())
         return stmt.where(*self._work_conditions(criteria))
+
+    def _window(self, criteria: WorkCriteria, *columns: Any) -> Select[Any]:
+        """``columns`` of the first ``window + 1`` works ``criteria`` finds, each with its
+        ``position``: in citation order when ranked by relevance (for a common word, the best
+        known of its works are ranked), else in the list's own order. Rows past ``window``
+        only tell that more match. Without a filter that narrows them, PostgreSQL reads a
+        common word's works down the order's index, a rare word's from the text index."""
+        keys = (WORK_YEAR, Work.id) if criteria.order is WorkOrder.YEAR else WINDOW_KEYS
+        order = [key.desc() for key in keys]
+        position = func.row_number().over(order_by=order).label("position")
+        return (
+            self._matching_works(criteria, *columns, position)
+            .order_by(*order)
+            .limit(bindparam("window_limit"))
+        )
 
     def _work_key(self, criteria: WorkCriteria) -> Hashable:
         f = criteria.filter
@@ -268,22 +289,39 @@ class SqlSearchIndex:
     async def works(
         self, criteria: WorkCriteria, page: PageRequest
     ) -> tuple[Page[int], int | None]:
+        """A page of the list. Ranked by relevance, the window's works are ranked (a first
+        page counts the window in the same statement); else the list's index pages through
+        every match (its count is the window's, apart)."""
         ordering = self.work_ordering(criteria)
         values = _values(criteria)
-        return await self._page(
-            ("page", self._work_key(criteria), ordering.name),
-            lambda: self._matching_works(criteria, Work.id),
-            ordering,
-            page,
-            values,
-        )
+        key = (self.dialect, "page", self._work_key(criteria), ordering.name, page_shape(page))
+        if not _ranked(criteria):
+            stmt = statement(
+                key, lambda: paged(self._matching_works(criteria, Work.id), ordering, page)
+            )
+            rows = (await self.session.execute(stmt, values | page_parameters(page))).all()
+            return build_page([(row[0], tuple(row[1:])) for row in rows], page), None
+        first = page.after is None and page.before is None
+
+        def build() -> Select[Any]:
+            window = self._window(criteria, Work.id, *_sort_keys(ordering)).cte("window")
+            ranked = select(window.c.id).where(window.c.position <= WINDOW)
+            stmt = paged(ranked, _on(window, ordering), page)
+            if first:
+                stmt = stmt.add_columns(select(func.count()).select_from(window).scalar_subquery())
+            return stmt
+
+        stmt = statement(key, build)
+        rows = (await self.session.execute(stmt, values | page_parameters(page))).all()
+        width = len(ordering.columns)
+        total = (rows[0][-1] if rows else 0) if first else None
+        return build_page([(row[0], tuple(row[1 : 1 + width])) for row in rows], page), total
 
     async def count_works(self, criteria: WorkCriteria) -> int:
+        """How many works match, up to ``window + 1`` (more than the window: ``window + 1``)."""
         values = _values(criteria)
         return await self._count(
-            self._work_key(criteria),
-            lambda: self._matching_works(criteria, Work.id),
-            values,
+            self._work_key(criteria), lambda: self._window(criteria, Work.id), values
         )
 
     async def work_facets(
@@ -295,7 +333,7 @@ class SqlSearchIndex:
         facets = sorted(wanted, key=lambda f: f.value)
 
         def build() -> Any:
-            matched = self._matching_works(
+            matched = self._window(
                 criteria, Work.id, Work.publication_year, Work.type, Work.venue_id
             ).cte("matched")
             parts = [self._facet(matched, facet) for facet in facets]
@@ -314,24 +352,23 @@ class SqlSearchIndex:
         self, criteria: WorkCriteria, page: PageRequest, wanted: Mapping[WorkFacet, int]
     ) -> tuple[Page[int], int, dict[WorkFacet, list[Bucket]]]:
         """``works``, ``count_works`` and ``work_facets`` at once, in one statement that finds
-        the matching works once (a CTE with their sort keys) for the page, the total and
-        every facet."""
+        the window's works once (a CTE with their sort keys) for the total, every facet and
+        a page ranked by relevance (a page in another order reads the list's index)."""
         facets = sorted(wanted, key=lambda f: f.value)
         ordering = self.work_ordering(criteria)
         width = len(ordering.columns)
+        ranked = _ranked(criteria)
 
         def build() -> Any:
-            keys = [c.label(f"sort_{i}") for i, c in enumerate(ordering.columns)]
-            matched = self._matching_works(
+            keys = _sort_keys(ordering) if ranked else []
+            matched = self._window(
                 criteria, Work.id, Work.publication_year, Work.type, Work.venue_id, *keys
             ).cte("matched")
-            on_matched = Ordering(
-                ordering.name,
-                [matched.c[f"sort_{i}"] for i in range(width)],
-                ordering.descending,
-                ordering.cursor_types,
-            )
-            top = paged(select(matched.c.id), on_matched, page).subquery()
+            if ranked:
+                in_window = select(matched.c.id).where(matched.c.position <= WINDOW)
+                top = paged(in_window, _on(matched, ordering), page).subquery()
+            else:
+                top = paged(self._matching_works(criteria, Work.id), ordering, page).subquery()
             # Every part has the columns (part, id, sort keys..., facet, value, label, count).
             parts = [
                 select(literal("page"), *top.c, *_nulls(4)),
@@ -393,6 +430,7 @@ class SqlSearchIndex:
             )
         top = (
             stmt.select_from(matched)
+            .where(matched.c.position <= WINDOW)
             .group_by(value, label)
             .order_by(counted.desc(), value)
             .limit(bindparam(f"limit_{facet.value}"))
@@ -468,15 +506,14 @@ class SqlSearchIndex:
         self, kind: HitKind, search: SearchText, *conditions: ColumnElement[bool]
     ) -> tuple[Select[Any], Ordering]:
         """One kind's statement of ``everything``, its score scaled to 0..1 so that kinds
-        compare: a name's (tier + similarity) / 4, a text's s / (s + 1)."""
+        compare: a name's (tier + similarity) / 4, a text's s / (s + 1) (the works of the
+        search's window)."""
         if kind is HitKind.WORK:
-            score: Any = self.text.work_score()
-            stmt = (
-                select(Work.id)
-                .select_from(self.text.searched_works())
-                .where(self.text.work_match())
-            )
-            key, scaled = Work.id, score / (score + 1.0)
+            score = self.text.work_score().label("score")
+            window = self._window(_box_works(search), Work.id, score).cte("window")
+            stmt = select(window.c.id).where(window.c.position <= WINDOW)
+            key: Any = window.c.id
+            scaled: Any = window.c.score / (window.c.score + 1.0)
         else:
             if kind is HitKind.RESEARCHER:
                 table = RESEARCHERS
@@ -491,17 +528,16 @@ class SqlSearchIndex:
         )
         return stmt, ordering
 
-    async def count_everything(self, search: SearchText) -> int:
-        """How many researchers, works, topics, institutions and venues match, in one
-        statement (each kind's count as a scalar subquery)."""
+    async def count_everything(self, search: SearchText, window: int) -> int:
+        """How many researchers, topics, institutions and venues match, and works up to the
+        ``window``, in one statement (each kind's count as a scalar subquery)."""
 
         def build() -> Select[Any]:
             researchers = self._researchers(
                 ResearcherCriteria(search, ResearcherFilter(), ResearcherOrder.RELEVANCE)
             )
-            works = self._matching_works(
-                WorkCriteria(search, WorkFilter(), WorkOrder.RELEVANCE), Work.id
-            )
+            windowed = self._window(_box_works(search), Work.id).subquery()
+            works = select(windowed.c.id).where(windowed.c.position <= WINDOW)
             named = [
                 self._named(NamedCriteria(kind, search, NamedFilter(), NameOrder.RELEVANCE))
                 for kind in NamedKind
@@ -513,12 +549,13 @@ class SqlSearchIndex:
             return select(sum(counts[1:], counts[0]))
 
         stmt = statement((self.dialect, "count everything", _text_shape(search)), build)
-        return int((await self.session.execute(stmt, _text_values(search))).scalar_one())
+        values = _text_values(search) | _window_values(window)
+        return int((await self.session.execute(stmt, values)).scalar_one())
 
-    async def everything(self, search: SearchText, page: PageRequest) -> Page[Hit]:
+    async def everything(self, search: SearchText, page: PageRequest, window: int) -> Page[Hit]:
         """Researchers, topics, institutions, venues and works in one ranked list: the best
         ``size + 1`` of each kind past the cursor, merged."""
-        values = _text_values(search)
+        values = _text_values(search) | _window_values(window)
         found: list[tuple[Hit, tuple[Any, ...]]] = []
         for kind in HitKind:
             if kind is HitKind.RESEARCHER and self._by_name_words(search, page):
@@ -558,7 +595,7 @@ class SqlSearchIndex:
 
         - the holders of the word (``NAME_WORDS``: tier, then id, read off its index; their
           similarity is 1) merged with the names starting with a longer word (tier 2, ranked:
-          few), the latter read only when the former run short of tier 2;
+          few), the latter read once the former reach tier 2;
         - then, past those, the other matches (tier 0), ranked by the general statement."""
         wanted = page.size + 1
         values = _text_values(search) | page_parameters(page)
@@ -571,7 +608,7 @@ class SqlSearchIndex:
             )
             kind = HitKind.RESEARCHER.value
             hits = [(rid, (t + 1) / 4.0, kind, rid) for rid, t in rows]
-        if len(hits) < wanted or hits[-1][1] < LEADING_TIER_SCORE:
+        if len(hits) < wanted or hits[-1][1] <= LEADING_TIER_SCORE:
             starting = (
                 self.text.among(Researcher.id, _leading_words()),
                 ~spaced(Researcher.search_name).like(WHOLE_WORDS),
@@ -642,7 +679,9 @@ class SqlSearchIndex:
 
 
 LEADING_TIER_SCORE = 3 / 4.0
-"""A holder of tier 2 or above, scaled: no name starting with a longer word reaches it."""
+"""A holder of tier 2, scaled: a name starting with a longer word scores less, or as much when
+the word is the text with punctuation attached ("muhammad," for "muhammad": pg_trgm reads the
+same word, the name's words do not), so it may come between holders of tier 2."""
 
 
 def _nulls(count: int) -> list[Any]:
@@ -703,6 +742,34 @@ def _filter_values(criteria: Any) -> dict[str, Any]:
     }
 
 
+def _window_values(window: int) -> dict[str, int]:
+    return {"window": window, "window_limit": window + 1}
+
+
 def _values(criteria: ResearcherCriteria | WorkCriteria | NamedCriteria) -> dict[str, Any]:
-    """The bound values of a search's statements: its filter's and its text's."""
-    return _filter_values(criteria.filter) | _text_values(criteria.text)
+    """The bound values of a search's statements: its filter's, its text's and its window."""
+    values = _filter_values(criteria.filter) | _text_values(criteria.text)
+    if isinstance(criteria, WorkCriteria):
+        values |= _window_values(criteria.window)
+    return values
+
+
+def _ranked(criteria: WorkCriteria) -> bool:
+    """Whether the works are ranked by relevance (only a text can be)."""
+    return criteria.order is WorkOrder.RELEVANCE and criteria.text is not None
+
+
+def _box_works(search: SearchText) -> WorkCriteria:
+    """The search box's works: the text alone, ranked (its window bound, not built in)."""
+    return WorkCriteria(search, WorkFilter(), WorkOrder.RELEVANCE, window=0)
+
+
+def _sort_keys(ordering: Ordering) -> list[Any]:
+    """The ordering's columns, labelled for a window to carry them."""
+    return [column.label(f"sort_{i}") for i, column in enumerate(ordering.columns)]
+
+
+def _on(window: Any, ordering: Ordering) -> Ordering:
+    """``ordering`` over the columns ``_sort_keys`` put into ``window``."""
+    columns = [window.c[f"sort_{i}"] for i in range(len(ordering.columns))]
+    return Ordering(ordering.name, columns, ordering.descending, ordering.cursor_types)

@@ -161,6 +161,7 @@ class SearchQuery:
                 has_doi=given.has_doi,
             ),
             order=c.chosen_order(order_by, text, c.WorkOrder.RELEVANCE, c.WorkOrder.YEAR),
+            window=info.context.settings.search_window,
         )
         session = info.context.session
         await search_service.check_work_filter(session, criteria)
@@ -255,7 +256,8 @@ class SearchQuery:
         session = info.context.session
         ordering = search_service.index(session).everything_ordering()
         request = page_args(info, ordering, first=first, after=after, last=last, before=before)
-        results = await search_service.everything(session, parsed, request)
+        window = info.context.settings.search_window
+        results = await search_service.everything(session, parsed, request, window)
         loaders = info.context.loaders
         by_kind: dict[HitKind, list[int]] = {}
         for hit in results.page.items:

@@ -49,7 +49,7 @@ async def search_box(context: Context, variables: Mapping[str, Any]) -> Answer |
         )
     except BadUserInput:
         return None
-    results = await search.everything(session, text, request)
+    results = await search.everything(session, text, request, context.settings.search_window)
     page = results.page
     by_kind: dict[HitKind, list[int]] = {}
     for hit in page.items:

@@ -130,7 +130,7 @@ class SearchService:
         request: PageRequest,
         wanted: Mapping[WorkFacet, int],
     ) -> tuple[Page[int], int, dict[WorkFacet, list[Bucket]]]:
-        """A page of works, their total and the facets wanted, at once."""
+        """A page of works, their count (``count_works``') and the facets wanted, at once."""
         if criteria.text is not None and criteria.text.finds_nothing:
             return EMPTY, 0, {facet: [] for facet in wanted}
         return await self.index(session).works_with_facets(criteria, request, wanted)
@@ -142,14 +142,19 @@ class SearchService:
         return await _listed(criteria, request, index.named, index.count_named)
 
     async def everything(
-        self, session: AsyncSession, search: SearchText | None, request: PageRequest
+        self,
+        session: AsyncSession,
+        search: SearchText | None,
+        request: PageRequest,
+        window: int,
     ) -> Results:
-        """Every kind at once, best first; nothing for no text."""
+        """Every kind at once, best first, the works of the ``window`` alone; nothing for no
+        text."""
         if search is None or search.finds_nothing:
             return Results(EMPTY, _none)
         index = self.index(session)
-        page = await index.everything(search, request)
-        return Results(page, _counter(None, lambda: index.count_everything(search)))
+        page = await index.everything(search, request, window)
+        return Results(page, _counter(None, lambda: index.count_everything(search, window)))
 
     def check_facet_size(self, limit: int) -> None:
         if not 1 <= limit <= MAX_FACET_VALUES:

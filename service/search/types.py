@@ -97,9 +97,9 @@ class FacetBucket:
 
 
 @strawberry.type(
-    description="Counts by year, type, topic, venue and institution over all the works the "
-    "search and filters find (not only this page), most works first; `first` (1 to 50, "
-    "default 10) values each."
+    description="Counts by year, type, topic, venue and institution over the works the search "
+    "and filters find (not only this page; the window's, see `countsAreExact`), most works "
+    "first; `first` (1 to 50, default 10) values each."
 )
 class WorkFacets:
     criteria: strawberry.Private[WorkCriteria]
@@ -139,9 +139,27 @@ class WorkFacets:
         return await self._buckets(info, WorkFacet.INSTITUTION, first, "Institution")
 
 
-@strawberry.type(description="Works found, a page at a time, with facets over all of them.")
+@strawberry.type(
+    description="Works found, a page at a time, with facets. A search ranks, counts and facets "
+    "at most 1,000 works (`BZPEER_SEARCH_WINDOW`): the most cited of its matches when ranked "
+    "by relevance, else the first in the list's order, which pages on through every match."
+)
 class WorkSearchConnection(Connection[Work]):
     criteria: strawberry.Private[WorkCriteria]
+
+    @strawberry.field(
+        description="How many works the list holds, up to the window: see `countsAreExact`."
+    )
+    async def total_count(self) -> int:
+        return min(await self.count(), self.criteria.window)
+
+    @strawberry.field(
+        description="Whether `totalCount` and the facets count every work found. False when "
+        "more works match than the window holds: they count the window's works, and a list "
+        "ranked by relevance holds those alone (narrow the search to reach the others)."
+    )
+    async def counts_are_exact(self) -> bool:
+        return await self.count() <= self.criteria.window
 
     @strawberry.field
     def facets(self) -> WorkFacets:

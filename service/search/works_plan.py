@@ -122,6 +122,7 @@ async def works_search(context: Context, variables: Mapping[str, Any]) -> Answer
             chosen_order(
                 _order(variables.get("orderBy")), text, WorkOrder.RELEVANCE, WorkOrder.YEAR
             ),
+            context.settings.search_window,
         )
         await search.check_work_filter(session, criteria)
         request = configured_page(
@@ -149,7 +150,7 @@ async def works_search(context: Context, variables: Mapping[str, Any]) -> Answer
         if work_id in listed  # deleted since the index answered: left out, as the general path
     ]
     connection = {
-        "totalCount": total,
+        "totalCount": min(total, criteria.window),
         "pageInfo": {
             "hasNextPage": page.has_next_page,
             "endCursor": shown[-1][0] if shown else None,

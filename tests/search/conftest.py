@@ -30,6 +30,15 @@ def live(imported_url: str) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
+def unwindowed(imported_url: str) -> Iterator[LiveServer]:
+    """A server whose searches rank, count and facet every match (a window larger than the
+    records): what the search finds, before the window cuts it."""
+    settings = settings_for(imported_url, in_process_workers=False, search_window=1_000_000)
+    with serve(create_app(settings)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def api(live: LiveServer) -> Iterator[Api]:
     with live.client() as client:
         yield Api(client)
