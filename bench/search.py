@@ -12,7 +12,12 @@ The queries, each with ``--variants`` (default 100) different values drawn from 
 - ``misspelled``: the same for the name with two letters of its longest word swapped;
 - ``works``: ``works_search.graphql`` (first 20, with its five facets) for two words of a
   topic's name, filtered to works of that topic since 2010;
-- ``search box``: ``search_box.graphql`` (first 8) for a family name.
+- ``search box``: ``search_box.graphql`` (first 8) for a family name;
+- ``broad word``: ``works_search.graphql`` for one word of a topic's name, without a filter:
+  a word most works hold (the works' window, ``BZPEER_SEARCH_WINDOW``, ranks and counts the
+  most cited 1,000 of them);
+- ``works list``: ``works_search.graphql`` without text, works since a year (1990-2020), by
+  year or by citations: the results page before anything is typed.
 
 Ours: ``bzpeer serve --api-only`` (one uvicorn process, production settings), one client,
 each variant once per round after a warm-up pass, ``--rounds`` rounds (default 3). The floor:
@@ -52,7 +57,7 @@ from service.search.dialects import POSTGRES_SETTINGS
 
 GOAL_P99_MS = 50.0
 GOAL_RATIO = 0.5
-QUERIES = ("name", "misspelled", "works", "search box")
+QUERIES = ("name", "misspelled", "works", "search box", "broad word", "works list")
 
 
 @dataclass
@@ -131,6 +136,11 @@ async def sample(url: str, count: int, rng: random.Random) -> dict[str, list[Req
         requests["works"].append(
             Request(works_search, {"q": " ".join(words).lower(), "filter": topic_filter})
         )
+        word = rng.choice([w for w in topic["display_name"].split() if len(w) > 3] or words)
+        requests["broad word"].append(Request(works_search, {"q": word.lower()}))
+        since = {"yearFrom": rng.randint(1990, 2020)}
+        order = rng.choice(["YEAR", "CITATIONS"])
+        requests["works list"].append(Request(works_search, {"filter": since, "orderBy": order}))
     return requests
 
 
@@ -144,14 +154,27 @@ def record_statements(url: str, requests: dict[str, list[Request]]) -> None:
             recording.append((statement, tuple(parameters or ())))
 
         event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
-        for request in (r for rs in requests.values() for r in rs):
-            recording.clear()
-            body = client.post(
-                "/graphql", json={"query": request.document, "variables": request.variables}
-            ).json()
-            if "errors" in body:
-                raise RuntimeError(body["errors"])
+        payloads = (
+            (r, {"query": r.document, "variables": r.variables})
+            for rs in requests.values()
+            for r in rs
+        )
+        for request, payload in payloads:
+            for attempt in (1, 2):
+                recording.clear()
+                body = client.post("/graphql", json=payload).json()
+                # Once, on a cold page cache (a database just built or migrated), a statement
+                # can outlast the timeout; the warm-up and the timed rounds come after.
+                if attempt == 1 and _timed_out(body):
+                    continue
+                if "errors" in body:
+                    raise RuntimeError(body["errors"])
+                break
             request.statements = list(recording)
+
+
+def _timed_out(body: dict[str, Any]) -> bool:
+    return any(e.get("extensions", {}).get("code") == "TIMEOUT" for e in body.get("errors", []))
 
 
 def results_of(body: dict[str, Any]) -> int:
@@ -219,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ratios.append(ratio)
         statements = statistics.median(len(r.statements) for r in requests[query])
         print(
-            f"{query:>10}: ours p50 {ours_p50:6.1f} ms p99 {ours_p99:6.1f} ms | floor p50 "
+            f"{query:>12}: ours p50 {ours_p50:6.1f} ms p99 {ours_p99:6.1f} ms | floor p50 "
             f"{floor_p50:6.1f} ms p99 {floor_p99:6.1f} ms | ratio {ratio:.2f} | "
             f"{statements:.0f} statements, {statistics.fmean(t.results):.1f} results shown"
         )

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     graph_slices_per_operation: int = 2
     """Graph slices one operation may ask for (each ranks its neighbourhood)."""
     max_authors_per_work: int = 100
-    search_window: int = Field(default=1_000, ge=10)
+    search_window: int = Field(default=1_000, ge=1)
     """A works search ranks, counts and facets at most this many works, taken in citation order
     when ranked by relevance, else in the list's own order (as Elasticsearch's
     ``track_total_hits`` and ``max_result_window``); a list by year or citations still pages

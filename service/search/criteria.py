@@ -93,6 +93,12 @@ class WorkFilter:
     has_abstract: bool | None = None
     has_doi: bool | None = None
 
+    @property
+    def lists_ids(self) -> bool:
+        """Whether it chooses works from a list of ids (a topic's, an institution's or an
+        author's works), whose length no planner can estimate."""
+        return any(id_ is not None for id_ in (self.topic_id, self.institution_id, self.author_id))
+
 
 @dataclass(frozen=True, slots=True)
 class WorkCriteria:

@@ -90,8 +90,6 @@ NAMED: dict[NamedKind, tuple[Any, NamedTable]] = {
 SCORE = (float, int)
 WINDOW: BindParameter[int] = bindparam("window")
 """The most works a search ranks, counts and facets (``WorkCriteria.window``)."""
-WINDOW_KEYS = (Work.cited_by_count, Work.id)
-"""The order a ranked search's window takes its works in: the most cited first."""
 TRUST_SCORE = func.coalesce(TrustSnapshot.score, -1)
 """A researcher without a trust snapshot sorts below every score (0 is a score)."""
 WORK_YEAR = func.coalesce(Work.publication_year, literal_column("0"))
@@ -213,9 +211,8 @@ class SqlSearchIndex:
         if _ranked(criteria):
             score = self.text.work_score()
             return _relevance("w.relevance", score, Work.cited_by_count, Work.id)
-        if criteria.order is WorkOrder.CITATIONS:
-            return Ordering("w.citations", (Work.cited_by_count, Work.id), cursor_types=(int, int))
-        return Ordering("w.year", (WORK_YEAR, Work.id), cursor_types=(int, int))
+        name = "w.citations" if criteria.order is WorkOrder.CITATIONS else "w.year"
+        return Ordering(name, _list_keys(criteria), cursor_types=(int, int))
 
     def _work_conditions(self, criteria: WorkCriteria) -> list[ColumnElement[bool]]:
         f = criteria.filter
@@ -264,10 +261,10 @@ class SqlSearchIndex:
         """``columns`` of the first ``window + 1`` works ``criteria`` finds, each with its
         ``position``: in citation order when ranked by relevance (for a common word, the best
         known of its works are ranked), else in the list's own order. Rows past ``window``
-        only tell that more match. Without a filter that narrows them, PostgreSQL reads a
-        common word's works down the order's index, a rare word's from the text index."""
-        keys = (WORK_YEAR, Work.id) if criteria.order is WorkOrder.YEAR else WINDOW_KEYS
-        order = [key.desc() for key in keys]
+        only tell that more match. PostgreSQL reads a common word's works down the order's
+        index, a rare word's from the text index, a filter's list of ids by id
+        (``_list_keys``)."""
+        order = [key.desc() for key in _list_keys(criteria)]
         position = func.row_number().over(order_by=order).label("position")
         return (
             self._matching_works(criteria, *columns, position)
@@ -752,6 +749,18 @@ def _values(criteria: ResearcherCriteria | WorkCriteria | NamedCriteria) -> dict
     if isinstance(criteria, WorkCriteria):
         values |= _window_values(criteria.window)
     return values
+
+
+def _list_keys(criteria: WorkCriteria) -> tuple[Any, Any]:
+    """The list's own order, newest or most cited first (the window of a ranked search takes
+    the most cited). Under a filter that lists ids, an expression no index has: the planner
+    cannot tell how few works such a list holds, and would walk the order's whole index for
+    them (past the statement timeout at 2M works, for a topic's 200) instead of fetching them
+    by id and sorting."""
+    first: Any = WORK_YEAR if criteria.order is WorkOrder.YEAR else Work.cited_by_count
+    if criteria.filter.lists_ids:
+        first = first + literal_column("0")
+    return (first, Work.id)
 
 
 def _ranked(criteria: WorkCriteria) -> bool:

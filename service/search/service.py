@@ -4,6 +4,7 @@ the entities from the request's loaders. Never commits."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,10 +44,13 @@ def _counter(
     total: int | None, count: Callable[[], Awaitable[int]]
 ) -> Callable[[], Awaitable[int]]:
     cached: list[int] = [] if total is None else [total]
+    # Fields resolved at once (``totalCount``, ``countsAreExact``) wait for one count.
+    counting = asyncio.Lock()
 
     async def counted() -> int:
-        if not cached:
-            cached.append(await count())
+        async with counting:
+            if not cached:
+                cached.append(await count())
         return cached[0]
 
     return counted

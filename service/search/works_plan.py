@@ -151,6 +151,7 @@ async def works_search(context: Context, variables: Mapping[str, Any]) -> Answer
     ]
     connection = {
         "totalCount": min(total, criteria.window),
+        "countsAreExact": total <= criteria.window,
         "pageInfo": {
             "hasNextPage": page.has_next_page,
             "endCursor": shown[-1][0] if shown else None,

@@ -99,6 +99,13 @@ class Front:
 
 @pytest.fixture(scope="module")
 def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    with serving(tmp_path_factory) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def serving(tmp_path_factory: pytest.TempPathFactory, **settings: str) -> Iterator[Front]:
+    """``bzpeer serve`` on the demo data with its peers, and ``settings`` (``BZPEER_*``)."""
     data = tmp_path_factory.mktemp("web") / "data"
     with (
         smtp_server() as (mail, smtp_url),
@@ -117,6 +124,7 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
             BZPEER_RATE_LIMIT_SIGN_UP_PER_ADDRESS=GENEROUS,
             BZPEER_RATE_LIMIT_SIGN_IN_PER_ADDRESS=GENEROUS,
             BZPEER_RATE_LIMIT_SIGN_IN_PER_EMAIL_AND_ADDRESS=GENEROUS,
+            **settings,
         )
         process = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],

@@ -3,11 +3,30 @@ name, and works with the facet sidebar whose values filter the list."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.web.conftest import Front, opened
+from tests.web.conftest import Front, opened, serving
+
+
+@pytest.fixture(scope="module")
+def windowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    """A front whose works searches count at most two works (the demo holds eight)."""
+    with serving(tmp_path_factory, BZPEER_SEARCH_WINDOW="2") as running:
+        yield running
+
+
+def test_a_count_past_the_window_says_there_are_more(windowed: Front, browser: Browser) -> None:
+    with opened(browser, windowed) as tab:
+        page = tab.page
+        page.goto(f"{windowed.base}/search?kind=works")
+        expect(page.get_by_role("status")).to_have_text("2+ work(s)")
+        page.goto(f"{windowed.base}/search?q=kernelised&kind=works")
+        expect(page.get_by_role("status")).to_have_text("1 work(s)")
+        assert tab.errors == []
 
 
 def test_the_search_box_finds_a_misspelled_name_and_opens_the_profile(

@@ -183,7 +183,7 @@ async function worksResults(body, query, params, navigate) {
       first = false;
       layout.prepend(facetSidebar(works.facets, params));
       results.append(
-        h("p", { role: "status" }, `${works.totalCount} work(s)`),
+        h("p", { role: "status" }, `${works.totalCount}${works.countsAreExact ? "" : "+"} work(s)`),
         activeFilters(params),
         h("div", { class: "field inline" }, h("label", { for: "works-order" }, "Order by"), order),
         list,
