@@ -344,9 +344,11 @@ async def build_search_tables(url: str, connections: int = 2) -> None:
             await connection.execute("SET session_replication_role = replica")
             await connection.execute(
                 f"INSERT INTO {WORK_VECTORS} (work_id, vector) "
-                "SELECT id, search_work_vector(title, abstract, search_work_topic_names(id)) "
-                "FROM works "
-                "WHERE id % $1 = $2",
+                "SELECT w.id, search_work_vector(w.title, w.abstract, t.topics) FROM works AS w "
+                "LEFT JOIN (SELECT wt.work_id, string_agg(tp.display_name, ' ' ORDER BY tp.id) "
+                "AS topics FROM work_topics AS wt JOIN topics AS tp ON tp.id = wt.topic_id "
+                "WHERE wt.work_id % $1 = $2 GROUP BY wt.work_id) AS t ON t.work_id = w.id "
+                "WHERE w.id % $1 = $2",
                 connections,
                 number,
             )

@@ -57,8 +57,9 @@ BEGIN
             ON CONFLICT DO NOTHING;
         ELSE
             INSERT INTO search_work_vectors (work_id, vector)
-            SELECT id, search_work_vector(title, abstract, search_work_topic_names(id))
-            FROM new_works
+            SELECT n.id, search_work_vector(n.title, n.abstract, t.topics)
+            FROM new_works n LEFT JOIN search_work_topic_names(ARRAY(SELECT id FROM new_works)) t
+                ON t.work_id = n.id
             ON CONFLICT (work_id) DO UPDATE SET vector = excluded.vector;
         END IF;
     ELSIF deferred THEN
@@ -68,21 +69,37 @@ BEGIN
         ON CONFLICT DO NOTHING;
     ELSE
         INSERT INTO search_work_vectors (work_id, vector)
-        SELECT n.id, search_work_vector(n.title, n.abstract, search_work_topic_names(n.id))
+        SELECT n.id, search_work_vector(n.title, n.abstract, t.topics)
         FROM new_works n JOIN old_works o ON o.id = n.id
+        LEFT JOIN search_work_topic_names(ARRAY(SELECT id FROM new_works)) t ON t.work_id = n.id
         WHERE (n.title, n.abstract) IS DISTINCT FROM (o.title, o.abstract)
         ON CONFLICT (work_id) DO UPDATE SET vector = excluded.vector;
     END IF;
     RETURN NULL;
 END $$
 """
-OLD_INDEX_WORKS = INDEX_WORKS.replace(
-    "search_work_vector(title, abstract, search_work_topic_names(id))",
-    "search_work_vector(title, abstract)",
-).replace(
-    "search_work_vector(n.title, n.abstract, search_work_topic_names(n.id))",
-    "search_work_vector(n.title, n.abstract)",
+OLD_INDEX_WORKS = (
+    INDEX_WORKS.replace(
+        "search_work_vector(n.title, n.abstract, t.topics)",
+        "search_work_vector(n.title, n.abstract)",
+    )
+    .replace(
+        " LEFT JOIN search_work_topic_names(ARRAY(SELECT id FROM new_works)) t\n"
+        "                ON t.work_id = n.id",
+        "",
+    )
+    .replace(
+        "        LEFT JOIN search_work_topic_names(ARRAY(SELECT id FROM new_works)) t ON t.work_id = n.id\n",
+        "",
+    )
 )
+ALL_TOPIC_NAMES = """
+    LEFT JOIN (
+        SELECT wt.work_id, string_agg(tp.display_name, ' ' ORDER BY tp.id) AS topics
+        FROM work_topics wt JOIN topics tp ON tp.id = wt.topic_id GROUP BY wt.work_id
+    ) t ON t.work_id = w.id
+"""
+"""Every work's topic names, for a rebuild of every vector."""
 SQLITE_TOPIC_NAMES = (
     "(SELECT group_concat(t.display_name, ' ') FROM work_topics wt "
     "JOIN topics t ON t.id = wt.topic_id WHERE wt.work_id = {work})"
@@ -116,13 +133,18 @@ def upgrade() -> None:
 
 
 def _upgrade_postgresql() -> None:
+    # Set-based (a join, inlined by the planner), not a function a row: a bulk import's works
+    # are indexed before their tables are analyzed, when a lookup a row was planned as a scan
+    # of all of work_topics (1.2 ms a work instead of 0.12).
     op.execute(
         """
-        CREATE FUNCTION search_work_topic_names(work bigint) RETURNS text
+        CREATE FUNCTION search_work_topic_names(works bigint[])
+        RETURNS TABLE (work_id bigint, topics text)
         LANGUAGE sql STABLE PARALLEL SAFE AS $$
-            SELECT string_agg(t.display_name, ' ' ORDER BY t.id)
+            SELECT wt.work_id, string_agg(t.display_name, ' ' ORDER BY t.id)
             FROM work_topics wt JOIN topics t ON t.id = wt.topic_id
-            WHERE wt.work_id = work
+            WHERE wt.work_id = ANY(works)
+            GROUP BY wt.work_id
         $$
         """
     )
@@ -146,8 +168,9 @@ def _upgrade_postgresql() -> None:
                 SELECT DISTINCT unnest(works) ORDER BY 1 ON CONFLICT DO NOTHING;
             ELSE
                 INSERT INTO search_work_vectors (work_id, vector)
-                SELECT w.id, search_work_vector(w.title, w.abstract, search_work_topic_names(w.id))
-                FROM works w WHERE w.id = ANY(works)
+                SELECT w.id, search_work_vector(w.title, w.abstract, t.topics)
+                FROM works w LEFT JOIN search_work_topic_names(works) t ON t.work_id = w.id
+                WHERE w.id = ANY(works)
                 ORDER BY w.id
                 ON CONFLICT (work_id) DO UPDATE SET vector = excluded.vector;
             END IF;
@@ -195,16 +218,16 @@ def _upgrade_postgresql() -> None:
         "REFERENCING OLD TABLE AS old_topics NEW TABLE AS new_topics "
         "FOR EACH STATEMENT EXECUTE FUNCTION search_index_renamed_topics()"
     )
-    _rebuild_vectors("search_work_vector(w.title, w.abstract, search_work_topic_names(w.id))")
+    _rebuild_vectors("search_work_vector(w.title, w.abstract, t.topics)", ALL_TOPIC_NAMES)
 
 
-def _rebuild_vectors(vector: str) -> None:
+def _rebuild_vectors(vector: str, joined: str = "") -> None:
     """Every work's vector again, written into a table without its GIN index (built after)."""
     op.execute("DROP INDEX ix_search_work_vectors_vector")
     op.execute("TRUNCATE search_work_vectors")
     op.execute(
         f"INSERT INTO search_work_vectors (work_id, vector) SELECT w.id, {vector} FROM works w "
-        "WHERE NOT EXISTS (SELECT 1 FROM search_work_pending p WHERE p.work_id = w.id)"
+        f"{joined} WHERE NOT EXISTS (SELECT 1 FROM search_work_pending p WHERE p.work_id = w.id)"
     )
     op.execute(
         "CREATE INDEX ix_search_work_vectors_vector ON search_work_vectors USING gin (vector)"
@@ -250,7 +273,7 @@ def _downgrade_postgresql() -> None:
     )
     op.execute(OLD_INDEX_WORKS)
     op.execute("DROP FUNCTION search_work_vector(text, text, text)")
-    op.execute("DROP FUNCTION search_work_topic_names(bigint)")
+    op.execute("DROP FUNCTION search_work_topic_names(bigint[])")
     _rebuild_vectors("search_work_vector(w.title, w.abstract)")
 
 

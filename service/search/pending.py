@@ -38,8 +38,9 @@ INDEX_PENDING_WORKS = text(
         FOR SHARE OF w
     ), written AS (
         INSERT INTO search_work_vectors (work_id, vector)
-        SELECT id, search_work_vector(title, abstract, search_work_topic_names(id))
-        FROM current_text
+        SELECT c.id, search_work_vector(c.title, c.abstract, n.topics)
+        FROM current_text c
+        LEFT JOIN search_work_topic_names(ARRAY(SELECT work_id FROM taken)) n ON n.work_id = c.id
         ON CONFLICT (work_id) DO UPDATE SET vector = excluded.vector
     )
     SELECT count(*) FROM taken

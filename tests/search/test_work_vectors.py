@@ -22,8 +22,8 @@ from tests.support import settings_for
 MEMBER_WORKS = 14
 STALE_VECTORS = (
     "SELECT COUNT(*) FROM works w LEFT JOIN search_work_vectors v ON v.work_id = w.id "
-    "WHERE v.vector IS DISTINCT FROM "
-    "search_work_vector(w.title, w.abstract, search_work_topic_names(w.id))"
+    "LEFT JOIN search_work_topic_names(ARRAY(SELECT id FROM works)) t ON t.work_id = w.id "
+    "WHERE v.vector IS DISTINCT FROM search_work_vector(w.title, w.abstract, t.topics)"
 )
 """Works without the vector of their current title and abstract."""
 RETITLE = "UPDATE works SET title = 'Quokka burrows' WHERE id = (SELECT min(id) FROM works)"
