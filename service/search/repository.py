@@ -551,24 +551,24 @@ class SqlSearchIndex:
 
     async def everything(self, search: SearchText, page: PageRequest, window: int) -> Page[Hit]:
         """Researchers, topics, institutions, venues and works in one ranked list: the best
-        ``size + 1`` of each kind past the cursor, merged."""
+        ``size + 1`` of each kind past the cursor (one statement for all the kinds but the
+        researchers found by ``NAME_WORDS``), merged. A row is (id, score, kind, id)."""
         values = _text_values(search) | _window_values(window)
         found: list[tuple[Hit, tuple[Any, ...]]] = []
-        for kind in HitKind:
-            if kind is HitKind.RESEARCHER and self._by_name_words(search, page):
-                rows = await self._researcher_hits_by_word(search, page)
-                found.extend((Hit(kind, row[0]), tuple(row[1:])) for row in rows)
-                continue
+        kinds = list(HitKind)
+        if self._by_name_words(search, page):
+            kinds.remove(HitKind.RESEARCHER)
+            rows = await self._researcher_hits_by_word(search, page)
+            found.extend((Hit(HitKind.RESEARCHER, row[0]), tuple(row[1:])) for row in rows)
 
-            def build(kind: HitKind = kind) -> Select[Any]:
-                stmt, ordering = self._hits(kind, search)
-                return paged(stmt, ordering, page)
+        def build() -> Any:
+            # Wrapped, so that each kind keeps its own ORDER BY and LIMIT inside UNION ALL.
+            parts = [paged(*self._hits(kind, search), page).subquery() for kind in kinds]
+            return union_all(*(select(*part.c) for part in parts))
 
-            stmt = statement(
-                ("everything", self.dialect, kind, _text_shape(search), page_shape(page)), build
-            )
-            rows = (await self.session.execute(stmt, values | page_parameters(page))).all()
-            found.extend((Hit(kind, row[0]), tuple(row[1:])) for row in rows)
+        key = ("everything", self.dialect, tuple(kinds), _text_shape(search), page_shape(page))
+        hits = await self.session.execute(statement(key, build), values | page_parameters(page))
+        found.extend((Hit(HitKind(row[2]), row[0]), tuple(row[1:])) for row in hits)
         found.sort(key=lambda item: item[1], reverse=page.forward)
         return build_page(found[: page.size + 1], page)
 
