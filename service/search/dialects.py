@@ -1,7 +1,7 @@
 """How each database matches and scores text: the SQL expressions the search repository puts
-into its statements. PostgreSQL uses pg_trgm and full-text search (migrations 0014 and 0015);
-SQLite FTS5 to find candidates and ``scoring.py``'s functions to match and rank them, so both
-find and rank alike.
+into its statements. PostgreSQL uses pg_trgm and full-text search (migrations 0014, 0015 and
+0017); SQLite FTS5 to find candidates and ``scoring.py``'s functions to match and rank them,
+so both find and rank alike.
 
 Every value is a bound parameter (``search_parameters``): statement texts depend only on which
 filters are set and how many words a name must hold, so that they are built once and prepared
