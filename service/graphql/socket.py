@@ -8,6 +8,7 @@ closing its session's sockets, and a context of its own for each operation, as o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,10 +161,18 @@ class GraphQLTransportWS(BaseGraphQLTransportWSHandler[SocketConnection, None]):
         try:
             await super().handle_connection_init(message)
         except SocketRefused as refused:
-            await self.websocket.close(code=refused.code, reason=refused.reason)
+            await self._close(refused.code, refused.reason)
+        except WebSocketDisconnected:
+            # The client left mid-handshake (a page navigated away): nothing to acknowledge,
+            # nothing to close, nothing failed.
+            return
         except Exception:  # the database or Redis is away: the client may try again later
             log.exception("live.connection_init_failed")
-            await self.websocket.close(code=INTERNAL_ERROR, reason="Internal server error.")
+            await self._close(INTERNAL_ERROR, "Internal server error.")
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(WebSocketDisconnected):  # the client is already gone
+            await self.websocket.close(code=code, reason=reason)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.context.services.settings.ws_max_subscriptions_per_connection
