@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.config import Settings
-from service.db.engine import create_engine, create_sessionmaker
+from service.db.engine import BULK_LOAD_SETTINGS, create_engine, create_sessionmaker
 from service.db.session import begin_writing
 from service.events.service import emit
 from service.failpoints import Failpoints
@@ -331,7 +331,7 @@ async def import_files(
     affiliations: bool = True,
 ) -> list[FileResult]:
     """Import these files in this process, one after another."""
-    engine = create_engine(settings, maintenance=True)
+    engine = create_engine(settings, maintenance=True, server_settings=BULK_LOAD_SETTINGS)
     try:
         importer = FileImporter(
             settings,

