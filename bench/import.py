@@ -105,6 +105,13 @@ new then old in the same hour: 2,497 / 2,224 works/s against 2,266 / 2,012 (rati
 against 0.15 / 0.15); after the last batch 0.7 / 0.6 s against 8.3 / 8.6 s; the bulk derive
 87.4 / 95.4 s against 89.7 / 96.1 s (no slower); end to end 129.0 / 142.1 s against 135.6 /
 147.7 s.
+
+2026-12-01 evening, a new and slower machine (parse floors 8,907-10,583): the import's sessions
+plan each lookup for its own keys (a generic plan kept from the empty table had made a
+one-process import four to five times slower), new authors in one ``INSERT ... unnest``, no
+per-batch affiliations in bulk, ISA-L gunzip. ``--jobs 2``: 1,465 / 1,317 works/s against
+1,313 / 1,337 / 1,270 before (ratio 0.14-0.15); import CPU 71-79 s against 76-87 s, PostgreSQL
+53-59 s either way; bulk derive 144-167 s (the machine: the same code took 55-80 s on others).
 """
 
 from __future__ import annotations

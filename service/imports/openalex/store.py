@@ -930,7 +930,7 @@ class OpenAlexRepository:
         if self.postgresql and all(_arrayable(table.c[c]) for c in columns):
             # One INSERT ... SELECT FROM unnest(one array per column): an executemany runs
             # the statement, and the table's statement triggers, once per row (the new
-            # researchers of a batch of works, about 5,000, took a quarter of a one-process
+            # researchers of a batch of works, about 1,500, took a quarter of a one-process
             # import's database time).
             values = {c: [_plain(row[c]) for row in rows] for c in columns}
             await self.session.execute(_unnest_insert(table, columns), values)
