@@ -5,14 +5,13 @@ import json
 import subprocess
 import sys
 
-import httpx
-
 from service.app import create_app
 from service.config import Settings
 from tests.support import (
     REPO,
     LiveServer,
     contract,
+    http_post,
     reserved_port,
     serve,
     settings_for,
@@ -97,7 +96,7 @@ class TestRequestIds:
             try:
                 base = f"http://127.0.0.1:{port}"
                 wait_until_serving(base, process)
-                response = httpx.post(
+                response = http_post(
                     f"{base}/graphql",
                     json={
                         "query": contract("profile_page.graphql"),

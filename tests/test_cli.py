@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 import redis
 
@@ -33,6 +32,8 @@ from tests.support import (
     drop_database,
     environment,
     eventually,
+    http_client,
+    http_post,
     reserved_port,
     settings_for,
     stop_process,
@@ -97,7 +98,7 @@ def bzpeer_serve(env: dict[str, str]) -> Iterator[Served]:
 
 
 def profile(base: str) -> dict[str, Any]:
-    found = httpx.post(
+    found = http_post(
         f"{base}/graphql",
         json={
             "query": contract("researcher_search.graphql"),
@@ -105,7 +106,7 @@ def profile(base: str) -> dict[str, Any]:
         },
     ).json()
     (edge,) = found["data"]["researchers"]["edges"]
-    body = httpx.post(
+    body = http_post(
         f"{base}/graphql",
         json={
             "query": contract("profile_page.graphql"),
@@ -144,7 +145,7 @@ class TestEmbeddedDefault:
         assert (tmp_path / "data" / "bzpeer.sqlite3").exists()
         # A second start finds the demo already there and loads nothing twice.
         with bzpeer_serve(env) as served:
-            body = httpx.post(
+            body = http_post(
                 f"{served.base}/graphql", json={"query": "{ researchers { totalCount } }"}
             ).json()
             assert body["data"]["researchers"]["totalCount"] == 9
@@ -196,7 +197,7 @@ class TestEmbeddedDefault:
                 socket.init()
                 socket.subscribe("f", contract("follower_updates.graphql"), {"id": seed})
                 assert socket.next_data("f")["followerUpdates"]["followers"] == 0
-                body = httpx.post(
+                body = http_post(
                     f"{served.base}/graphql",
                     json={"query": follow, "variables": {"id": seed}},
                     headers={"authorization": f"Bearer {member.token}"},
@@ -207,7 +208,7 @@ class TestEmbeddedDefault:
     def test_mail_becomes_eml_files_with_their_path_logged(self, tmp_path: Path) -> None:
         env = environment(BZPEER_DATA_DIR=str(tmp_path / "data"))
         with bzpeer_serve(env) as served:
-            body = httpx.post(
+            body = http_post(
                 f"{served.base}/graphql",
                 json={
                     "query": (
@@ -317,7 +318,7 @@ class TestCommandsBesideARunningServer:
             # A steady stream of follows, each committed by the API and then applied by the
             # server's worker, so that every command overlaps events in flight.
             answers = []
-            with httpx.Client(base_url=served.base, timeout=60) as client:
+            with http_client(base_url=served.base, timeout=60) as client:
                 for member in members:
                     if commands_done.is_set():
                         break

@@ -16,7 +16,7 @@ from hypothesis_graphql import mutations, nodes, queries
 
 from tests.accounts.conftest import Site
 from tests.accounts.test_viewer_actions import email
-from tests.support import REPO
+from tests.support import REPO, http_client
 
 SCHEMA = build_schema((REPO / "schema.graphql").read_text())
 ODD_TEXT = st.text(max_size=40)
@@ -64,7 +64,7 @@ def test_no_operation_gets_an_internal_error(
     site: Site, signed_in: str, root: str, caller: str
 ) -> None:
     headers = {"authorization": f"Bearer {signed_in}"} if caller == "signed in" else {}
-    with httpx.Client(base_url=site.server.base_url, headers=headers, timeout=30) as client:
+    with http_client(base_url=site.server.base_url, headers=headers, timeout=30) as client:
 
         @settings(
             max_examples=EXAMPLES,

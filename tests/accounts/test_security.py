@@ -42,6 +42,8 @@ from tests.support import (
     drop_database,
     errors_of,
     eventually,
+    http_client,
+    http_post,
     load_demo_into,
     serve,
     settings_for,
@@ -179,7 +181,7 @@ class TestOrcidClaimBoundToItsBrowser:
         orcid_id = fresh_orcid()
         mallory = site.account(email())
         record = new_record(site, "Owen Owner", orcid=orcid_id)
-        with httpx.Client() as mallorys, httpx.Client() as owners:
+        with http_client() as mallorys, http_client() as owners:
             url = request_orcid_claim(site, mallorys, mallory, record)
             page = orcid_round_trip(site, owners, url, orcid_id)
         assert page.status_code == 403 and "another account" in page.text
@@ -191,7 +193,7 @@ class TestOrcidClaimBoundToItsBrowser:
         owner_address = email()
         site.account(owner_address)
         record = new_record(site, "Olive Owner", orcid=orcid_id)
-        with httpx.Client() as mallorys, httpx.Client() as owners:
+        with http_client() as mallorys, http_client() as owners:
             signed_in = owners.post(  # a cookie session, as the web front has
                 site.server.base_url + "/graphql",
                 json={
@@ -211,7 +213,7 @@ class TestOrcidClaimBoundToItsBrowser:
         address = email()
         claimant = site.account(address)
         record = new_record(site, "Pia Phone", orcid=orcid_id)
-        with httpx.Client() as laptop, httpx.Client() as phone:
+        with http_client() as laptop, http_client() as phone:
             url = request_orcid_claim(site, laptop, claimant, record)
             phone.post(
                 site.server.base_url + "/graphql",
@@ -229,7 +231,7 @@ class TestOrcidClaimBoundToItsBrowser:
         orcid_id = fresh_orcid()
         claimant = site.account(email())
         record = new_record(site, "Quinn Quick", orcid=orcid_id)
-        with httpx.Client() as browser:
+        with http_client() as browser:
             url = request_orcid_claim(site, browser, claimant, record)
             cookie = next(c for c in browser.cookies.jar if c.name == "bzpeer_orcid_state")
             assert cookie.path == "/auth/orcid/callback"
@@ -665,7 +667,7 @@ class TestNeverAnInternalError:
             '{"query": "query($s: String) { researchers(search: $s) { totalCount } }", '
             '"variables": {"s": ' + "[" * 5_000 + "]" * 5_000 + "}}"
         )
-        response = httpx.post(
+        response = http_post(
             site.server.base_url + "/graphql",
             content=body,
             headers={"content-type": "application/json"},
@@ -687,7 +689,7 @@ class TestNeverAnInternalError:
         token = site.account(email())
         query = '{ viewer { id claimedResearcher { openToCollaborate } } nodes(ids: ["x"]) { id } }'
         for _ in range(20):
-            response = httpx.post(
+            response = http_post(
                 site.server.base_url + "/graphql",
                 json={"query": query},
                 headers={"authorization": f"Bearer {token}"},
@@ -818,7 +820,7 @@ class TestRateLimits:
 
         def attempt(server: LiveServer, client_address: str, password: str) -> list[str]:
             transport = httpx.HTTPTransport(local_address=client_address)
-            with httpx.Client(transport=transport) as client:
+            with http_client(transport=transport) as client:
                 body = client.post(
                     server.base_url + "/graphql",
                     json={"query": query, "variables": {"e": address, "p": password}},

@@ -3,16 +3,15 @@ sign-out clears it and the token dies."""
 
 from __future__ import annotations
 
-import httpx
-
 from service.accounts.cookies import SESSION_COOKIE
 from tests.accounts.conftest import VIEWER_ACTIONS, Site
+from tests.support import http_client
 
 
 def test_sign_in_sets_the_cookie_and_sign_out_clears_it(site: Site) -> None:
     email = "cookie-jar@example.org"
     site.account(email)
-    with httpx.Client(base_url=site.server.base_url) as browser:
+    with http_client(base_url=site.server.base_url) as browser:
         signed_in = browser.post(
             "/graphql",
             json={

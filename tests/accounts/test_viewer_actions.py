@@ -14,7 +14,7 @@ import httpx
 from service.graphql.relay import from_global_id, to_global_id
 from tests.accounts.conftest import ARJUN_ORCID, Site
 from tests.peers import code_in
-from tests.support import errors_of, eventually
+from tests.support import errors_of, eventually, http_client
 
 VIEWER = "query { viewer { id email emailConfirmed claimedResearcher { id displayName trust { verificationLevel claimed } } following(first: 20) { totalCount edges { node { id displayName } } } } }"  # noqa: E501
 COUNTS = "query($id: ID!) { researcher(id: $id) { viewerFollows viewerCanClaim counts { followers } trust { verificationLevel claimed } followers { totalCount } } }"  # noqa: E501
@@ -349,7 +349,7 @@ class TestClaims:
         self, site: Site, signed_in: str, token: str, record: str
     ) -> httpx.Response:
         """The whole round trip in one browser (a client keeping cookies)."""
-        with httpx.Client() as browser:
+        with http_client() as browser:
             url = request_orcid_claim(site, browser, token, record)
             return orcid_round_trip(site, browser, url, signed_in)
 

@@ -42,7 +42,7 @@ from tests.events.private_servers import (
     spare_port,
 )
 from tests.events.recount import recount
-from tests.support import REPO, eventually, load_demo_into, settings_for
+from tests.support import REPO, eventually, http_get, http_post, load_demo_into, settings_for
 from workers.broker import EVENTS_QUEUE
 
 CONSUMED = ("follows.created", "follows.deleted", "works.added")
@@ -58,7 +58,7 @@ METRICS_TOKEN = "deployment-scraper"
 def scrape(base_url: str) -> str:
     """The ``/metrics`` text of an API process of a deployment."""
     headers = {"authorization": f"Bearer {METRICS_TOKEN}"}
-    return httpx.get(f"{base_url}/metrics", headers=headers, timeout=10).text
+    return http_get(f"{base_url}/metrics", headers=headers, timeout=10).text
 
 
 @dataclass
@@ -249,7 +249,7 @@ class Deployment(Generic[D]):
                 raise AssertionError(f"{name} exited with {process.returncode}:\n{output}")
             if listens_on(process.pid, port):
                 try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
+                    http_get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
                     return True
                 except httpx.HTTPError:
                     pass
@@ -324,7 +324,7 @@ class Deployment(Generic[D]):
 
     def graphql(self, query: str, variables: dict[str, Any], token: str | None = None) -> Any:
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        response = httpx.post(
+        response = http_post(
             f"{self.base_url}/graphql",
             json={"query": query, "variables": variables},
             headers=headers,

@@ -12,7 +12,6 @@ import time
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
@@ -21,7 +20,7 @@ from service.config import Settings
 from service.trust.score import UNVERIFIED_FOLLOWERS_CAP
 from service.trust.service import StaleRefresh
 from tests.events.population import confirmed_accounts, follow_all, sql
-from tests.support import REPO, eventually, serve, settings_for
+from tests.support import REPO, eventually, http_get, serve, settings_for
 from workers.actors import load as load_actors
 from workers.group_commit import Delivery
 from workers.process import EmbeddedWorkers
@@ -225,7 +224,7 @@ def test_a_dead_lettered_event_is_listed_counted_and_replayed(
         assert listed.returncode == 0, listed.stderr
         assert f'"id":{event_id},"type":"follows.created"' in listed.stdout
         with serve(create_app(settings_for(fresh_demo_url, in_process_workers=False))) as api:
-            metrics = httpx.get(f"{api.base_url}/metrics").text
+            metrics = http_get(f"{api.base_url}/metrics").text
         assert 'bzpeer_events{state="failed"} 1.0' in metrics
 
         sql(

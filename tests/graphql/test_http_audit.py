@@ -8,9 +8,7 @@ import json
 import shutil
 import subprocess
 
-import httpx
-
-from tests.support import REPO, LiveServer
+from tests.support import REPO, LiveServer, http_post
 
 AUDIT = REPO / "tests" / "http_audit"
 
@@ -40,7 +38,7 @@ def test_legacy_clients_still_get_application_json(demo_server: LiveServer) -> N
         ("application/graphql-response+json", 400, "application/graphql-response+json", False),
         ("application/graphql-response+json;q=0, application/json", 200, "application/json", True),
     ):
-        response = httpx.post(
+        response = http_post(
             f"{demo_server.base_url}/graphql",
             json={"query": "{ researchers {"},
             headers={"accept": accept},

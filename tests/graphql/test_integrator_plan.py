@@ -20,8 +20,15 @@ from service.graphql.relay import to_global_id
 from service.researchers.integrator_plan import INTEGRATOR_NESTED
 from tests.events.population import sql
 from tests.graphql.test_plans import assert_same_answer, planned_answers, post
-from tests.imports.support import AUTHORS_FILE, MEMBER, WORKS_FILE, fetch, import_into
-from tests.support import LiveServer, contract, create_database, drop_database, serve, settings_for
+from tests.imports.support import MEMBER, fetch, import_kfupm
+from tests.support import (
+    LiveServer,
+    contract,
+    create_prepared_database,
+    drop_database,
+    serve,
+    settings_for,
+)
 
 INTEGRATOR = contract("integrator_nested.graphql")
 GENERAL = INTEGRATOR + "\n"
@@ -30,9 +37,10 @@ GENERAL = INTEGRATOR + "\n"
 
 @pytest.fixture(scope="module")
 def imported_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = create_database("postgresql", Path(tmp_path_factory.mktemp("integrator")))
+    url = create_prepared_database(
+        "postgresql", Path(tmp_path_factory.mktemp("integrator")), "kfupm", import_kfupm
+    )
     try:
-        import_into(url, WORKS_FILE, AUTHORS_FILE, bulk_threshold=0)
         # Some authors whose trust is not computed yet (as after an import, before derive).
         sql(
             settings_for(url),

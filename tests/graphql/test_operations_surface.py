@@ -10,11 +10,18 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from service.app import create_app
-from tests.support import LiveServer, environment, errors_of, serve, settings_for
+from tests.support import (
+    LiveServer,
+    environment,
+    errors_of,
+    http_get,
+    http_post,
+    serve,
+    settings_for,
+)
 
 TYPO = '{ researcherz(search: "x") { totalCount } }'
 INTROSPECTION = "{ __schema { queryType { name } } }"
@@ -38,14 +45,14 @@ def with_metrics_token(demo_url: str) -> Iterator[LiveServer]:
 
 class TestMetrics:
     def test_not_public_in_production(self, production: LiveServer) -> None:
-        assert httpx.get(f"{production.base_url}/metrics").status_code == 404
+        assert http_get(f"{production.base_url}/metrics").status_code == 404
 
     def test_with_a_token_only_for_its_bearer(self, with_metrics_token: LiveServer) -> None:
         url = f"{with_metrics_token.base_url}/metrics"
-        assert httpx.get(url).status_code == 404
-        wrong = httpx.get(url, headers={"authorization": "Bearer guess"})
+        assert http_get(url).status_code == 404
+        wrong = http_get(url, headers={"authorization": "Bearer guess"})
         assert wrong.status_code == 404
-        right = httpx.get(url, headers={"authorization": "Bearer scrape-me"})
+        right = http_get(url, headers={"authorization": "Bearer scrape-me"})
         assert right.status_code == 200 and "bzpeer_graphql_operations_total" in right.text
 
     def test_operation_labels_cannot_be_grown_by_clients(
@@ -53,12 +60,12 @@ class TestMetrics:
     ) -> None:
         base = with_metrics_token.base_url
         for n in range(120):
-            httpx.post(f"{base}/graphql", json={"query": f"query Junk{n} {{ viewer {{ id }} }}"})
-        httpx.post(
+            http_post(f"{base}/graphql", json={"query": f"query Junk{n} {{ viewer {{ id }} }}"})
+        http_post(
             f"{base}/graphql",
             json={"query": "query ProfilePage { viewer { id } }", "operationName": "ProfilePage"},
         )
-        text = httpx.get(f"{base}/metrics", headers={"authorization": "Bearer scrape-me"}).text
+        text = http_get(f"{base}/metrics", headers={"authorization": "Bearer scrape-me"}).text
         labels = set(re.findall(r'bzpeer_graphql_operations_total\{operation="([^"]+)"', text))
         junk = {label for label in labels if label.startswith("Junk")}
         assert len(junk) <= 50 and "other" in labels
@@ -90,7 +97,7 @@ class TestIntrospectionAndSuggestions:
 class TestCaching:
     def test_answers_that_may_carry_a_token_are_not_stored(self, demo_server: LiveServer) -> None:
         base = demo_server.base_url
-        sign_in = httpx.post(
+        sign_in = http_post(
             f"{base}/graphql",
             json={
                 "query": 'mutation { signIn(input: {email: "a@example.org", password: '
@@ -98,13 +105,13 @@ class TestCaching:
             },
         )
         assert sign_in.headers["cache-control"] == "no-store"
-        signed = httpx.get(
+        signed = http_get(
             f"{base}/graphql",
             params={"query": "{ viewer { id } }"},
             headers={"authorization": "Bearer some-token"},
         )
         assert signed.headers["cache-control"] == "no-store"
-        public = httpx.get(f"{base}/graphql", params={"query": "{ researchers { totalCount } }"})
+        public = http_get(f"{base}/graphql", params={"query": "{ researchers { totalCount } }"})
         assert "cache-control" not in public.headers
 
 

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
@@ -22,7 +21,7 @@ from service.live.versions import EVERYTHING, MemoryVersions
 from tests.events.deployment import FOLLOW
 from tests.events.population import confirmed_accounts
 from tests.live.client import Socket
-from tests.support import LiveServer, contract, serve, settings_for
+from tests.support import LiveServer, contract, http_post, serve, settings_for
 
 PROFILE_PAGE = contract("profile_page.graphql")
 GRAPH_SLICE = contract("graph_slice.graphql")
@@ -146,7 +145,7 @@ def test_the_embedded_default_serves_from_its_cache_and_never_stale(
         socket.init()
         socket.subscribe("f", FOLLOWER_UPDATES, {"id": seed_id})
         assert socket.next_data("f", 15)["followerUpdates"]["followers"] == 0
-        response = httpx.post(
+        response = http_post(
             f"{embedded.base_url}/graphql",
             json={"query": FOLLOW, "variables": {"id": seed_id}},
             headers={"authorization": f"Bearer {member.token}"},

@@ -112,6 +112,11 @@ def import_into(url: str, *paths: Path, bulk_threshold: int = 5_000, jobs: int =
     return Imported(url, result, sink)
 
 
+def import_kfupm(url: str) -> None:
+    """The KFUPM works and authors, in bulk (everything derived at the end)."""
+    import_into(url, WORKS_FILE, AUTHORS_FILE, bulk_threshold=0)
+
+
 def write_snapshot(folder: Path, records: list[dict[str, Any]], parts: int = 3) -> Path:
     """The works as a snapshot folder: ``works/updated_date=.../part_NNN.gz`` with its
     manifest, and the authors file as one partition of ``authors/``."""

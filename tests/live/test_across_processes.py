@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
 from service.graphql.relay import to_global_id
@@ -16,7 +15,7 @@ from tests.events.deployment import FOLLOW, UNFOLLOW, Deployment, scrape
 from tests.events.population import sql
 from tests.live.client import Socket
 from tests.live.shape import MachinePostgres, two_apis
-from tests.support import contract
+from tests.support import contract, http_post
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -55,7 +54,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def through(url: str, query: str, variables: dict[str, str], token: str) -> None:
-    response = httpx.post(
+    response = http_post(
         f"{url}/graphql",
         json={"query": query, "variables": variables},
         headers={"authorization": f"Bearer {token}"},
@@ -110,7 +109,7 @@ def test_signing_out_on_one_process_closes_the_socket_on_the_other(
     member = cluster.deployment.members[1]
     with Socket(cluster.a) as socket:
         socket.init({"token": member.token})
-        response = httpx.post(
+        response = http_post(
             f"{cluster.b}/graphql",
             json={"query": "mutation { signOut { ok } }"},
             headers={"authorization": f"Bearer {member.token}"},

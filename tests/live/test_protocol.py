@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -24,6 +23,8 @@ from tests.support import (
     create_database,
     drop_database,
     eventually,
+    http_client,
+    http_get,
     load_demo_into,
     serve,
     settings_for,
@@ -240,7 +241,7 @@ class TestCaps:
 
 def test_metrics_count_open_sockets(server: LiveServer) -> None:
     def open_sockets() -> float:
-        text = httpx.get(f"{server.base_url}/metrics").text
+        text = http_get(f"{server.base_url}/metrics").text
         (line,) = [x for x in text.splitlines() if x.startswith("bzpeer_websocket_connections ")]
         return float(line.split()[1])
 
@@ -258,7 +259,7 @@ def _is(actual: float, expected: float) -> None:
 
 def test_http_accepts_the_session_cookie(server: LiveServer, members: list[Member]) -> None:
     # That sign-in sets it is tested in tests/accounts, with a real sign-up and mail.
-    with httpx.Client(base_url=server.base_url) as client:
+    with http_client(base_url=server.base_url) as client:
         client.cookies.set(SESSION_COOKIE, members[1].token)
         body: dict[str, Any] = client.post("/graphql", json={"query": "{ viewer { id } }"}).json()
         assert body["data"]["viewer"] == {"id": to_global_id("Account", members[1].account_id)}
@@ -272,7 +273,7 @@ def test_a_cross_site_form_cannot_use_the_cookie(
     mutation = (
         f'mutation {{ unfollow(input: {{researcherId: "{seed_id}"}}) {{ researcher {{ id }} }} }}'
     )
-    with httpx.Client(base_url=server.base_url) as browser:
+    with http_client(base_url=server.base_url) as browser:
         browser.cookies.set(SESSION_COOKIE, members[0].token)
         for content_type in ("text/plain", "application/x-www-form-urlencoded"):
             response = browser.post(

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from service.claims.models import Claim, ClaimMethod, ClaimStatus
@@ -28,7 +27,7 @@ from tests.events.deployment import FOLLOW, Deployment, scrape
 from tests.events.population import sql
 from tests.live.client import Socket
 from tests.live.shape import MachinePostgres, two_apis
-from tests.support import contract
+from tests.support import contract, http_post
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -68,7 +67,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 def page(api: str, researcher: str, token: str | None = None) -> dict[str, Any]:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    response = httpx.post(
+    response = http_post(
         f"{api}/graphql",
         json={"query": PROFILE_PAGE, "variables": {"id": researcher}},
         headers=headers,
@@ -106,7 +105,7 @@ def without_relay(site: Site) -> Iterator[None]:
 
 
 def through(api: str, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
-    response = httpx.post(
+    response = http_post(
         f"{api}/graphql",
         json={"query": query, "variables": variables},
         headers={"authorization": f"Bearer {token}"},

@@ -1,4 +1,5 @@
-"""The KFUPM records imported into each backend and served, once per test module."""
+"""The KFUPM records imported into each backend (once per test process, copied for each test
+module) and served, once per test module."""
 
 from __future__ import annotations
 
@@ -8,16 +9,23 @@ from pathlib import Path
 import pytest
 
 from service.app import create_app
-from tests.imports.support import AUTHORS_FILE, WORKS_FILE, import_into
+from tests.imports.support import import_kfupm
 from tests.search.support import Api
-from tests.support import LiveServer, create_database, drop_database, serve, settings_for
+from tests.support import (
+    LiveServer,
+    create_prepared_database,
+    drop_database,
+    serve,
+    settings_for,
+)
 
 
 @pytest.fixture(scope="module")
 def imported_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = create_database(backend, Path(tmp_path_factory.mktemp("search")))
+    url = create_prepared_database(
+        backend, Path(tmp_path_factory.mktemp("search")), "kfupm", import_kfupm
+    )
     try:
-        import_into(url, WORKS_FILE, AUTHORS_FILE, bulk_threshold=0)
         yield url
     finally:
         drop_database(url)

@@ -170,10 +170,9 @@ def one_word_searches(url: str) -> list[str]:
     return [common, ranked[1], merged, leading[:5], ranked[len(ranked) // 20], rare, misspelled]
 
 
-def ranked_researchers(url: str, text: str) -> list[int]:
-    """Every unmerged researcher matching ``text``, best first: the search box's order
-    (score scaled as it is, ties by id, highest first)."""
-    names = fetch(url, "SELECT id, search_name FROM researchers WHERE merged_into_id IS NULL")
+def ranked_researchers(names: list[tuple[int, str]], text: str) -> list[int]:
+    """Every researcher of ``names`` (id, search name) matching ``text``, best first: the
+    search box's order (score scaled as it is, ties by id, highest first)."""
     matching = [
         (name_score(text, name) / 4.0, rid) for rid, name in names if name_matches(text, name)
     ]
@@ -202,17 +201,15 @@ def test_the_search_box_lists_researchers_as_a_full_ranking_would(
     live: LiveServer, imported_url: str, first: int
 ) -> None:
     searches = one_word_searches(imported_url)
+    names = fetch(
+        imported_url, "SELECT id, search_name FROM researchers WHERE merged_into_id IS NULL"
+    )
     sizes: list[int] = []
     for searched in searches:
-        expected = ranked_researchers(imported_url, searched)
+        expected = ranked_researchers(names, searched)
         assert walk(live, searched, first) == expected, searched
         sizes.append(len(expected))
     # What the searches cover: many holders, names starting with longer words, no holder.
     assert sizes[0] > 4 * first and sizes[-1] > 0
-    tiers = {name_tier(s, name) for s in searches for name in _names(imported_url, s)}
+    tiers = {name_tier(s, name) for s in searches for _, name in names if name_matches(s, name)}
     assert tiers == {0, 1, 2}
-
-
-def _names(url: str, text: str) -> list[str]:
-    names = fetch(url, "SELECT search_name FROM researchers WHERE merged_into_id IS NULL")
-    return [name for (name,) in names if name_matches(text, name)]

@@ -14,14 +14,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.browser import TIMEOUT_MS, loopback_only
 from tests.browser import browser as browser  # the fixture
 from tests.peers import MailTrap, OrcidServer, orcid_server, smtp_server
-from tests.support import contract, environment, reserved_port, stop_process, wait_until_serving
+from tests.support import (
+    contract,
+    environment,
+    http_post,
+    reserved_port,
+    stop_process,
+    wait_until_serving,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "tests" / "web" / "screenshots"
@@ -48,7 +54,7 @@ class Front:
             db.execute(statement)
 
     def researcher_id(self, name: str) -> str:
-        body = httpx.post(
+        body = http_post(
             f"{self.base}/graphql",
             json={"query": contract("researcher_search.graphql"), "variables": {"q": name}},
         ).json()
@@ -69,7 +75,7 @@ class Front:
     def add_work(self, key: str, title: str, author: tuple[str, str], **fields: object) -> str:
         """``addWork`` as an integrator sends it; ``author`` is (OpenAlex id, name). The
         researcher's global id."""
-        body = httpx.post(
+        body = http_post(
             f"{self.base}/graphql",
             json={
                 "query": contract("import_works.graphql"),

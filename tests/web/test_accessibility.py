@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.peers import code_in
-from tests.support import contract
+from tests.support import contract, http_post
 from tests.web.conftest import AXE, WIDTHS, Front, opened
 
 SERIOUS = ("serious", "critical")
@@ -66,7 +65,7 @@ def signed_in_account(front: Front, page: Page) -> None:
     actions = contract("viewer_actions.graphql")
 
     def send(operation: str, **variables: str) -> dict[str, Any]:
-        body: dict[str, Any] = httpx.post(
+        body: dict[str, Any] = http_post(
             f"{front.base}/graphql",
             json={"query": actions, "operationName": operation, "variables": variables},
         ).json()

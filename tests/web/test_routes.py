@@ -9,12 +9,11 @@ import gzip
 import json
 import re
 
-import httpx
 import pytest
 
 from service.documents import document, document_names
 from service.web.routes import PAGE_PATHS, WebFront
-from tests.support import LiveServer
+from tests.support import LiveServer, http_get
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -71,7 +70,7 @@ def test_assets_are_hashed_cached_and_gzipped(demo_server: LiveServer) -> None:
 def test_the_documents_module_holds_the_repository_documents_as_they_are(
     demo_server: LiveServer,
 ) -> None:
-    module = httpx.get(f"{demo_server.base_url}{WebFront().prefix}documents.js").text
+    module = http_get(f"{demo_server.base_url}{WebFront().prefix}documents.js").text
     exported = {
         name: json.loads(text)
         for name, text in re.findall(r"^export const (\w+) = (.*);$", module, re.MULTILINE)
