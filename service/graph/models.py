@@ -24,7 +24,9 @@ class CoauthorEdge(Base):
     )
 
     researcher_id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    coauthor_id: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
+    # No index of its own: an edge is stored both ways, so the edges reaching a researcher
+    # are those leaving it, off the primary key (migration 0018).
+    coauthor_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     weight: Mapped[float] = mapped_column(Float)
     joint_works: Mapped[int] = mapped_column(Integer)
 
