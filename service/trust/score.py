@@ -68,6 +68,11 @@ class TrustFactor:
     points: int
     detail: str
 
+    def as_json(self) -> dict[str, object]:
+        """As a snapshot stores it (``dataclasses.asdict``'s deep copy was a sixth of a bulk
+        derive's trust step)."""
+        return {"key": self.key, "points": self.points, "detail": self.detail}
+
 
 @dataclass(frozen=True, slots=True)
 class TrustInputs:

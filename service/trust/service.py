@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,7 +164,7 @@ def _same(snapshot: TrustSnapshot | None, result: TrustScore) -> bool:
         and snapshot.score == result.score
         and snapshot.verification_level == result.verification_level
         and snapshot.claimed == result.claimed
-        and snapshot.factors == [asdict(f) for f in result.factors]
+        and snapshot.factors == [f.as_json() for f in result.factors]
     )
 
 
@@ -175,7 +175,7 @@ def _snapshot_row(researcher_id: int, result: TrustScore, now: object) -> dict[s
         "band": result.band,
         "verification_level": result.verification_level,
         "claimed": result.claimed,
-        "factors": [asdict(f) for f in result.factors],
+        "factors": [f.as_json() for f in result.factors],
         "computed_at": now,
         "is_current": True,
     }

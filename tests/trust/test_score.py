@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -161,3 +162,11 @@ class TestTotal:
             assert all(0 <= points[key] <= cap for key, cap in CAPS.items()), (inputs, points)
             assert result.score == sum(points.values()) <= 95, inputs
             assert result.band is band_for(result.score)
+
+
+class TestStoredFactors:
+    def test_a_factor_is_stored_with_every_field_of_it(self) -> None:
+        # A snapshot's ``factors`` (JSON) is what the API shows; a field added to
+        # ``TrustFactor`` and left out of ``as_json`` would silently not be stored.
+        factor = verification_factor(L2)
+        assert factor.as_json() == dataclasses.asdict(factor)
