@@ -112,6 +112,13 @@ one-process import four to five times slower), new authors in one ``INSERT ... u
 per-batch affiliations in bulk, ISA-L gunzip. ``--jobs 2``: 1,465 / 1,317 works/s against
 1,313 / 1,337 / 1,270 before (ratio 0.14-0.15); import CPU 71-79 s against 76-87 s, PostgreSQL
 53-59 s either way; bulk derive 144-167 s (the machine: the same code took 55-80 s on others).
+
+2026-12-02, night (parse floors 12,900-18,700): the derive's edges without the index on
+``coauthor_edges.coauthor_id`` (migration 0018; the ``COPY`` of 3.7M edges 9.9 s against 19.9),
+``researcher_topics`` inserted in key order (5.1 s against 11.7), trust factors stored without
+``dataclasses.asdict`` (the trust step's CPU 10.4 s against 14.6). Bulk derive 58.8 / 65.8 s
+against 84.9 / 91.9 / 84.6 s before (its PostgreSQL CPU 72-81 s against 97-105 s); import
+2,535 / 3,042 works/s (ratio 0.18 / 0.19), unchanged.
 """
 
 from __future__ import annotations
