@@ -63,6 +63,14 @@ for the rest):
 - With shared_buffers at 8 GB and the tables prewarmed (set for one run, then reset):
   incremental p50 44 ms, p99 100 ms; graphSlice p50 68 ms, p99 168 ms. The rest is statement
   count and CPU on 2 shared cores, not I/O.
+- 2026-12-02, night, another machine, the database built afresh (577 s; since migration 0018
+  without the index on ``coauthor_edges.coauthor_id``), ``--rounds 2``: recluster end to end
+  89.5 s writing 991k memberships, then 36.2 s (igraph alone 14.6-15.1 s, ratio 2.44);
+  incremental p50 36.7 ms, p99 58.6 ms; graphSlice p50 39.2-39.5 ms, p99 53.5-54.9 ms, floor
+  p50 27.1-29.0 ms (floor/ours 0.71). With the index created again on the same database:
+  graphSlice p50 43.6-53.7 ms, p99 76 ms (0.65); dropped again: p50 37.4-40.7 ms (0.77). So the
+  index was not what graphSlice read, but the slice is slower against its floor than on
+  2026-11-30 (0.95-1.10): not explained yet.
 """
 
 from __future__ import annotations
